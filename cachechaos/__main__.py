@@ -1,0 +1,3 @@
+from cachechaos.cli import main
+
+main()

@@ -1,0 +1,361 @@
+"""The `cachechaos` command line. Thin: parse, call a package, render with rich."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import nullcontext
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any, NoReturn
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from cachechaos import __version__
+from cachechaos.yamlmodel import ConfigFileError
+
+# Exit codes (DESIGN.md): CI reads them.
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_ABORTED = 0, 1, 2, 3, 130
+
+out = Console()
+err = Console(stderr=True)
+
+DEFAULT_TOPOLOGY = Path("targets/local.yaml")
+
+
+class Stop(Exception):
+    """Raised in the main thread by SIGTERM/SIGINT so teardown runs on the normal path."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_stop(signum: int, _frame: FrameType | None) -> None:
+    raise Stop(signum)
+
+
+def _fail(code: int, message: str) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    sys.exit(code)
+
+
+def _progress(message: str) -> None:
+    err.print(f"[dim]{message}[/]", highlight=False)
+
+
+def _new_run_dir(prefix: str) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("reports") / f"{prefix}-{stamp}-{os.getpid()}"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="cachechaos")
+def cli() -> None:
+    """Chaos and load testing for cache architectures: L1 + Redis (Sentinel) L2 + PostgreSQL."""
+
+
+# -- up / status / down ------------------------------------------------------------
+
+state_dir_option = click.option(
+    "--state-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Where `up` records the running topology for `status` and `down` "
+    "[default: $CACHECHAOS_STATE_DIR or ./.cachechaos].",
+)
+
+
+def _load_spec(topology: Path | None) -> Any:
+    from cachechaos.runtime.topology import TopologySpec, load_topology
+
+    if topology is None:
+        if not DEFAULT_TOPOLOGY.exists():
+            return TopologySpec()
+        topology = DEFAULT_TOPOLOGY
+    try:
+        return load_topology(topology)
+    except ConfigFileError as exc:
+        _fail(EXIT_BAD_INPUT, str(exc))
+
+
+def _state_dir(state_dir: Path | None) -> Path:
+    from cachechaos.runtime.state import default_state_dir
+
+    return state_dir if state_dir is not None else default_state_dir()
+
+
+def _render_topology(desc: dict[str, Any]) -> None:
+    ep = desc["endpoints"]
+    table = Table(title="cachechaos topology (every address is proxied)", title_justify="left")
+    table.add_column("node")
+    table.add_column("client address")
+    table.add_column("real address", style="dim")
+    table.add_column("pid", justify="right", style="dim")
+    for name, node in desc["nodes"].items():
+        link = ep["links"].get(name)
+        client = link["listen"] if link else (ep["proxy_api"] if node["kind"] == "toxiproxy" else node["address"])
+        table.add_row(name, client, node["address"], str(node["pid"] or "-"))
+    out.print(table)
+    out.print(f"Sentinel master name: [bold]{ep['master_name']}[/]")
+    out.print(f"PostgreSQL DSN:       {ep['postgres_dsn']}", highlight=False)
+    out.print(f"Toxiproxy API:        {ep['proxy_api']}", highlight=False)
+    if desc.get("healthy_after_s") is not None:
+        out.print(f"healthy after {desc['healthy_after_s']:.2f}s; run directory {desc['run_dir']}", highlight=False)
+
+
+@cli.command()
+@click.option("--topology", "topology", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Topology file [default: targets/local.yaml if present, else built-in defaults].")
+@click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where node data and logs go [default: reports/up-<time>-<pid>].")
+@click.option("--json", "as_json", is_flag=True, help="Print the endpoints as JSON on stdout.")
+@click.option("--detach", is_flag=True, help="Return once healthy and leave the topology running; stop it with `cachechaos down`.")
+@click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds to wait for the topology to become healthy.")
+@state_dir_option
+@click.option("--supervise", is_flag=True, hidden=True)  # the detached child's mode
+def up(topology: Path | None, run_dir: Path | None, as_json: bool, detach: bool, timeout: float,
+       state_dir: Path | None, supervise: bool) -> None:
+    """Bring the topology up, print its endpoints, and (in the foreground) tear it down on Ctrl-C."""
+    from cachechaos.runtime.state import pid_alive, read_state
+
+    spec = _load_spec(topology)
+    sdir = _state_dir(state_dir)
+    existing = read_state(sdir)
+    if existing and pid_alive(existing.get("pid")) and existing.get("pid") != os.getpid():
+        _fail(EXIT_ENVIRONMENT, f"a topology is already running (pid {existing['pid']}, state in {sdir}); "
+              "run `cachechaos down` first or pass another --state-dir")
+    run_dir = run_dir or _new_run_dir("up")
+    if detach:
+        _up_detached(topology, run_dir, sdir, as_json, timeout)
+        return
+    _up_foreground(spec, run_dir, sdir, as_json, timeout, supervise)
+
+
+def _up_foreground(spec: Any, run_dir: Path, sdir: Path, as_json: bool, timeout: float, supervise: bool) -> None:
+    from cachechaos.runtime.binaries import BinaryNotFound
+    from cachechaos.runtime.local import LocalTopology
+    from cachechaos.runtime.state import clear_state, write_state
+
+    signal.signal(signal.SIGTERM, _raise_stop)
+    signal.signal(signal.SIGINT, _raise_stop)
+    topo = LocalTopology(spec, run_dir, progress=_progress)
+    try:
+        try:
+            with err.status("bringing the topology up…") if not supervise else nullcontext():
+                topo.up(timeout=timeout)
+        except BinaryNotFound as exc:
+            _fail(EXIT_ENVIRONMENT, str(exc))
+        except Stop:
+            raise
+        except Exception as exc:
+            _fail(EXIT_ENVIRONMENT, f"the topology did not come up: {exc}\n(logs in {run_dir / 'nodes'})")
+        desc = {**topo.describe(), "pid": os.getpid(), "mode": "detached" if supervise else "foreground",
+                "status": "healthy", "started_at": time.time()}
+        write_state(sdir, desc)
+        if not supervise:
+            if as_json:
+                click.echo(json.dumps(desc, indent=2))
+            else:
+                _render_topology(desc)
+                err.print("[bold green]healthy[/] — press Ctrl-C to tear down")
+        while True:
+            signal.pause()
+    except Stop as stop:
+        err.print(f"{stop} received, tearing down…")
+    finally:
+        topo.down()
+        clear_state(sdir, owner_pid=os.getpid())
+    sys.exit(EXIT_OK)
+
+
+def _up_detached(topology: Path | None, run_dir: Path, sdir: Path, as_json: bool, timeout: float) -> None:
+    from cachechaos.runtime.state import pid_alive, read_state
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "cachechaos", "up", "--supervise", "--run-dir", str(run_dir),
+            "--state-dir", str(sdir), "--timeout", str(timeout)]
+    if topology is not None:
+        argv += ["--topology", str(topology)]
+    log_path = run_dir / "supervisor.log"
+    with open(log_path, "ab") as log:
+        # A new session: the supervisor must not get the terminal's Ctrl-C.
+        child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                 start_new_session=True)
+    deadline = time.monotonic() + timeout + 10
+    with err.status("bringing the topology up (detached)…"):
+        while time.monotonic() < deadline:
+            state = read_state(sdir)
+            if state and state.get("pid") == child.pid and state.get("status") == "healthy":
+                break
+            if child.poll() is not None:
+                tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-15:])
+                _fail(EXIT_ENVIRONMENT, f"the topology did not come up:\n{tail}")
+            time.sleep(0.05)
+        else:
+            child.terminate()
+            _fail(EXIT_ENVIRONMENT, f"the topology was not healthy within {timeout:.0f}s (log: {log_path})")
+    assert pid_alive(child.pid)
+    if as_json:
+        click.echo(json.dumps(state, indent=2))
+    else:
+        _render_topology(state)
+        err.print(f"[bold green]healthy[/] — running detached (pid {child.pid}); stop it with `cachechaos down`")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON on stdout.")
+@state_dir_option
+def status(as_json: bool, state_dir: Path | None) -> None:
+    """Show the running topology and probe every endpoint. Exit 0 healthy, 1 degraded, 3 none running."""
+    from cachechaos.runtime.endpoints import Endpoints
+    from cachechaos.runtime.health import probe
+    from cachechaos.runtime.state import pid_alive, read_state
+
+    state = read_state(_state_dir(state_dir))
+    if not state or not pid_alive(state.get("pid")):
+        if as_json:
+            click.echo(json.dumps({"running": False}))
+        else:
+            err.print("no topology is running (start one with `cachechaos up`)")
+        sys.exit(EXIT_ENVIRONMENT)
+    probes = probe(Endpoints.from_dict(state["endpoints"]))
+    healthy = all(p.ok for p in probes)
+    if as_json:
+        click.echo(json.dumps({
+            "running": True, "healthy": healthy, "pid": state["pid"], "mode": state.get("mode"),
+            "run_dir": state["run_dir"], "endpoints": state["endpoints"],
+            "nodes": {name: {**n, "alive": pid_alive(n.get("pid"))} for name, n in state["nodes"].items()},
+            "probes": [p.__dict__ for p in probes],
+        }, indent=2))
+    else:
+        table = Table(title=f"topology of pid {state['pid']} ({state.get('mode')})", title_justify="left")
+        for col in ("target", "address", "ok", "detail"):
+            table.add_column(col)
+        for p in probes:
+            table.add_row(p.target, p.address, "[green]yes[/]" if p.ok else "[red]NO[/]", p.detail)
+        out.print(table)
+        dead = [name for name, n in state["nodes"].items() if not pid_alive(n.get("pid"))]
+        if dead:
+            out.print(f"[yellow]not running:[/] {', '.join(dead)}")
+    sys.exit(EXIT_OK if healthy else EXIT_FAILED)
+
+
+@cli.command()
+@state_dir_option
+@click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds to wait for a clean teardown before SIGKILL.")
+def down(state_dir: Path | None, timeout: float) -> None:
+    """Tear down the topology started by `cachechaos up` (foreground or detached)."""
+    from cachechaos.runtime.state import clear_state, leftover_pids, read_state, stop_owner
+
+    sdir = _state_dir(state_dir)
+    state = read_state(sdir)
+    if not state:
+        err.print("no topology is running")
+        return
+    stopped = stop_owner(state, timeout)
+    left = leftover_pids(state)
+    for pid in left.values():
+        os.kill(pid, signal.SIGKILL)
+    clear_state(sdir)
+    if left:
+        err.print(f"[yellow]killed leftover processes:[/] {left}")
+    err.print("topology stopped" if stopped else "the topology's process had already exited; state cleared")
+
+
+# -- doctor -----------------------------------------------------------------------------
+
+@cli.command()
+@click.option("--topology", "topology", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Topology file whose binary settings to honour.")
+def doctor(topology: Path | None) -> None:
+    """Show which server binaries were found, their versions, which will be used, and how to install what is missing."""
+    from cachechaos.runtime.binaries import ENV_VARS, INSTALL_HINTS, BinaryNotFound, Kind, found_all, resolve
+    from cachechaos.runtime.process import unprivileged_user
+
+    spec = _load_spec(topology)
+    explicit: dict[str, str | None] = {"redis": spec.redis.binary, "postgres": spec.postgres.bindir, "toxiproxy": spec.proxy.binary}
+    table = Table(title="cachechaos doctor", title_justify="left")
+    for col in ("server", "found", "source", "version", "used"):
+        table.add_column(col)
+    missing = False
+    kinds: tuple[Kind, ...] = ("redis", "postgres", "toxiproxy")
+    for kind in kinds:
+        try:
+            chosen = resolve(kind, explicit[kind])
+        except BinaryNotFound as exc:
+            table.add_row(kind, "[red]not found[/]", "", "", "")
+            err.print(f"[red]{kind}:[/] {exc}")
+            missing = True
+            continue
+        candidates = found_all(kind, explicit[kind])
+        if chosen.is_builtin:
+            candidates.append(chosen)
+        for b in candidates:
+            table.add_row(kind, b.path, b.source, b.version, "[green]✓[/]" if b.path == chosen.path else "")
+    out.print(table)
+    out.print(f"python {sys.version.split()[0]} at {sys.executable}", highlight=False)
+    user = unprivileged_user()
+    if user:
+        out.print(f"running as root: PostgreSQL will run as user '{user}'")
+    out.print("override with: " + ", ".join(f"{v}" for v in ENV_VARS.values()) + " or the topology file")
+    if missing:
+        out.print("install hints: " + "; ".join(f"{k}: {v}" for k, v in INSTALL_HINTS.items()))
+        sys.exit(EXIT_ENVIRONMENT)
+
+
+# -- gate ---------------------------------------------------------------------------------
+
+@cli.command()
+@click.option("--topology", "topology", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Topology file [default: targets/local.yaml if present, else built-in defaults].")
+@click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where node data and logs go [default: reports/gate-<time>-<pid>].")
+def gate(topology: Path | None, run_dir: Path | None) -> None:
+    """The release gate on the embedded default.
+
+    For now: bring the topology up, verify every endpoint through its proxy,
+    print the endpoints and tear everything down. Exit 0 healthy, 3 if the
+    environment could not be brought up.
+    """
+    from cachechaos.runtime.local import LocalTopology
+
+    spec = _load_spec(topology)
+    run_dir = run_dir or _new_run_dir("gate")
+    signal.signal(signal.SIGTERM, _raise_stop)
+    topo = LocalTopology(spec, run_dir, progress=_progress)
+    try:
+        topo.up()
+        probes = topo.verify()
+        _render_topology(topo.describe())
+        for p in probes:
+            out.print(f"  [green]✓[/] {p.target} via {p.address}: {p.detail}", highlight=False)
+    except (Stop, KeyboardInterrupt):
+        err.print("aborted")
+        sys.exit(EXIT_ABORTED)
+    except Exception as exc:
+        _fail(EXIT_ENVIRONMENT, f"the topology did not come up: {exc}")
+    finally:
+        topo.down()
+    out.print("[bold green]gate passed[/]: the embedded topology is healthy")
+
+
+def _register_subgroups() -> None:
+    from cachechaos.backend.cli import backend
+    from cachechaos.proxy.cli import proxy
+
+    cli.add_command(proxy)
+    cli.add_command(backend)
+
+
+def main() -> None:
+    try:
+        _register_subgroups()
+    except ImportError:
+        pass
+    cli()

@@ -1,0 +1,58 @@
+"""Health probes of a topology's endpoints: one real protocol call per proxied address."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import psycopg
+import redis
+
+from cachechaos.runtime.endpoints import Endpoints
+from cachechaos.runtime.ports import split_address
+
+
+@dataclass(frozen=True)
+class Probe:
+    target: str
+    address: str
+    ok: bool
+    detail: str
+
+
+def _redis_call(address: str, *command: str, timeout: float) -> object:
+    host, port = split_address(address)
+    with redis.Redis(host=host, port=port, socket_timeout=timeout, socket_connect_timeout=timeout) as r:
+        return r.execute_command(*command)
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def probe(endpoints: Endpoints, timeout: float = 2.0) -> list[Probe]:
+    """Probe every Redis node, Sentinel and PostgreSQL through its proxy."""
+    out: list[Probe] = []
+    for name, address in endpoints.redis.items():
+        try:
+            info = _text(_redis_call(address, "INFO", "replication", timeout=timeout))
+            role = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("role:")), "?")
+            link = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("master_link_status:")), None)
+            detail = role if link is None else f"{role}, link {link}"
+            out.append(Probe(name, address, link in (None, "up"), detail))
+        except (redis.RedisError, OSError) as exc:
+            out.append(Probe(name, address, False, str(exc)))
+    for i, address in enumerate(endpoints.sentinels, start=1):
+        try:
+            addr = _redis_call(address, "SENTINEL", "get-master-addr-by-name", endpoints.master_name, timeout=timeout)
+            primary = f"{_text(addr[0])}:{_text(addr[1])}" if addr else None  # type: ignore[index]
+            out.append(Probe(f"sentinel-{i}", address, primary is not None, f"primary {primary}"))
+        except (redis.RedisError, OSError) as exc:
+            out.append(Probe(f"sentinel-{i}", address, False, str(exc)))
+    pg_address = endpoints.links["postgres"].listen if "postgres" in endpoints.links else "?"
+    try:
+        with psycopg.connect(endpoints.postgres_dsn, connect_timeout=max(1, int(timeout))) as conn:
+            row = conn.execute("SELECT count(*) FROM products").fetchone()
+        out.append(Probe("postgres", pg_address, True, f"{int(row[0]) if row else 0} products"))
+    except psycopg.Error as exc:
+        out.append(Probe("postgres", pg_address, False, str(exc).strip()))
+    return out

@@ -1,0 +1,276 @@
+"""The `local` runtime: the whole default topology as child processes of the toolkit.
+
+Redis primary + replicas, Sentinels, PostgreSQL and the fault proxy, each on a
+free loopback port with its files under the run directory. Every link a fault
+must touch goes through a proxy, and the addresses handed to clients
+(`Endpoints`) are the proxied ones.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import redis
+
+from cachechaos.proxy.client import ToxiproxyClient
+from cachechaos.runtime.binaries import Binary, resolve
+from cachechaos.runtime.endpoints import Endpoints, Link
+from cachechaos.runtime.fault_proxy import FaultProxyNode
+from cachechaos.runtime.health import Probe, probe
+from cachechaos.runtime.node import Node
+from cachechaos.runtime.ports import free_port, split_address
+from cachechaos.runtime.postgres import PostgresNode
+from cachechaos.runtime.process import ManagedProcess, wait_until
+from cachechaos.runtime.redis import RedisNode, SentinelNode
+from cachechaos.runtime.topology import TopologySpec
+
+HOST = "127.0.0.1"
+Progress = Callable[[str], None]
+
+
+class TopologyError(RuntimeError):
+    """The environment could not be brought up (exit code 3)."""
+
+
+class LocalTopology:
+    """A running (or startable) local topology. Use as a context manager or call up()/down()."""
+
+    def __init__(self, spec: TopologySpec, run_dir: Path, progress: Progress | None = None) -> None:
+        self.spec = spec
+        self.run_dir = Path(run_dir).resolve()
+        self.progress: Progress = progress or (lambda _msg: None)
+        self.nodes: dict[str, Node] = {}
+        self.binaries: dict[str, Binary] = {}
+        self._endpoints: Endpoints | None = None
+        self._started_at: float | None = None
+        self.healthy_after: float | None = None
+        self._initdb: ManagedProcess | None = None
+
+    # -- lifecycle -------------------------------------------------------------
+
+    def __enter__(self) -> LocalTopology:
+        self.up()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.down()
+
+    def up(self, timeout: float = 60.0) -> Endpoints:
+        """Start everything and return once every node and every proxy answers."""
+        self._started_at = time.monotonic()
+        try:
+            self._resolve_binaries()
+            self._create_nodes()
+            self._start(timeout)
+        except BaseException:
+            self.down()
+            raise
+        self.healthy_after = time.monotonic() - self._started_at
+        return self.endpoints
+
+    def down(self) -> None:
+        """Stop every node (Sentinels first, so they do not fail over a dying primary)."""
+        if self._initdb is not None:
+            self._initdb.kill()
+        order = ["sentinel", "backend", "redis", "postgres", "toxiproxy"]
+        for kind in order:
+            for node in self.nodes.values():
+                if node.kind == kind:
+                    node.resume()  # a paused process cannot handle SIGTERM
+                    node.stop()
+        for node in self.nodes.values():
+            if isinstance(node, PostgresNode):
+                node.remove_data()
+
+    # -- building ----------------------------------------------------------------
+
+    def _resolve_binaries(self) -> None:
+        spec = self.spec
+        self.binaries = {
+            "redis": resolve("redis", spec.redis.binary),
+            "postgres": resolve("postgres", spec.postgres.bindir),
+            "toxiproxy": resolve("toxiproxy", spec.proxy.binary),
+        }
+
+    def _create_nodes(self) -> None:
+        spec, nodes_dir = self.spec, self.run_dir / "nodes"
+        redis_bin = self.binaries["redis"].path
+        proxy = FaultProxyNode("toxiproxy", HOST, free_port(), nodes_dir / "toxiproxy", self.binaries["toxiproxy"])
+        self.nodes[proxy.name] = proxy
+        self._links: dict[str, tuple[int, str]] = {}  # proxy name -> (listen port, upstream)
+
+        def link(name: str, upstream_port: int) -> tuple[str, int]:
+            port = free_port()
+            self._links[name] = (port, f"{HOST}:{upstream_port}")
+            return (HOST, port)
+
+        redis_count = 1 + spec.redis.replicas
+        announced: dict[str, tuple[str, int]] = {}
+        for i in range(1, redis_count + 1):
+            name = f"redis-{i}"
+            port = free_port()
+            announced[name] = link(name, port)
+            self.nodes[name] = RedisNode(
+                name, HOST, port, nodes_dir / name, redis_bin, spec.redis,
+                announce=announced[name],
+                replica_of=None if i == 1 else announced["redis-1"],
+            )
+        for i in range(1, spec.redis.sentinels + 1):
+            name = f"sentinel-{i}"
+            port = free_port()
+            self.nodes[name] = SentinelNode(
+                name, HOST, port, nodes_dir / name, redis_bin, spec.redis,
+                announce=link(name, port), primary=announced["redis-1"],
+            )
+        pg_port = free_port()
+        link("postgres", pg_port)
+        self.nodes["postgres"] = PostgresNode("postgres", HOST, pg_port, nodes_dir / "postgres", self.binaries["postgres"].path, spec.postgres)
+
+    def _start(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+
+        def left() -> float:
+            return max(0.1, deadline - time.monotonic())
+
+        pg = self.postgres
+        if pg.run_as is not None:
+            self.progress(f"running as root: PostgreSQL runs as user '{pg.run_as}' (it refuses root), data in {pg.data_dir.parent}")
+        proxy = self.fault_proxy
+        proxy.start()
+        # initdb runs while the proxy and Redis come up.
+        initdb = self._initdb = ManagedProcess("initdb", pg.initdb_argv(), pg.dir / "initdb.log", user=pg.run_as)
+        initdb.start()
+        proxy.wait_ready(left())
+        with proxy.client() as client:
+            client.populate([
+                {"name": name, "listen": f"{HOST}:{port}", "upstream": upstream, "enabled": True}
+                for name, (port, upstream) in self._links.items()
+            ])
+        self.progress(f"fault proxy ready at {proxy.api_url} ({len(self._links)} links)")
+        for node in self.redis_nodes:
+            node.start()
+        wait_until(lambda: not initdb.running, left(), "initdb", interval=0.02)
+        if initdb.returncode != 0:
+            raise TopologyError(f"initdb failed:\n{initdb.log_tail()}")
+        pg.start()
+        for node in self.redis_nodes:
+            node.wait_ready(left())
+        for replica in self.redis_nodes[1:]:
+            wait_until(replica.replication_up, left(), f"{replica.name} to sync with the primary")
+        # Sentinels start once replicas are attached: their first INFO of the primary
+        # then lists the replicas, instead of learning of them 10 s later.
+        for sentinel in self.sentinels:
+            sentinel.start()
+        pg.wait_ready(left())
+        pg.create_database()
+        self.progress(f"PostgreSQL ready, {self.spec.postgres.products:,} products seeded")
+        for sentinel in self.sentinels:
+            wait_until(
+                lambda s=sentinel: s.knows_topology(self.spec.redis.replicas, len(self.sentinels)),  # type: ignore[misc]
+                left(), f"{sentinel.name} to see the primary, replicas and peers", alive=sentinel.process,
+            )
+        self.progress("Redis primary, replicas and Sentinels ready")
+        self._endpoints = self._build_endpoints()
+        self.verify()
+
+    def _build_endpoints(self) -> Endpoints:
+        links = {name: Link(name, f"{HOST}:{port}", upstream) for name, (port, upstream) in self._links.items()}
+        return Endpoints(
+            master_name=self.spec.redis.master_name,
+            sentinels=[links[s.name].listen for s in self.sentinels],
+            redis={n.name: links[n.name].listen for n in self.redis_nodes},
+            postgres_dsn=PostgresNode.dsn_for(*split_address(links["postgres"].listen)),
+            proxy_api=self.fault_proxy.api_url,
+            links=links,
+        )
+
+    # -- checks --------------------------------------------------------------------
+
+    def verify(self) -> list[Probe]:
+        """Real protocol calls through every proxy; raises TopologyError naming what failed."""
+        probes = probe(self.endpoints)
+        failed = [f"{p.target} ({p.address}): {p.detail}" for p in probes if not p.ok]
+        if failed:
+            raise TopologyError("topology is not healthy: " + "; ".join(failed))
+        seeded = next(p.detail for p in probes if p.target == "postgres")
+        if seeded != f"{self.spec.postgres.products} products":
+            raise TopologyError(f"PostgreSQL has {seeded}, expected {self.spec.postgres.products}")
+        return probes
+
+    # -- access ----------------------------------------------------------------------
+
+    @property
+    def endpoints(self) -> Endpoints:
+        if self._endpoints is None:
+            raise RuntimeError("the topology is not up")
+        return self._endpoints
+
+    def node(self, name: str) -> Node:
+        try:
+            return self.nodes[name]
+        except KeyError:
+            raise KeyError(f"no node {name!r}; nodes: {', '.join(self.nodes)}") from None
+
+    @property
+    def redis_nodes(self) -> list[RedisNode]:
+        return [n for n in self.nodes.values() if isinstance(n, RedisNode)]
+
+    @property
+    def sentinels(self) -> list[SentinelNode]:
+        return [n for n in self.nodes.values() if isinstance(n, SentinelNode)]
+
+    @property
+    def postgres(self) -> PostgresNode:
+        node = self.nodes["postgres"]
+        assert isinstance(node, PostgresNode)
+        return node
+
+    @property
+    def fault_proxy(self) -> FaultProxyNode:
+        node = self.nodes["toxiproxy"]
+        assert isinstance(node, FaultProxyNode)
+        return node
+
+    def proxy_client(self) -> ToxiproxyClient:
+        return self.fault_proxy.client()
+
+    def current_primary(self) -> RedisNode | None:
+        """The node Sentinel names as primary (mapped back from its proxied address)."""
+        for sentinel in self.sentinels:
+            if not sentinel.running:
+                continue
+            try:
+                addr = sentinel.master_addr()
+            except redis.RedisError:
+                continue
+            for node in self.redis_nodes:
+                if addr == split_address(self.endpoints.redis[node.name]):
+                    return node
+        return None
+
+    def reseed(self) -> None:
+        """Back to the seeded state: PostgreSQL reloaded, Redis flushed."""
+        self.postgres.seed()
+        primary = self.current_primary() or self.redis_nodes[0]
+        with primary.client() as r:
+            r.flushall()
+
+    def pids(self) -> dict[str, int]:
+        return {name: pid for name, node in self.nodes.items() if (pid := node.pid) is not None}
+
+    def describe(self) -> dict[str, Any]:
+        """Everything `up --json` and the state file need."""
+        return {
+            "run_dir": str(self.run_dir),
+            "endpoints": self.endpoints.to_dict(),
+            "nodes": {
+                name: {"kind": n.kind, "address": n.address, "pid": n.pid, "log": str(n.log_path)}
+                for name, n in self.nodes.items()
+            },
+            "binaries": {k: {"path": b.path, "version": b.version, "source": b.source} for k, b in self.binaries.items()},
+            "healthy_after_s": round(self.healthy_after, 3) if self.healthy_after is not None else None,
+        }

@@ -1,0 +1,127 @@
+"""A throwaway PostgreSQL cluster seeded with the marketplace."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import tempfile
+from importlib import resources
+from pathlib import Path
+
+import psycopg
+
+from cachechaos.runtime.node import Node
+from cachechaos.runtime.process import unprivileged_user
+from cachechaos.runtime.topology import PostgresSettings
+
+DB_NAME = "cachechaos"
+DB_USER = "cachechaos"
+
+# Tuned for tests: durability off, nothing that makes startup or seeding slow.
+_TEST_SETTINGS: dict[str, str] = {
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "max_connections": "200",
+    "shared_buffers": "128MB",
+    "autovacuum": "off",
+    "unix_socket_directories": "",
+    "logging_collector": "off",
+    "log_min_messages": "warning",
+}
+
+
+def _sql(name: str) -> str:
+    return resources.files("cachechaos.runtime").joinpath(name).read_text()
+
+
+class PostgresNode(Node):
+    kind = "postgres"
+    # SIGINT is PostgreSQL's "fast shutdown"; SIGTERM waits for clients to leave.
+    stop_signal = signal.SIGINT
+
+    def __init__(self, name: str, host: str, port: int, node_dir: Path, bindir: str, settings: PostgresSettings) -> None:
+        super().__init__(name, host, port, node_dir)
+        self.bindir = bindir
+        self.settings = settings
+        self.run_as = unprivileged_user()
+        self.data_dir = self._make_data_dir()
+
+    def _make_data_dir(self) -> Path:
+        if self.run_as is None:
+            return self.dir / "data"
+        # PostgreSQL refuses to run as root, and the run directory may sit under a
+        # path its user cannot enter (pytest's 0700 temp dirs, /root): give it a
+        # private directory it owns, linked from the run directory.
+        path = Path(tempfile.mkdtemp(prefix="cachechaos-pg-"))
+        entry = pwd.getpwnam(self.run_as)
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+        link = self.dir / "data"
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(path)
+        return path / "data"
+
+    @property
+    def dsn(self) -> str:
+        return self.dsn_for(self.host, self.port)
+
+    @staticmethod
+    def dsn_for(host: str, port: int) -> str:
+        return f"postgresql://{DB_USER}@{host}:{port}/{DB_NAME}"
+
+    def user(self) -> str | None:
+        return self.run_as
+
+    def initdb_argv(self) -> list[str]:
+        return [
+            os.path.join(self.bindir, "initdb"), "-D", str(self.data_dir), "-U", DB_USER,
+            "--auth=trust", "-E", "UTF8", "--no-sync", "--no-instructions", "--locale=C",
+        ]
+
+    def argv(self) -> list[str]:
+        settings = {**_TEST_SETTINGS, **{k: str(v) for k, v in self.settings.settings.items()}}
+        argv = [os.path.join(self.bindir, "postgres"), "-D", str(self.data_dir), "-h", self.host, "-p", str(self.port)]
+        for key, value in settings.items():
+            argv += ["-c", f"{key}={value}"]
+        return argv
+
+    def connect(self, dbname: str = DB_NAME, **kwargs: object) -> psycopg.Connection:
+        return psycopg.connect(
+            host=self.host, port=self.port, user=DB_USER, dbname=dbname, connect_timeout=2, **kwargs  # type: ignore[arg-type]
+        )
+
+    def ready(self) -> bool:
+        with self.connect("postgres") as conn:
+            return conn.execute("SELECT 1").fetchone() == (1,)
+
+    def create_database(self) -> None:
+        with self.connect("postgres", autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {DB_NAME}")
+            with self.connect() as db:
+                db.execute(_sql("schema.sql"))
+        self.seed()
+
+    def seed(self) -> None:
+        """(Re)load the seeded marketplace: every table back to its initial contents."""
+        s = self.settings
+        params = {"seed": (s.seed % 1000) / 1000.0, "categories": s.categories, "products": s.products, "users": s.users, "stock": s.stock}
+        with self.connect() as conn:
+            conn.execute("TRUNCATE orders, carts, products, users, categories RESTART IDENTITY")
+            for statement in _sql("seed.sql").split(";"):
+                body = "\n".join(line for line in statement.splitlines() if not line.startswith("--")).strip()
+                if body:
+                    conn.execute(body, params)
+            conn.execute("ANALYZE")
+
+    def product_count(self) -> int:
+        with self.connect() as conn:
+            row = conn.execute("SELECT count(*) FROM products").fetchone()
+        return int(row[0]) if row else 0
+
+    def remove_data(self) -> None:
+        """Drop the cluster's files (tens of MB); logs stay in the run directory."""
+        target = self.data_dir.parent if self.run_as is not None else self.data_dir
+        shutil.rmtree(target, ignore_errors=True)

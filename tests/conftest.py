@@ -1,0 +1,55 @@
+"""Shared fixtures: real topologies (Redis + Sentinel + PostgreSQL + fault proxy) on free ports."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cachechaos.runtime.local import LocalTopology
+from cachechaos.runtime.topology import TopologySpec
+
+# Tests need a small catalogue; the default topology seeds 10,000 products.
+TEST_PRODUCTS = 2_000
+
+
+def make_spec(**overrides: Any) -> TopologySpec:
+    """A test topology spec; overrides are dotted paths or sections, e.g. products=500, redis={...}."""
+    data: dict[str, Any] = {"postgres": {"products": TEST_PRODUCTS}, "backends": {"instances": 0}}
+    for key, value in overrides.items():
+        if key in ("products", "categories", "users", "stock", "seed"):
+            data["postgres"][key] = value
+        elif isinstance(value, dict):
+            data[key] = {**data.get(key, {}), **value}
+        else:
+            data[key] = value
+    return TopologySpec.model_validate(data)
+
+
+@pytest.fixture(scope="session")
+def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTopology]:
+    """One running default topology shared by the session. Call reseed() after writes."""
+    topo = LocalTopology(make_spec(), tmp_path_factory.mktemp("topology"))
+    topo.up()
+    try:
+        yield topo
+    finally:
+        topo.down()
+
+
+@pytest.fixture
+def topology_factory(tmp_path: Path) -> Iterator[Callable[..., LocalTopology]]:
+    """Fresh private topologies for tests that break things; all torn down after the test."""
+    started: list[LocalTopology] = []
+
+    def factory(**overrides: Any) -> LocalTopology:
+        topo = LocalTopology(make_spec(**overrides), tmp_path / f"topology-{len(started)}")
+        started.append(topo)
+        topo.up()
+        return topo
+
+    yield factory
+    for topo in started:
+        topo.down()
