@@ -345,17 +345,13 @@ def gate(topology: Path | None, run_dir: Path | None) -> None:
     out.print("[bold green]gate passed[/]: the embedded topology is healthy")
 
 
-def _register_subgroups() -> None:
-    from cachechaos.backend.cli import backend
-    from cachechaos.proxy.cli import proxy
-
-    cli.add_command(proxy)
-    cli.add_command(backend)
-
-
 def main() -> None:
-    try:
-        _register_subgroups()
-    except ImportError:
-        pass
     cli()
+
+
+# Subsystems keep their own command groups next to their code.
+from cachechaos.backend.cli import backend  # noqa: E402
+from cachechaos.proxy.cli import proxy  # noqa: E402
+
+cli.add_command(proxy)
+cli.add_command(backend)
