@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import httpx
 import psycopg
 import redis
 
@@ -30,14 +31,15 @@ def _text(value: object) -> str:
 
 
 def probe(endpoints: Endpoints, timeout: float = 2.0) -> list[Probe]:
-    """Probe every Redis node, Sentinel and PostgreSQL through its proxy."""
+    """Probe every Redis node, Sentinel and PostgreSQL through its proxy, and every backend."""
     out: list[Probe] = []
     for name, address in endpoints.redis.items():
+        host, port = split_address(address)
         try:
-            info = _text(_redis_call(address, "INFO", "replication", timeout=timeout))
-            role = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("role:")), "?")
-            link = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("master_link_status:")), None)
-            detail = role if link is None else f"{role}, link {link}"
+            with redis.Redis(host=host, port=port, socket_timeout=timeout, socket_connect_timeout=timeout) as r:
+                info = r.info("replication")
+            link = info.get("master_link_status")
+            detail = info["role"] if link is None else f"{info['role']}, link {link}"
             out.append(Probe(name, address, link in (None, "up"), detail))
         except (redis.RedisError, OSError) as exc:
             out.append(Probe(name, address, False, str(exc)))
@@ -55,4 +57,10 @@ def probe(endpoints: Endpoints, timeout: float = 2.0) -> list[Probe]:
         out.append(Probe("postgres", pg_address, True, f"{int(row[0]) if row else 0} products"))
     except psycopg.Error as exc:
         out.append(Probe("postgres", pg_address, False, str(exc).strip()))
+    for i, url in enumerate(endpoints.backends, start=1):
+        try:
+            response = httpx.get(f"{url}/health", timeout=timeout)
+            out.append(Probe(f"backend-{i}", url, response.status_code == 200, f"HTTP {response.status_code}"))
+        except httpx.HTTPError as exc:
+            out.append(Probe(f"backend-{i}", url, False, str(exc)))
     return out

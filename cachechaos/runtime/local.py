@@ -17,6 +17,7 @@ from typing import Any
 import redis
 
 from cachechaos.proxy.client import ToxiproxyClient
+from cachechaos.runtime.backend import BackendNode, backend_config
 from cachechaos.runtime.binaries import Binary, resolve
 from cachechaos.runtime.endpoints import Endpoints, Link
 from cachechaos.runtime.fault_proxy import FaultProxyNode
@@ -176,6 +177,22 @@ class LocalTopology:
         self.progress("Redis primary, replicas and Sentinels ready")
         self._endpoints = self._build_endpoints()
         self.verify()
+        self._start_backends(left)
+
+    def _start_backends(self, left: Callable[[], float]) -> None:
+        settings = self.spec.backends
+        for i in range(1, settings.instances + 1):
+            name = f"backend-{i}"
+            config = backend_config(name, self.endpoints, settings.config)
+            self.nodes[name] = BackendNode(name, HOST, free_port(), self.run_dir / "nodes" / name, config)
+        backends = self.backends
+        for node in backends:
+            node.start()
+        for node in backends:
+            node.wait_ready(left())
+        self.endpoints.backends = [node.url for node in backends]
+        if backends:
+            self.progress(f"{len(backends)} backend instance(s) ready ({settings.config.get('strategy', 'default')} strategy)")
 
     def _build_endpoints(self) -> Endpoints:
         links = {name: Link(name, f"{HOST}:{port}", upstream) for name, (port, upstream) in self._links.items()}
@@ -218,6 +235,10 @@ class LocalTopology:
     @property
     def redis_nodes(self) -> list[RedisNode]:
         return [n for n in self.nodes.values() if isinstance(n, RedisNode)]
+
+    @property
+    def backends(self) -> list[BackendNode]:
+        return [n for n in self.nodes.values() if isinstance(n, BackendNode)]
 
     @property
     def sentinels(self) -> list[SentinelNode]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cachechaos.yamlmodel import load_model
 
@@ -47,6 +47,16 @@ class ProxySettings(_Strict):
 class BackendSettings(_Strict):
     instances: int = Field(2, ge=0, le=16, description="sample backend instances to start")
     config: dict[str, Any] = Field(default_factory=dict, description="sample backend configuration (strategy, protections)")
+
+    @field_validator("config")
+    @classmethod
+    def _valid_backend_config(cls, config: dict[str, Any]) -> dict[str, Any]:
+        # Validate now, so a typo names the topology file's line instead of failing at start.
+        from cachechaos.backend.config import BackendConfig
+
+        placeholders = {"sentinels": ["127.0.0.1:1"], "redis_url": "redis://127.0.0.1:1", "postgres_dsn": "postgresql://x@127.0.0.1:1/x"}
+        BackendConfig.model_validate({**placeholders, **config})
+        return config
 
 class TopologySpec(_Strict):
     """A topology run as child processes on this machine."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import httpx
 import psycopg
 import pytest
 import redis
@@ -29,8 +30,8 @@ def test_up_is_healthy_through_every_proxy(topology: LocalTopology) -> None:
         host, port = split_address(address)
         with redis.Redis(host=host, port=port) as s:
             primary = s.execute_command("SENTINEL", "get-master-addr-by-name", ep.master_name)
-            replicas = s.execute_command("SENTINEL", "replicas", ep.master_name)
-            peers = s.execute_command("SENTINEL", "sentinels", ep.master_name)
+            replicas = s.sentinel_slaves(ep.master_name)
+            peers = s.sentinel_sentinels(ep.master_name)
         assert f"{_addr(primary[0])}:{_addr(primary[1])}" == ep.redis["redis-1"]
         # Every address Sentinel hands out (replicas, peer Sentinels) is a proxy.
         handed_out = [f"{r['ip']}:{r['port']}" for r in replicas] + [f"{p['ip']}:{p['port']}" for p in peers]
@@ -114,3 +115,15 @@ def test_killing_the_primary_fails_over_and_clients_stay_behind_proxies(topology
             primary.set("after-cut", "no")
         proxies.enable("redis-2")
     assert topo.current_primary() is topo.node("redis-2")
+
+
+def test_backend_instances_serve_the_seeded_catalogue(topology_factory) -> None:
+    topo: LocalTopology = topology_factory(products=300, backends={"instances": 2, "config": {"strategy": "ttl"}})
+    assert len(topo.endpoints.backends) == 2
+    for url in topo.endpoints.backends:
+        response = httpx.get(f"{url}/products/7", timeout=5)
+        assert response.status_code == 200
+        assert response.json()["id"] == 7 and response.json()["version"] == 1
+        assert response.headers["X-Cache"] in ("l1", "l2", "miss")
+        assert httpx.get(f"{url}/products/301", timeout=5).status_code == 404
+    assert all(p.ok for p in topo.verify())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import site
 import subprocess
 import sys
 import tempfile
@@ -53,23 +54,36 @@ def _readable_by(user: pwd.struct_passwd, path: Path) -> bool:
     return True
 
 
+def _python_for(user: pwd.struct_passwd) -> str | None:
+    """An interpreter of this Python's X.Y that `user` can run (a venv's may live under /root)."""
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    for candidate in (sys.executable, f"/usr/bin/{version}", f"/usr/local/bin/{version}"):
+        real = Path(os.path.realpath(candidate))
+        if real.exists() and _readable_by(user, real.parent) and real.stat().st_mode & 0o001:
+            return str(real)
+    return None
+
+
 def test_up_and_down_as_an_unprivileged_user() -> None:
     if os.geteuid() != 0:
         # Already unprivileged: every other test in this suite covers that case.
         assert os.geteuid() != 0
         return
     user = pwd.getpwnam("nobody")
-    if not _readable_by(user, REPO) or not _readable_by(user, Path(sys.executable).parent):
-        pytest.skip(f"user nobody cannot read the checkout at {REPO}")
+    python = _python_for(user)
+    if python is None or not _readable_by(user, REPO):
+        pytest.skip(f"user nobody can reach neither this Python nor the checkout at {REPO}")
     work = Path(tempfile.mkdtemp(prefix="cachechaos-nobody-"))
     os.chown(work, user.pw_uid, user.pw_gid)
     topology = work / "small.yaml"
     topology.write_text("postgres:\n  products: 300\nbackends:\n  instances: 0\n")
-    env = {"PATH": os.environ["PATH"], "HOME": str(work), "PYTHONPATH": str(REPO)}
+    # The same packages, seen from an interpreter the user can execute.
+    env = {"PATH": os.environ["PATH"], "HOME": str(work),
+           "PYTHONPATH": os.pathsep.join([str(REPO), *site.getsitepackages()])}
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "cachechaos", *args, "--state-dir", str(work / "state")],
+            [python, "-m", "cachechaos", *args, "--state-dir", str(work / "state")],
             user=user.pw_uid, group=user.pw_gid, extra_groups=[], cwd=work, env=env,
             capture_output=True, text=True, timeout=90,
         )
@@ -98,3 +112,9 @@ def test_as_root_postgres_runs_unprivileged(topology: LocalTopology) -> None:
         assert owner != 0 and pwd.getpwuid(owner).pw_name == topology.postgres.run_as
     else:
         assert owner == os.geteuid()
+
+
+@pytest.mark.slow
+def test_a_million_products_seed_with_generate_series(topology_factory) -> None:
+    topo: LocalTopology = topology_factory(products=1_000_000, redis={"sentinels": 0, "replicas": 0, "quorum": 1})
+    assert topo.postgres.product_count() == 1_000_000

@@ -1,0 +1,46 @@
+"""Sample backend instances run by the local runtime, each reaching Redis and PostgreSQL through the proxies."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from cachechaos.runtime.endpoints import Endpoints
+from cachechaos.runtime.node import Node
+
+
+def backend_config(instance: str, endpoints: Endpoints, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The instance's BackendConfig: the topology's settings plus the proxied connection addresses."""
+    primary = next(iter(endpoints.redis.values()))
+    return {
+        "redis_url": f"redis://{primary}/0",  # used only with sentinel_discovery: false
+        **overrides,
+        "instance": instance,
+        "sentinels": endpoints.sentinels,
+        "master_name": endpoints.master_name,
+        "postgres_dsn": endpoints.postgres_dsn,
+    }
+
+
+class BackendNode(Node):
+    kind = "backend"
+
+    def __init__(self, name: str, host: str, port: int, node_dir: Path, config: dict[str, Any]) -> None:
+        super().__init__(name, host, port, node_dir)
+        self.config_path = self.dir / "backend.json"
+        self.config_path.write_text(json.dumps(config, indent=2))
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}"
+
+    def argv(self) -> list[str]:
+        return [sys.executable, "-m", "cachechaos.backend", "serve", "--config", str(self.config_path),
+                "--host", self.host, "--port", str(self.port)]
+
+    def ready(self) -> bool:
+        return httpx.get(f"{self.url}/health", timeout=1.0).status_code == 200
