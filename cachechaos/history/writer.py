@@ -1,0 +1,49 @@
+"""Appending history records as the run goes, cheaply enough for the request path."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from cachechaos.history.format import MAGIC, RECORD
+
+
+class HistoryWriter:
+    """One per load process. `record` packs into a buffer; the buffer reaches disk every `flush_every` s."""
+
+    def __init__(self, path: Path, flush_every: float = 1.0) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._file = open(path, "ab", buffering=0)  # noqa: SIM115 - closed in close()
+        if self._file.tell() == 0:
+            self._file.write(MAGIC)
+        self._buffer = bytearray()
+        self._lock = threading.Lock()
+        self._flush_every = flush_every
+        self._last_flush = time.monotonic()
+        self.count = 0
+
+    def record(self, invoke: float, complete: float, op: int, key: int, version: int, layer: int, status: int,
+               client: int = 0) -> None:
+        packed = RECORD.pack(invoke, complete, key, version, client, status, op, layer)
+        with self._lock:
+            self._buffer += packed
+            self.count += 1
+            if time.monotonic() - self._last_flush > self._flush_every:
+                self._flush_locked()
+
+    def flush(self) -> None:
+        with self._lock:
+            self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        if self._buffer:
+            # Whole records only, so a reader (or a crash) never sees half of one.
+            self._file.write(self._buffer)
+            self._buffer.clear()
+        self._last_flush = time.monotonic()
+
+    def close(self) -> None:
+        self.flush()
+        self._file.close()
