@@ -29,7 +29,7 @@ class ConfigFileError(ValueError):
         super().__init__(f"{where}: {what}{message}")
 
 
-def _node_at(root: yaml.Node, loc: tuple[int | str, ...]) -> yaml.Node:
+def node_at(root: yaml.Node, loc: tuple[int | str, ...]) -> yaml.Node:
     """Walk the composed YAML tree along a pydantic error location as far as it goes."""
     node = root
     for part in loc:
@@ -64,16 +64,18 @@ def load_yaml(path: Path | str) -> tuple[Any, yaml.Node | None]:
     return data, node
 
 
-def parse_model(model: type[M], data: Any, path: Path | str, node: yaml.Node | None = None) -> M:
-    """Validate `data` (loaded from `path`) as `model`; the first error becomes a ConfigFileError."""
+def parse_model(
+    model: type[M], data: Any, path: Path | str, node: yaml.Node | None = None, prefix: tuple[int | str, ...] = ()
+) -> M:
+    """Validate `data` (loaded from `path`, found at `prefix` in it) as `model`; the first error becomes a ConfigFileError."""
     if data is None:
         data = {}
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        line = _node_at(node, loc).start_mark.line + 1 if node is not None else None
+        loc = prefix + tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        line = node_at(node, loc).start_mark.line + 1 if node is not None else None
         field = ".".join(str(p) for p in loc) or None
         message = err["msg"]
         if err["type"] == "extra_forbidden":

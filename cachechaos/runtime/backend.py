@@ -12,6 +12,16 @@ import httpx
 from cachechaos.runtime.endpoints import Endpoints
 from cachechaos.runtime.node import Node
 
+# Connection settings are the runtime's to fill in; these stand in while validating the rest.
+BACKEND_PLACEHOLDERS = {"sentinels": ["127.0.0.1:1"], "redis_url": "redis://127.0.0.1:1", "postgres_dsn": "postgresql://x@127.0.0.1:1/x"}
+
+
+def check_backend_overrides(overrides: dict[str, Any]) -> None:
+    """Validate a partial backend configuration (strategy, protections) against the backend's schema."""
+    from cachechaos.backend.config import BackendConfig
+
+    BackendConfig.model_validate({**BACKEND_PLACEHOLDERS, **overrides})
+
 
 def backend_config(instance: str, endpoints: Endpoints, overrides: dict[str, Any]) -> dict[str, Any]:
     """The instance's BackendConfig: the topology's settings plus the proxied connection addresses."""

@@ -27,6 +27,7 @@ from cachechaos.runtime.ports import free_port, split_address
 from cachechaos.runtime.postgres import PostgresNode
 from cachechaos.runtime.process import ManagedProcess, wait_until
 from cachechaos.runtime.redis import RedisNode, SentinelNode
+from cachechaos.runtime.target import NotControllable
 from cachechaos.runtime.topology import TopologySpec
 
 HOST = "127.0.0.1"
@@ -86,6 +87,10 @@ class LocalTopology:
         for node in self.nodes.values():
             if isinstance(node, PostgresNode):
                 node.remove_data()
+
+    def close(self) -> None:
+        """The Target protocol's end of use: a local topology is torn down."""
+        self.down()
 
     # -- building ----------------------------------------------------------------
 
@@ -272,6 +277,45 @@ class LocalTopology:
                 if addr == split_address(self.endpoints.redis[node.name]):
                     return node
         return None
+
+    # -- the Target protocol (faults, sampler) -------------------------------------------------
+
+    def redis_admin(self, node: str) -> redis.Redis:
+        target = self.node(node)
+        if not isinstance(target, RedisNode):
+            raise NotControllable(f"{node} is not a Redis node")
+        return target.client()
+
+    def redis_names(self) -> list[str]:
+        return [n.name for n in self.redis_nodes]
+
+    def primary_name(self) -> str | None:
+        primary = self.current_primary()
+        return primary.name if primary else None
+
+    def postgres_admin_dsn(self) -> str:
+        return self.postgres.dsn
+
+    def destructive_allowed(self, node: str) -> bool:
+        # Every node of a local topology was started by the toolkit.
+        return node in self.nodes
+
+    def kill_node(self, node: str) -> None:
+        self.node(node).kill()
+
+    def start_node(self, node: str) -> None:
+        target = self.node(node)
+        target.start()
+        target.wait_ready()
+
+    def restart_backends(self) -> None:
+        """Restart every backend instance: the L1 caches are gone (a deploy)."""
+        for node in self.backends:
+            node.stop()
+        for node in self.backends:
+            node.start()
+        for node in self.backends:
+            node.wait_ready()
 
     def reseed(self) -> None:
         """Back to the seeded state: PostgreSQL reloaded, Redis flushed."""

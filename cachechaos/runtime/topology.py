@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from cachechaos.yamlmodel import load_model
+if TYPE_CHECKING:
+    from cachechaos.runtime.external import ExternalTopologySpec
+
+from cachechaos.yamlmodel import ConfigFileError, load_yaml, node_at, parse_model
 
 
 class _Strict(BaseModel):
@@ -52,10 +55,9 @@ class BackendSettings(_Strict):
     @classmethod
     def _valid_backend_config(cls, config: dict[str, Any]) -> dict[str, Any]:
         # Validate now, so a typo names the topology file's line instead of failing at start.
-        from cachechaos.backend.config import BackendConfig
+        from cachechaos.runtime.backend import check_backend_overrides
 
-        placeholders = {"sentinels": ["127.0.0.1:1"], "redis_url": "redis://127.0.0.1:1", "postgres_dsn": "postgresql://x@127.0.0.1:1/x"}
-        BackendConfig.model_validate({**placeholders, **config})
+        check_backend_overrides(config)
         return config
 
 class TopologySpec(_Strict):
@@ -68,6 +70,14 @@ class TopologySpec(_Strict):
     proxy: ProxySettings = Field(default_factory=ProxySettings)  # type: ignore[arg-type]
     backends: BackendSettings = Field(default_factory=BackendSettings)  # type: ignore[arg-type]
 
-def load_topology(path: Path | str) -> TopologySpec:
-    """Read and validate a topology file; raises ConfigFileError naming file, line and field."""
-    return load_model(TopologySpec, path)
+def load_topology(path: Path | str) -> TopologySpec | ExternalTopologySpec:
+    """Read and validate a topology file (kind local or external); ConfigFileError names file, line and field."""
+    from cachechaos.runtime.external import ExternalTopologySpec
+
+    data, node = load_yaml(path)
+    kind = data.get("kind", "local") if isinstance(data, dict) else "local"
+    models: dict[str, type[TopologySpec] | type[ExternalTopologySpec]] = {"local": TopologySpec, "external": ExternalTopologySpec}
+    if kind not in models:
+        line = node_at(node, ("kind",)).start_mark.line + 1 if node is not None else None
+        raise ConfigFileError(path, line, "kind", f"unknown topology kind {kind!r}; use local or external")
+    return parse_model(models[kind], data, path, node)

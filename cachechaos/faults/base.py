@@ -1,0 +1,95 @@
+"""One interface for every fault (the nemesis), and a registry by type name.
+
+Shaped like Toxiproxy's toxics: each fault type is a small module with a
+parameter model and a class with `inject()` and `heal()`. The scheduler owns
+the guarantees: both edges go to the journal, and every injected fault is
+healed on every exit path.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cachechaos.runtime.target import Target
+
+
+class FaultRefused(RuntimeError):
+    """The safety rules forbid this fault against this node."""
+
+
+class FaultParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: str
+    id: str | None = Field(None, description="name in the journal and criteria (default: <type>-<n>)")
+    after_s: float = Field(0.0, ge=0, description="inject this long after the phase starts")
+
+
+P = TypeVar("P", bound=FaultParams)
+
+
+@dataclass
+class FaultContext:
+    target: Target
+    # Destructive faults against nodes the toolkit did not start need the operator's --allow-destructive.
+    allow_destructive: bool = False
+
+
+class Fault(ABC, Generic[P]):
+    type: ClassVar[str]
+    params_model: ClassVar[type[FaultParams]]
+    one_shot: ClassVar[bool] = False  # acts at an instant; heal() only records the edge
+    destructive: ClassVar[bool] = False
+
+    def __init__(self, params: P, ctx: FaultContext) -> None:
+        self.params = params
+        self.ctx = ctx
+        self.id = params.id or params.type
+
+    @property
+    def target_name(self) -> str:
+        """The link or node acted on, for the journal."""
+        return ""
+
+    def check_allowed(self, node: str) -> None:
+        if self.destructive and not self.ctx.target.destructive_allowed(node):
+            raise FaultRefused(
+                f"{self.type} against {node} refused: destructive faults only act on nodes cachechaos "
+                "started, or on nodes the topology marks as chaos targets with --allow-destructive"
+            )
+
+    @abstractmethod
+    def inject(self) -> dict[str, Any]:
+        """Apply the fault; return details for the journal."""
+
+    def heal(self) -> dict[str, Any]:
+        """Undo the fault; must be safe to call after a failed or partial inject."""
+        return {}
+
+
+REGISTRY: dict[str, type[Fault[Any]]] = {}
+
+
+def register(cls: type[Fault[Any]]) -> type[Fault[Any]]:
+    REGISTRY[cls.type] = cls
+    return cls
+
+
+def resolve_redis_node(target: Target, node: str) -> str:
+    """`primary` / `replica` name roles as Sentinel sees them now; anything else is a node name."""
+    if node == "primary":
+        found = target.primary_name()
+        if found is None:
+            raise RuntimeError("no Sentinel names a primary right now")
+        return found
+    if node == "replica":
+        primary = target.primary_name()
+        replicas = [n for n in target.redis_names() if n != primary]
+        if not replicas:
+            raise RuntimeError("the topology has no replica")
+        return replicas[0]
+    return node

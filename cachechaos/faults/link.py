@@ -1,0 +1,118 @@
+"""Faults on a proxied link: latency, timeout, a link that is down."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from cachechaos.faults.base import Fault, FaultParams, register
+from cachechaos.proxy.client import ProxyNotFound, ToxicNotFound
+
+Stream = Literal["upstream", "downstream", "both"]
+
+
+class LinkParams(FaultParams):
+    link: str = Field(description="proxy name, e.g. redis-1, postgres, sentinel-1")
+
+
+class _LinkFault(Fault[Any]):
+    @property
+    def target_name(self) -> str:
+        return str(self.params.link)
+
+    def _check_link(self) -> None:
+        links = self.ctx.target.endpoints.links
+        if links and self.params.link not in links:
+            raise ProxyNotFound(f"no link {self.params.link!r}; links: {', '.join(sorted(links))}")
+
+
+class _ToxicFault(_LinkFault):
+    """Adds one toxic per stream; heal removes them (gone already is fine)."""
+
+    toxic_type: str
+
+    def streams(self) -> list[str]:
+        stream = getattr(self.params, "stream", "downstream")
+        return ["upstream", "downstream"] if stream == "both" else [stream]
+
+    def attributes(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _toxic_name(self, stream: str) -> str:
+        return f"cachechaos_{self.id}_{stream}"
+
+    def inject(self) -> dict[str, Any]:
+        self._check_link()
+        with self.ctx.target.proxy_client() as client:
+            for stream in self.streams():
+                client.add_toxic(self.params.link, self.toxic_type, self.attributes(),
+                                 name=self._toxic_name(stream), stream=stream)
+        return {"toxic": self.toxic_type, "attributes": self.attributes(), "streams": self.streams()}
+
+    def heal(self) -> dict[str, Any]:
+        removed = []
+        with self.ctx.target.proxy_client() as client:
+            for stream in self.streams():
+                try:
+                    client.remove_toxic(self.params.link, self._toxic_name(stream))
+                    removed.append(stream)
+                except (ToxicNotFound, ProxyNotFound):
+                    pass
+        return {"removed": removed}
+
+
+class LatencyParams(LinkParams):
+    type: Literal["latency"] = "latency"
+    latency_ms: int = Field(ge=0)
+    jitter_ms: int = Field(0, ge=0)
+    stream: Stream = "downstream"
+
+
+@register
+class Latency(_ToxicFault):
+    type = "latency"
+    params_model = LatencyParams
+    toxic_type = "latency"
+
+    def attributes(self) -> dict[str, Any]:
+        return {"latency": self.params.latency_ms, "jitter": self.params.jitter_ms}
+
+
+class TimeoutParams(LinkParams):
+    type: Literal["timeout"] = "timeout"
+    timeout_ms: int = Field(0, ge=0, description="close after this long; 0 = hold data forever")
+    stream: Stream = "downstream"
+
+
+@register
+class Timeout(_ToxicFault):
+    type = "timeout"
+    params_model = TimeoutParams
+    toxic_type = "timeout"
+
+    def attributes(self) -> dict[str, Any]:
+        return {"timeout": self.params.timeout_ms}
+
+
+class DownParams(LinkParams):
+    type: Literal["down"] = "down"
+
+
+@register
+class Down(_LinkFault):
+    """The link refuses connections and drops open ones (proxy disabled)."""
+
+    type = "down"
+    params_model = DownParams
+
+    def inject(self) -> dict[str, Any]:
+        self._check_link()
+        with self.ctx.target.proxy_client() as client:
+            client.disable(self.params.link)
+        return {}
+
+    def heal(self) -> dict[str, Any]:
+        with self.ctx.target.proxy_client() as client:
+            client.enable(self.params.link)
+        return {}

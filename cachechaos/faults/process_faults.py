@@ -1,0 +1,84 @@
+"""Faults on processes: kill a node (restarted on heal), restart one, restart every backend (cold L1)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from cachechaos.faults.base import Fault, FaultParams, register, resolve_redis_node
+
+
+class KillParams(FaultParams):
+    type: Literal["kill"] = "kill"
+    node: str = Field(description="primary, replica or a node name (redis-1, sentinel-2, postgres, backend-1)")
+    restart_on_heal: bool = True
+
+
+@register
+class Kill(Fault[KillParams]):
+    """SIGKILL a node; heal starts it again (and waits until it answers)."""
+
+    type = "kill"
+    params_model = KillParams
+    destructive = True
+
+    @property
+    def target_name(self) -> str:
+        return getattr(self, "_node", self.params.node)
+
+    def inject(self) -> dict[str, Any]:
+        self._node = resolve_redis_node(self.ctx.target, self.params.node)
+        self.check_allowed(self._node)
+        self.ctx.target.kill_node(self._node)
+        return {"node": self._node}
+
+    def heal(self) -> dict[str, Any]:
+        node = getattr(self, "_node", None)
+        if node is None or not self.params.restart_on_heal:
+            return {"restarted": False}
+        self.ctx.target.start_node(node)
+        return {"restarted": True, "node": node}
+
+
+class RestartParams(FaultParams):
+    type: Literal["restart"] = "restart"
+    node: str
+
+
+@register
+class Restart(Kill):
+    """Kill and start again at once (a crash with a supervisor)."""
+
+    type = "restart"
+    params_model = RestartParams  # type: ignore[assignment]
+    one_shot = True
+
+    def inject(self) -> dict[str, Any]:
+        details = super().inject()
+        self.ctx.target.start_node(self._node)
+        return details
+
+    def heal(self) -> dict[str, Any]:
+        return {}
+
+
+class RestartBackendsParams(FaultParams):
+    type: Literal["restart_backends"] = "restart_backends"
+
+
+@register
+class RestartBackends(Fault[RestartBackendsParams]):
+    """Restart every backend instance: a deploy, every L1 cold (with or without warm-up, per config)."""
+
+    type = "restart_backends"
+    params_model = RestartBackendsParams
+    one_shot = True
+
+    @property
+    def target_name(self) -> str:
+        return "backends"
+
+    def inject(self) -> dict[str, Any]:
+        self.ctx.target.restart_backends()
+        return {"backends": len(self.ctx.target.endpoints.backends)}

@@ -1,0 +1,120 @@
+"""Attach mode: a system someone else runs, named by its endpoints.
+
+The backend only has to honour the HTTP contract. Destructive faults act only
+on nodes listed in `chaos_targets`, and only with --allow-destructive.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import redis
+from pydantic import BaseModel, ConfigDict, Field
+
+from cachechaos.proxy.client import ToxiproxyClient
+from cachechaos.runtime.endpoints import Endpoints, Link
+from cachechaos.runtime.ports import split_address
+from cachechaos.runtime.target import NotControllable
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ExternalRedis(_Strict):
+    sentinels: list[str] = Field(default_factory=list, description="host:port of each Sentinel")
+    master_name: str = "mymaster"
+    nodes: dict[str, str] = Field(default_factory=dict, description="node name -> host:port, for INFO and admin faults")
+
+
+class ExternalPostgres(_Strict):
+    dsn: str = Field(description="DSN for sampling pg_stat_database and final reads")
+    products: int = Field(10_000, ge=1, description="catalog size the traffic draws ids from")
+    categories: int = Field(100, ge=1)
+    users: int = Field(1_000, ge=1)
+    stock: int = Field(100, ge=0)
+
+
+class ExternalToxiproxy(_Strict):
+    url: str = Field(description="Toxiproxy API URL; link faults name its proxies")
+
+
+class ExternalTopologySpec(_Strict):
+    kind: Literal["external"] = "external"
+    name: str = "external"
+    backends: list[str] = Field(min_length=1, description="base URLs of backend instances")
+    redis: ExternalRedis = Field(default_factory=ExternalRedis)  # type: ignore[arg-type]
+    postgres: ExternalPostgres
+    toxiproxy: ExternalToxiproxy | None = None
+    chaos_targets: list[str] = Field(default_factory=list, description="nodes destructive faults may touch (with --allow-destructive)")
+
+
+class ExternalTarget:
+    """The Target protocol over endpoints the toolkit does not run."""
+
+    def __init__(self, spec: ExternalTopologySpec, allow_destructive: bool = False) -> None:
+        self.spec = spec
+        self.allow_destructive = allow_destructive
+        links: dict[str, Link] = {}
+        if spec.toxiproxy is not None:
+            with ToxiproxyClient(spec.toxiproxy.url) as client:
+                for name, proxy in client.proxies().items():
+                    links[name] = Link(name, proxy.listen, proxy.upstream)
+        self._endpoints = Endpoints(
+            master_name=spec.redis.master_name,
+            sentinels=list(spec.redis.sentinels),
+            redis=dict(spec.redis.nodes),
+            postgres_dsn=spec.postgres.dsn,
+            proxy_api=spec.toxiproxy.url if spec.toxiproxy else "",
+            links=links,
+            backends=[url.rstrip("/") for url in spec.backends],
+        )
+
+    @property
+    def endpoints(self) -> Endpoints:
+        return self._endpoints
+
+    def proxy_client(self) -> ToxiproxyClient:
+        if self.spec.toxiproxy is None:
+            raise NotControllable("the topology names no Toxiproxy (toxiproxy.url): link faults are impossible")
+        return ToxiproxyClient(self.spec.toxiproxy.url)
+
+    def redis_admin(self, node: str) -> redis.Redis:
+        if node not in self.spec.redis.nodes:
+            raise NotControllable(f"no Redis node {node!r} in the topology (redis.nodes)")
+        host, port = split_address(self.spec.redis.nodes[node])
+        return redis.Redis(host=host, port=port, socket_timeout=1, socket_connect_timeout=1)
+
+    def redis_names(self) -> list[str]:
+        return list(self.spec.redis.nodes)
+
+    def primary_name(self) -> str | None:
+        for address in self.spec.redis.sentinels:
+            host, port = split_address(address)
+            try:
+                with redis.Redis(host=host, port=port, socket_timeout=1) as s:
+                    found = s.execute_command("SENTINEL", "get-master-addr-by-name", self.spec.redis.master_name)
+            except redis.RedisError:
+                continue
+            if found:
+                addr = f"{found[0].decode() if isinstance(found[0], bytes) else found[0]}:{int(found[1])}"
+                return next((n for n, a in self.spec.redis.nodes.items() if a == addr), None)
+        return next(iter(self.spec.redis.nodes), None) if not self.spec.redis.sentinels else None
+
+    def postgres_admin_dsn(self) -> str:
+        return self.spec.postgres.dsn
+
+    def destructive_allowed(self, node: str) -> bool:
+        return self.allow_destructive and node in self.spec.chaos_targets
+
+    def kill_node(self, node: str) -> None:
+        raise NotControllable(f"{node} is run by someone else: cachechaos cannot kill or restart it")
+
+    def start_node(self, node: str) -> None:
+        raise NotControllable(f"{node} is run by someone else: cachechaos cannot kill or restart it")
+
+    def restart_backends(self) -> None:
+        raise NotControllable("the backends are run by someone else: cachechaos cannot restart them")
+
+    def close(self) -> None:
+        """Nothing to tear down: the toolkit started nothing."""

@@ -1,0 +1,23 @@
+"""Opening the target an experiment runs against: a local topology brought up, or an external one attached."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from cachechaos.runtime.external import ExternalTarget, ExternalTopologySpec
+from cachechaos.runtime.local import LocalTopology, Progress
+from cachechaos.runtime.topology import TopologySpec
+
+
+def open_target(spec: TopologySpec | ExternalTopologySpec, run_dir: Path, progress: Progress | None = None,
+                allow_destructive: bool = False) -> Any:
+    """A running Target with close(); raises when it cannot be brought up or reached."""
+    if isinstance(spec, ExternalTopologySpec):
+        target = ExternalTarget(spec, allow_destructive)
+        if progress:
+            progress(f"attached to {len(target.endpoints.backends)} external backend(s)")
+        return target
+    topology = LocalTopology(spec, run_dir, progress=progress)
+    topology.up()
+    return topology

@@ -1,0 +1,121 @@
+"""Each fault against a real topology: inject has the effect, heal undoes it, both edges journaled."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+
+from cachechaos.experiment.rundir import Journal, read_jsonl
+from cachechaos.experiment.scheduler import FaultInjectionError, FaultScheduler
+from cachechaos.faults import FaultContext, FaultRefused
+from cachechaos.faults.link import DownParams, LatencyParams
+from cachechaos.faults.process_faults import KillParams
+from cachechaos.faults.redis_faults import FlushallParams, RedisConfigParams
+from cachechaos.runtime.local import LocalTopology
+from cachechaos.runtime.ports import split_address
+
+
+@pytest.fixture
+def scheduler(topology: LocalTopology, tmp_path: Path) -> FaultScheduler:
+    return FaultScheduler(FaultContext(topology), Journal(tmp_path / "journal.jsonl"))
+
+
+def _select_1_ms(dsn: str) -> float:
+    with psycopg.connect(dsn) as conn:
+        conn.execute("SELECT 1")
+        start = time.perf_counter()
+        conn.execute("SELECT 1")
+        return (time.perf_counter() - start) * 1000
+
+
+def test_latency_on_the_postgres_link_then_heal(topology: LocalTopology, scheduler: FaultScheduler, tmp_path: Path) -> None:
+    dsn = topology.endpoints.postgres_dsn
+    fault = scheduler.inject(LatencyParams(link="postgres", latency_ms=80, id="pg-slow"), "fault")
+    assert _select_1_ms(dsn) >= 80
+    scheduler.heal(fault)
+    assert _select_1_ms(dsn) < 40
+    with topology.proxy_client() as client:
+        assert client.toxics("postgres") == []
+    events = [(e["event"], e["fault"], e["ok"]) for e in read_jsonl(tmp_path / "journal.jsonl")]
+    assert events == [("inject", "pg-slow", True), ("heal", "pg-slow", True)]
+
+
+def test_down_link_refuses_and_heal_all_restores(topology: LocalTopology, scheduler: FaultScheduler) -> None:
+    host, port = split_address(topology.endpoints.redis["redis-2"])
+    scheduler.inject(DownParams(link="redis-2"), "fault")
+    with pytest.raises(redis.ConnectionError), redis.Redis(host=host, port=port, socket_timeout=1) as r:
+        r.ping()
+    assert scheduler.heal_all() == []
+    with redis.Redis(host=host, port=port, socket_timeout=1) as r:
+        assert r.ping()
+
+
+def test_flushall_is_one_shot_and_empties_the_primary(topology: LocalTopology, scheduler: FaultScheduler, tmp_path: Path) -> None:
+    with topology.redis_admin("redis-1") as r:
+        r.mset({f"k{i}": i for i in range(50)})
+        scheduler.inject(FlushallParams(), "fault")
+        assert r.dbsize() == 0
+    assert scheduler.active == []
+    inject = read_jsonl(tmp_path / "journal.jsonl")[0]
+    assert inject["details"] == {"node": "redis-1", "keys_flushed": 50} and inject["one_shot"] is True
+
+
+def test_redis_config_is_restored_on_heal(topology: LocalTopology, scheduler: FaultScheduler) -> None:
+    with topology.redis_admin("redis-1") as r:
+        before = r.config_get("maxmemory-policy")["maxmemory-policy"]
+        fault = scheduler.inject(RedisConfigParams(settings={"maxmemory-policy": "allkeys-random", "maxmemory": "3mb"}), "fault")
+        assert r.config_get("maxmemory-policy")["maxmemory-policy"] == "allkeys-random"
+        assert int(r.config_get("maxmemory")["maxmemory"]) == 3 * 1024 * 1024
+        scheduler.heal(fault)
+        assert r.config_get("maxmemory-policy")["maxmemory-policy"] == before
+        assert r.config_get("maxmemory")["maxmemory"] == "0"
+
+
+def test_a_failed_inject_is_journaled_and_still_healed(topology: LocalTopology, scheduler: FaultScheduler, tmp_path: Path) -> None:
+    with pytest.raises(FaultInjectionError):
+        scheduler.inject(RedisConfigParams(settings={"no-such-setting": "1"}), "fault")
+    assert scheduler.heal_all() == []
+    events = [(e["event"], e["ok"]) for e in read_jsonl(tmp_path / "journal.jsonl")]
+    assert events == [("inject", False), ("heal", True)]
+
+
+def test_unknown_link_is_an_injection_error(scheduler: FaultScheduler) -> None:
+    with pytest.raises(FaultInjectionError, match="no link 'nope'"):
+        scheduler.inject(DownParams(link="nope"), "fault")
+
+
+def test_kill_primary_and_heal_restarts_it(topology_factory, tmp_path: Path) -> None:
+    topo: LocalTopology = topology_factory(products=100, redis={"sentinels": 0, "replicas": 0, "quorum": 1})
+    scheduler = FaultScheduler(FaultContext(topo), Journal(tmp_path / "j.jsonl"))
+    fault = scheduler.inject(KillParams(node="redis-1"), "fault")
+    assert not topo.node("redis-1").running
+    scheduler.heal(fault)
+    with topo.redis_admin("redis-1") as r:
+        assert r.ping()
+
+
+class _Guarded:
+    """An external-style target where nothing may be destroyed."""
+
+    def __init__(self, inner: LocalTopology) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
+
+    def destructive_allowed(self, node: str) -> bool:
+        return False
+
+
+def test_destructive_faults_respect_the_safety_rules(topology: LocalTopology, tmp_path: Path) -> None:
+    scheduler = FaultScheduler(FaultContext(_Guarded(topology)), Journal(tmp_path / "j.jsonl"))  # type: ignore[arg-type]
+    with topology.redis_admin("redis-1") as r:
+        r.set("survivor", "1")
+        with pytest.raises(FaultInjectionError) as info:
+            scheduler.inject(FlushallParams(), "fault")
+        assert isinstance(info.value.__cause__, FaultRefused)
+        assert r.get("survivor") == b"1"
