@@ -309,40 +309,144 @@ def doctor(topology: Path | None) -> None:
         sys.exit(EXIT_ENVIRONMENT)
 
 
-# -- gate ---------------------------------------------------------------------------------
+# -- run / gate / schema ----------------------------------------------------------------------------
+
+run_options = [
+    click.option("--reports-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"),
+                 show_default=True, help="Where run directories go."),
+    click.option("--topology", "topology", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                 help="Topology file to run against, instead of the experiment's target."),
+    click.option("--scale", type=float, default=None, help="Multiply every duration (overrides the experiment's scale)."),
+    click.option("--allow-destructive", is_flag=True,
+                 help="Let destructive faults act on external nodes the topology marks as chaos targets."),
+    click.option("--no-live", is_flag=True, help="No live view; progress lines only."),
+]
+
+
+def _with_run_options(fn: Any) -> Any:
+    for option in reversed(run_options):
+        fn = option(fn)
+    return fn
+
+
+def _options(reports_dir: Path, topology: Path | None, allow_destructive: bool, no_live: bool, variant: str | None = None) -> Any:
+    from cachechaos.experiment.runner import RunOptions
+
+    return RunOptions(reports_dir=reports_dir, topology=topology, allow_destructive=allow_destructive,
+                      live=not no_live, variant=variant)
+
 
 @cli.command()
-@click.option("--topology", "topology", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Topology file [default: targets/local.yaml if present, else built-in defaults].")
-@click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where node data and logs go [default: reports/gate-<time>-<pid>].")
-def gate(topology: Path | None, run_dir: Path | None) -> None:
-    """The release gate on the embedded default.
+@click.argument("experiment", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--variant", default=None, help="Run one of the experiment's variants (its backend/topology settings).")
+@_with_run_options
+def run(experiment: Path, variant: str | None, reports_dir: Path, topology: Path | None, scale: float | None,
+        allow_destructive: bool, no_live: bool) -> None:
+    """Run one experiment: bring the target up, drive load, inject the phases' faults, check the criteria.
 
-    For now: bring the topology up, verify every endpoint through its proxy,
-    print the endpoints and tear everything down. Exit 0 healthy, 3 if the
-    environment could not be brought up.
+    Exit 0 all criteria met, 1 a criterion failed, 2 bad input, 3 environment, 130 aborted.
     """
-    from cachechaos.runtime.local import LocalTopology
+    from cachechaos.experiment.model import load_experiment
+    from cachechaos.experiment.runner import ExperimentRun
 
-    spec = _load_spec(topology)
-    run_dir = run_dir or _new_run_dir("gate")
-    signal.signal(signal.SIGTERM, _raise_stop)
-    topo = LocalTopology(spec, run_dir, progress=_progress)
     try:
-        topo.up()
-        probes = topo.verify()
-        _render_topology(topo.describe())
-        for p in probes:
-            out.print(f"  [green]✓[/] {p.target} via {p.address}: {p.detail}", highlight=False)
-    except (Stop, KeyboardInterrupt):
-        err.print("aborted")
-        sys.exit(EXIT_ABORTED)
-    except Exception as exc:
-        _fail(EXIT_ENVIRONMENT, f"the topology did not come up: {exc}")
-    finally:
-        topo.down()
-    out.print("[bold green]gate passed[/]: the embedded topology is healthy")
+        spec = load_experiment(experiment)
+        if variant is not None:
+            spec.variant(variant)
+    except ConfigFileError as exc:
+        _fail(EXIT_BAD_INPUT, str(exc))
+    except KeyError as exc:
+        _fail(EXIT_BAD_INPUT, str(exc.args[0]))
+    if scale is not None:
+        spec = spec.model_copy(update={"scale": scale})
+    try:
+        outcome = ExperimentRun(spec, experiment, _options(reports_dir, topology, allow_destructive, no_live, variant), err).execute()
+    except ConfigFileError as exc:
+        _fail(EXIT_BAD_INPUT, str(exc))
+    _render_summary(outcome.summary, outcome.run_dir)
+    sys.exit(outcome.exit_code)
+
+
+def _render_summary(summary: dict[str, Any], run_dir: Path) -> None:
+    from cachechaos.report.junit import fmt_value
+
+    variant = f" [{summary['variant']}]" if summary.get("variant") else ""
+    table = Table(title=f"{summary['experiment']}{variant}: {summary['status'].upper()}", title_justify="left")
+    for col in ("criterion", "required", "measured", "result"):
+        table.add_column(col)
+    for v in summary.get("verdicts", []):
+        table.add_row(v["name"], str(v.get("threshold", "")), f"{fmt_value(v.get('measured'))} {v.get('unit', '')}",
+                      "[green]PASS[/]" if v["passed"] else "[red]FAIL[/]")
+    out.print(table)
+    if summary.get("error"):
+        err.print(f"[red]{summary['error']}[/]", highlight=False)
+    out.print(f"run directory: {run_dir}", highlight=False)
+
+
+DEFAULT_SUITE = Path("experiments/checklist.yaml")
+
+
+@cli.command()
+@click.argument("suite", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_SUITE)
+@click.option("--matrix", is_flag=True, help="Run every variant (wrong and right configurations) and print the detection table.")
+@click.option("--only", multiple=True, help="Run only the named experiment(s); repeatable.")
+@_with_run_options
+def gate(suite: Path, matrix: bool, only: tuple[str, ...], reports_dir: Path, topology: Path | None,
+         scale: float | None, allow_destructive: bool, no_live: bool) -> None:
+    """Run a suite of experiments as a release gate (default: experiments/checklist.yaml).
+
+    Exit 0 when every experiment passes (with --matrix: when every variant gets the verdict it
+    expects), 1 otherwise, 2 bad input, 3 environment, 130 aborted.
+    """
+    from cachechaos.experiment.suite import run_suite
+
+    if not suite.exists():
+        _fail(EXIT_BAD_INPUT, f"{suite}: no such suite file")
+    try:
+        outcome = run_suite(suite, _options(reports_dir, topology, allow_destructive, no_live), err,
+                            matrix=matrix, only=list(only) or None, scale=scale)
+    except ConfigFileError as exc:
+        _fail(EXIT_BAD_INPUT, str(exc))
+    _render_suite(outcome.summary, outcome.run_dir)
+    sys.exit(outcome.exit_code)
+
+
+def _render_suite(summary: dict[str, Any], run_dir: Path) -> None:
+    from cachechaos.report.junit import fmt_value
+
+    matrix = summary["matrix"]
+    table = Table(title=f"suite {summary['suite']}{' (matrix)' if matrix else ''}: {summary['status'].upper()}", title_justify="left")
+    for col in ["experiment", "variant", "expect", "result", "measured"] + (["detected"] if matrix else []):
+        table.add_column(col)
+    for row in summary["runs"]:
+        measured = "; ".join(f"{v['name']}={fmt_value(v.get('measured'))}" for v in row.get("verdicts", [])) or (row.get("error") or "")
+        result = {"passed": "[green]PASS[/]", "failed": "[red]FAIL[/]"}.get(row["status"], f"[yellow]{row['status'].upper()}[/]")
+        cells = [row["experiment"], row.get("variant") or "-", row.get("expect") or "-", result, measured]
+        if matrix:
+            cells.append({True: "[green]yes[/]", False: "[red]NO[/]", None: "-"}[row.get("detected")])
+        table.add_row(*cells)
+    out.print(table)
+    out.print(f"suite directory: {run_dir} ({summary['duration_s']:.0f}s)", highlight=False)
+
+
+@cli.command()
+@click.option("--kind", type=click.Choice(["experiment", "suite", "topology"]), default="experiment", show_default=True,
+              help="Which file format's schema to print.")
+def schema(kind: str) -> None:
+    """Print the JSON Schema of experiment, suite or topology files (for editors)."""
+    from pydantic import TypeAdapter
+
+    from cachechaos.experiment.model import ExperimentSpec, SuiteSpec
+    from cachechaos.runtime.external import ExternalTopologySpec
+    from cachechaos.runtime.topology import TopologySpec
+
+    if kind == "experiment":
+        data = ExperimentSpec.model_json_schema()
+    elif kind == "suite":
+        data = SuiteSpec.model_json_schema()
+    else:
+        data = TypeAdapter(TopologySpec | ExternalTopologySpec).json_schema()
+    click.echo(json.dumps(data, indent=2))
 
 
 def main() -> None:

@@ -1,0 +1,122 @@
+"""What the operator sees while a run goes: phase, elapsed, req/s, hit rate, p99, stale reads, active faults."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console, RenderableType
+from rich.live import Live
+from rich.table import Table
+
+
+@dataclass
+class LiveState:
+    experiment: str
+    total_s: float
+    phases: list[str]
+    phase: str = "starting"
+    phase_index: int = 0
+    started: float = field(default_factory=time.monotonic)
+    active_faults: list[str] = field(default_factory=list)
+    load: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    stale: tuple[int, int] | None = None  # (stale reads at window 0, reads) so far
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+def _hit_rate(metrics: dict[str, Any], layer: str) -> float | None:
+    hits = requests = 0.0
+    for backend in metrics.get("backends", {}).values():
+        samples = backend.get("metrics", {})
+        hits += samples.get(f'cache_hits_total{{layer="{layer}"}}', 0.0)
+        requests += samples.get(f'cache_requests_total{{layer="{layer}"}}', 0.0)
+    return hits / requests if requests else None
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def render(state: LiveState) -> RenderableType:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    load = state.load
+    l1, l2 = _hit_rate(state.metrics, "l1"), _hit_rate(state.metrics, "l2")
+    stale = "-" if not state.stale else f"{state.stale[0]:,} of {state.stale[1]:,} reads ({state.stale[0] / max(1, state.stale[1]):.2%})"
+    table.add_row("experiment", state.experiment)
+    table.add_row("phase", f"{state.phase} ({state.phase_index + 1}/{len(state.phases)})")
+    table.add_row("elapsed", f"{state.elapsed:5.1f}s of {state.total_s:.0f}s")
+    table.add_row("load", f"{load.get('rps', 0):,.0f} req/s, {load.get('requests', 0):,} requests, {load.get('errors', 0):,} errors")
+    table.add_row("p50 / p99", f"{load.get('p50_ms', 0):.1f} / {load.get('p99_ms', 0):.1f} ms")
+    table.add_row("hit rate", f"L1 {_pct(l1)}  L2 {_pct(l2)}")
+    table.add_row("stale reads", stale)
+    table.add_row("active faults", ", ".join(state.active_faults) or "none")
+    return table
+
+
+class LiveView:
+    """A rich Live panel on a terminal; one progress line every 10 s elsewhere (CI logs)."""
+
+    def __init__(self, console: Console, state: LiveState, run_dir: Path, enabled: bool = True) -> None:
+        self.console = console
+        self.state = state
+        self.run_dir = run_dir
+        self.enabled = enabled
+        self._live: Live | None = None
+        self._last_line = 0.0
+        self._stale_thread: threading.Thread | None = None
+        self._stale_at = 0.0
+
+    def __enter__(self) -> LiveView:
+        if self.enabled and self.console.is_terminal:
+            self._live = Live(render(self.state), console=self.console, refresh_per_second=4, transient=False)
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.update(render(self.state))
+            self._live.__exit__(None, None, None)
+
+    def event(self, message: str) -> None:
+        self.console.print(f"[dim]{time.strftime('%H:%M:%S')}[/] {message}", highlight=False)
+
+    def refresh(self) -> None:
+        self._maybe_count_stale()
+        if self._live is not None:
+            self._live.update(render(self.state))
+        elif self.enabled and time.monotonic() - self._last_line >= 10:
+            self._last_line = time.monotonic()
+            s, load = self.state, self.state.load
+            self.console.print(
+                f"  [{s.elapsed:5.1f}s] {s.phase}: {load.get('rps', 0):,.0f} req/s, p99 {load.get('p99_ms', 0):.1f} ms, "
+                f"{load.get('errors', 0):,} errors, faults: {', '.join(s.active_faults) or 'none'}",
+                highlight=False,
+            )
+
+    def _maybe_count_stale(self) -> None:
+        # The exact checker over the history so far, off the main thread, every 5 s.
+        if time.monotonic() - self._stale_at < 5 or (self._stale_thread and self._stale_thread.is_alive()):
+            return
+        self._stale_at = time.monotonic()
+        self._stale_thread = threading.Thread(target=self._count_stale, daemon=True)
+        self._stale_thread.start()
+
+    def _count_stale(self) -> None:
+        from cachechaos.checks import CHECKS
+        from cachechaos.checks.rundata import RunData
+
+        try:
+            m = CHECKS["stale_read_rate"](RunData.load(self.run_dir), window_s=0.0)
+            reads = int(m.details.get("reads", 0))
+            self.state.stale = (int(m.details.get("stale", round((m.value or 0) * reads))), reads)
+        except Exception:
+            pass

@@ -1,0 +1,127 @@
+"""The experiment file: target, backend configuration, traffic, phases with faults, criteria.
+
+An experiment is data (Chaos Toolkit's lesson): what to run against, what
+load, which faults in which phase, and what must hold. `cachechaos schema`
+prints the JSON Schema of this model for editors.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from cachechaos.checks.criteria import Criterion
+from cachechaos.faults import FaultSpec
+from cachechaos.traffic.spec import TrafficSpec
+from cachechaos.yamlmodel import load_model, load_yaml, parse_model
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PhaseSpec(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    duration_s: float = Field(gt=0, description="length of the phase at scale 1")
+    faults: list[FaultSpec] = Field(default_factory=list, description="active from the phase start (+after_s) to its end")  # type: ignore[valid-type]
+
+
+class TargetSpec(_Strict):
+    topology: str | None = Field(None, description="topology file, relative to the experiment file (default: targets/local.yaml or built-in defaults)")
+    overrides: dict[str, Any] = Field(default_factory=dict, description="deep-merged into the topology, e.g. {redis: {maxmemory: 4mb}}")
+
+
+class VariantSpec(_Strict):
+    """A configuration of the same experiment; the matrix runs every variant."""
+
+    expect: Literal["pass", "fail", "report"] = Field("pass", description="what the checks must say about this configuration")
+    description: str = ""
+    backend: dict[str, Any] = Field(default_factory=dict, description="deep-merged into the experiment's backend configuration")
+    topology: dict[str, Any] = Field(default_factory=dict, description="deep-merged into the topology overrides")
+
+
+class ExperimentSpec(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    purpose: str = Field(description="one line: what this experiment proves")
+    scale: float = Field(1.0, gt=0, description="multiplies every duration (phases, fault delays): 1 = CI scale")
+    seed: int = 42
+    target: TargetSpec = Field(default_factory=TargetSpec)  # type: ignore[arg-type]
+    backend: dict[str, Any] = Field(default_factory=dict, description="sample backend configuration (strategy, protections), merged into the topology's")
+    traffic: TrafficSpec = Field(default_factory=TrafficSpec)  # type: ignore[arg-type]
+    phases: list[PhaseSpec] = Field(min_length=1)
+    criteria: list[Criterion] = Field(default_factory=list)
+    variants: dict[str, VariantSpec] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> ExperimentSpec:
+        names = [p.name for p in self.phases]
+        if len(set(names)) != len(names):
+            raise ValueError(f"phase names must be unique: {names}")
+        ids: list[str] = []
+        counts: dict[str, int] = {}
+        for phase in self.phases:
+            for fault in phase.faults:
+                if fault.id is None:
+                    counts[fault.type] = counts.get(fault.type, 0) + 1
+                    fault.id = fault.type if counts[fault.type] == 1 else f"{fault.type}-{counts[fault.type]}"
+                ids.append(fault.id)
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"fault ids must be unique: {ids}")
+        return self
+
+    @property
+    def duration_s(self) -> float:
+        return sum(p.duration_s for p in self.phases) * self.scale
+
+    def variant(self, name: str) -> ExperimentSpec:
+        """This experiment with one variant's backend and topology settings merged in."""
+        if name not in self.variants:
+            raise KeyError(f"experiment {self.name} has no variant {name!r}; variants: {', '.join(self.variants) or 'none'}")
+        v = self.variants[name]
+        return self.model_copy(update={
+            "backend": deep_merge(self.backend, v.backend),
+            "target": self.target.model_copy(update={"overrides": deep_merge(self.target.overrides, v.topology)}),
+            "variants": {},
+        })
+
+
+class SuiteEntry(_Strict):
+    path: str = Field(description="experiment file, relative to the suite file")
+    variants: list[str] | None = Field(None, description="variants to run in a matrix run (default: all)")
+
+
+class SuiteSpec(_Strict):
+    name: str
+    description: str = ""
+    experiments: list[SuiteEntry] = Field(min_length=1)
+
+
+def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def load_experiment(path: Path | str) -> ExperimentSpec:
+    """Read and validate an experiment; ConfigFileError names file, line and field."""
+    data, node = load_yaml(path)
+    spec = parse_model(ExperimentSpec, data, path, node)
+    # Backend settings are validated against the backend's own schema now, not at start-up.
+    from cachechaos.backend.config import BackendConfig
+    from cachechaos.runtime.backend import BACKEND_PLACEHOLDERS
+
+    for prefix, variant in [(("backend",), None)] + [(("variants", n, "backend"), n) for n in spec.variants]:
+        backend = spec.variant(variant).backend if variant else spec.backend
+        parse_model(BackendConfig, {**BACKEND_PLACEHOLDERS, **backend}, path, node, prefix)
+    return spec
+
+
+def load_suite(path: Path | str) -> SuiteSpec:
+    return load_model(SuiteSpec, path)

@@ -1,0 +1,306 @@
+"""One run of one experiment: target up, load, phases with faults, verdicts, reports.
+
+Exit codes (DESIGN.md): 0 all criteria met, 1 a criterion failed, 2 bad input,
+3 the environment could not be brought up, 130 aborted by the operator.
+Every injected fault is healed and the target torn down on every exit path.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, is_dataclass
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from rich.console import Console
+
+from cachechaos import __version__
+from cachechaos.experiment.live import LiveState, LiveView
+from cachechaos.experiment.model import ExperimentSpec, deep_merge
+from cachechaos.experiment.rundir import (
+    HISTORY_DIR,
+    JOURNAL_FILE,
+    METRICS_FILE,
+    RUN_FILE,
+    SUMMARY_FILE,
+    Journal,
+    read_json,
+    write_json,
+)
+from cachechaos.experiment.sampler import Sampler
+from cachechaos.experiment.scheduler import FaultInjectionError, FaultScheduler
+from cachechaos.faults import FaultContext, FaultRefused
+from cachechaos.redact import redact
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_ABORTED = 0, 1, 2, 3, 130
+
+
+class Aborted(Exception):
+    """SIGINT/SIGTERM during a run."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"aborted by {signal.Signals(signum).name}")
+        self.signum = signum
+
+
+class EnvironmentFailure(RuntimeError):
+    """The target could not be brought up or reached (exit 3)."""
+
+
+@dataclass
+class RunOptions:
+    reports_dir: Path = Path("reports")
+    run_id: str | None = None
+    variant: str | None = None
+    allow_destructive: bool = False
+    live: bool = True
+    topology: Path | None = None  # overrides the experiment's target topology file
+
+
+@dataclass
+class RunOutcome:
+    run_dir: Path
+    summary: dict[str, Any]
+
+    @property
+    def exit_code(self) -> int:
+        return int(self.summary["exit_code"])
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False,
+                             cwd=Path(__file__).resolve().parent)
+    except OSError:
+        return None
+    return out.stdout.strip() or None
+
+
+def new_run_id(name: str) -> str:
+    return f"{name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{os.getpid() % 10000:04d}"
+
+
+def _jsonable(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    if hasattr(value, "model_dump"):
+        return value.model_dump()
+    return value
+
+
+@contextmanager
+def _signals_raise() -> Iterator[None]:
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        raise Aborted(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+class ExperimentRun:
+    def __init__(self, spec: ExperimentSpec, source: Path | None, options: RunOptions, console: Console) -> None:
+        self.spec = spec.variant(options.variant) if options.variant else spec
+        self.expect = spec.variants[options.variant].expect if options.variant else None
+        self.source = source
+        self.options = options
+        self.console = console
+        name = spec.name + (f"-{options.variant}" if options.variant else "")
+        self.run_id = options.run_id or new_run_id(name)
+        self.run_dir = (options.reports_dir / self.run_id).resolve()
+        self.target: Any = None
+        self.load: Any = None
+        self.sampler: Sampler | None = None
+        self.scheduler: FaultScheduler | None = None
+        self.journal: Journal | None = None
+        self.phases: list[dict[str, Any]] = []
+
+    # -- the record --------------------------------------------------------------------------
+
+    def _run_info(self, status: str, **extra: Any) -> dict[str, Any]:
+        info = read_json(self.run_dir / RUN_FILE)
+        info.update(status=status, **extra)
+        return info
+
+    def _write_run_info(self, status: str, **extra: Any) -> None:
+        write_json(self.run_dir / RUN_FILE, redact(self._run_info(status, **extra)))
+
+    def _start_record(self, topology: Any) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        text = self.source.read_text() if self.source and self.source.exists() else None
+        write_json(self.run_dir / RUN_FILE, redact({
+            "run_id": self.run_id,
+            "experiment": {"name": self.spec.name, "purpose": self.spec.purpose, "file": str(self.source) if self.source else None,
+                           "text": text, "variant": self.options.variant, "spec": self.spec.model_dump(mode="json")},
+            "toolkit": {"version": __version__, "git_commit": _git_commit()},
+            "topology": topology.model_dump(mode="json"),
+            "backend": topology.backends.config if hasattr(topology, "backends") else self.spec.backend,
+            "seeds": {"experiment": self.spec.seed, "traffic": getattr(self.spec.traffic, "seed", None),
+                      "postgres": getattr(getattr(topology, "postgres", None), "seed", None)},
+            "started_at": time.time(),
+            "status": "running",
+        }))
+        self.journal = Journal(self.run_dir / JOURNAL_FILE)
+
+    # -- the run -------------------------------------------------------------------------------
+
+    def topology_spec(self) -> Any:
+        from cachechaos.runtime.topology import TopologySpec, load_topology
+
+        path = self.options.topology
+        if path is None and self.spec.target.topology:
+            base = self.source.parent if self.source else Path.cwd()
+            path = (base / self.spec.target.topology).resolve()
+        if path is None and Path("targets/local.yaml").exists():
+            path = Path("targets/local.yaml")
+        base_spec = load_topology(path) if path else TopologySpec()
+        data = deep_merge(base_spec.model_dump(), self.spec.target.overrides)
+        if data.get("kind", "local") == "local":
+            data["backends"]["config"] = deep_merge(data["backends"].get("config", {}), self.spec.backend)
+        return type(base_spec).model_validate(data)
+
+    def execute(self) -> RunOutcome:
+        topology = self.topology_spec()
+        self._start_record(topology)
+        status, error, code = "finished", None, EXIT_OK
+        with _signals_raise():
+            try:
+                self._bring_up(topology)
+                self._drive()
+            except Aborted as exc:
+                status, error, code = "aborted", str(exc), EXIT_ABORTED
+            except FaultRefused as exc:
+                status, error, code = "error", str(exc), EXIT_BAD_INPUT
+            except (EnvironmentFailure, FaultInjectionError) as exc:
+                status, error, code = "error", str(exc), EXIT_ENVIRONMENT
+            except Exception as exc:
+                status, error, code = "error", f"{type(exc).__name__}: {exc}", EXIT_ENVIRONMENT
+            finally:
+                heal_errors = self._teardown()
+        if heal_errors and status == "finished":
+            status, error, code = "error", "heal failed: " + "; ".join(heal_errors), EXIT_ENVIRONMENT
+        assert self.journal is not None
+        self.journal.write("run_end", status=status, **({"error": error} if error else {}))
+        self.journal.close()
+        self._write_run_info(status, ended_at=time.time(), **({"error": error} if error else {}))
+        summary = self._summarize(status, error, code)
+        return RunOutcome(self.run_dir, summary)
+
+    def _bring_up(self, topology: Any) -> None:
+        from cachechaos.runtime.binaries import BinaryNotFound
+        from cachechaos.runtime.targets import open_target
+
+        self.console.print(f"[bold]{self.spec.name}[/]{f' [{self.options.variant}]' if self.options.variant else ''}: {self.spec.purpose}", highlight=False)
+        try:
+            self.target = open_target(topology, self.run_dir, progress=lambda m: self.console.print(f"[dim]{m}[/]", highlight=False),
+                                      allow_destructive=self.options.allow_destructive)
+        except (BinaryNotFound, Exception) as exc:
+            if isinstance(exc, Aborted):
+                raise
+            raise EnvironmentFailure(f"the target did not come up: {exc}") from exc
+        self._write_run_info("running", endpoints=self.target.endpoints.to_dict(),
+                             binaries=getattr(self.target, "describe", lambda: {})().get("binaries"))
+        assert self.journal is not None
+        self.journal.write("run_start", experiment=self.spec.name, variant=self.options.variant, run_id=self.run_id)
+
+    def _drive(self) -> None:
+        from cachechaos.traffic.runner import LoadRun
+        from cachechaos.traffic.spec import Catalog
+
+        assert self.journal is not None
+        spec, target = self.spec, self.target
+        pg = getattr(target, "spec", None)
+        catalog = Catalog(products=pg.postgres.products, categories=pg.postgres.categories, users=pg.postgres.users) if pg else Catalog(10_000, 100, 1_000)
+        self.load = LoadRun(spec.traffic, target.endpoints.backends, self.run_dir, spec.duration_s, catalog)
+        self.sampler = Sampler(target, self.run_dir / METRICS_FILE, load_stats=lambda: _jsonable(self.load.stats()))
+        self.scheduler = FaultScheduler(FaultContext(target, self.options.allow_destructive), self.journal)
+        state = LiveState(spec.name, spec.duration_s, [p.name for p in spec.phases])
+        self.sampler.start()
+        self.load.start()
+        with LiveView(self.console, state, self.run_dir, enabled=self.options.live) as view:
+            for index, phase in enumerate(spec.phases):
+                self._run_phase(index, phase, state, view)
+        self.load.stop()
+        self._final_reads()
+
+    def _run_phase(self, index: int, phase: Any, state: LiveState, view: LiveView) -> None:
+        assert self.journal is not None and self.scheduler is not None and self.sampler is not None
+        scale = self.spec.scale
+        state.phase, state.phase_index = phase.name, index
+        self.journal.write("phase_start", phase=phase.name)
+        view.event(f"phase [bold]{phase.name}[/] ({phase.duration_s * scale:.0f}s)")
+        start = time.monotonic()
+        end = start + phase.duration_s * scale
+        pending = sorted(phase.faults, key=lambda f: f.after_s)
+        while True:
+            now = time.monotonic()
+            while pending and now >= start + pending[0].after_s * scale:
+                fault = pending.pop(0)
+                self.scheduler.inject(fault, phase.name)
+                view.event(f"inject {fault.id} ({fault.type})")
+            state.active_faults = self.scheduler.active_ids()
+            state.load = _jsonable(self.load.stats()) if self.load else {}
+            state.metrics = self.sampler.last
+            view.refresh()
+            if now >= end:
+                break
+            time.sleep(min(0.25, max(0.0, end - now)))
+        errors = self.scheduler.heal_phase(phase.name)
+        if errors:
+            raise FaultInjectionError("heal failed: " + "; ".join(errors))
+        if phase.faults:
+            view.event(f"healed faults of {phase.name}")
+        self.journal.write("phase_end", phase=phase.name)
+
+    def _final_reads(self) -> None:
+        """Read every key written during the run from the source of truth (lost-write checks)."""
+        from cachechaos.experiment.final_reads import record_final_reads
+
+        record_final_reads(self.run_dir, self.target.postgres_admin_dsn())
+
+    def _teardown(self) -> list[str]:
+        errors: list[str] = []
+        if self.scheduler is not None:
+            errors = self.scheduler.heal_all()
+        if self.load is not None:
+            self.load.stop()
+        if self.sampler is not None:
+            self.sampler.stop()
+        if self.target is not None:
+            self.target.close()
+        return errors
+
+    # -- verdicts ------------------------------------------------------------------------------------
+
+    def _summarize(self, status: str, error: str | None, code: int) -> dict[str, Any]:
+        from cachechaos.report.outputs import write_run_outputs
+
+        verdicts: list[dict[str, Any]] = []
+        if status == "finished" and (self.run_dir / HISTORY_DIR).exists():
+            from cachechaos.checks.criteria import evaluate
+            from cachechaos.checks.rundata import RunData
+
+            verdicts = [_jsonable(v) for v in evaluate(RunData.load(self.run_dir), self.spec.criteria)]
+            passed = all(v["passed"] for v in verdicts)
+            status, code = ("passed", EXIT_OK) if passed else ("failed", EXIT_FAILED)
+        info = read_json(self.run_dir / RUN_FILE)
+        summary = {
+            "run_id": self.run_id, "experiment": self.spec.name, "variant": self.options.variant,
+            "purpose": self.spec.purpose, "status": status, "exit_code": code, "error": error,
+            "expect": self.expect, "started_at": info.get("started_at"), "ended_at": info.get("ended_at"),
+            "duration_s": (info.get("ended_at") or time.time()) - (info.get("started_at") or time.time()),
+            "verdicts": verdicts,
+        }
+        write_json(self.run_dir / SUMMARY_FILE, summary)
+        write_run_outputs(self.run_dir, summary)
+        return summary

@@ -1,0 +1,80 @@
+"""Injecting and healing faults, with both edges journaled and a heal guaranteed on every exit path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from cachechaos.experiment.rundir import Journal
+from cachechaos.faults import Fault, FaultContext, FaultParams, build_fault
+from cachechaos.redact import redact
+
+
+@dataclass
+class ActiveFault:
+    fault: Fault[Any]
+    phase: str
+
+
+class FaultInjectionError(RuntimeError):
+    """A fault could not be injected: the run cannot say anything about that fault."""
+
+
+class FaultScheduler:
+    def __init__(self, ctx: FaultContext, journal: Journal) -> None:
+        self.ctx = ctx
+        self.journal = journal
+        self.active: list[ActiveFault] = []
+
+    def _edge(self, event: str, entry: ActiveFault, ok: bool, details: dict[str, Any], error: str | None = None) -> None:
+        fields: dict[str, Any] = {
+            "fault": entry.fault.id, "type": entry.fault.type, "phase": entry.phase,
+            "target": entry.fault.target_name, "ok": ok, "one_shot": entry.fault.one_shot,
+            "params": redact(entry.fault.params.model_dump(exclude={"type", "id"})), "details": redact(details),
+        }
+        if error:
+            fields["error"] = error
+        self.journal.write(event, **fields)
+
+    def inject(self, params: FaultParams, phase: str) -> Fault[Any]:
+        entry = ActiveFault(build_fault(params, self.ctx), phase)
+        # Registered before inject: a half-applied fault still gets healed.
+        self.active.append(entry)
+        try:
+            details = entry.fault.inject()
+        except Exception as exc:
+            self._edge("inject", entry, False, {}, f"{type(exc).__name__}: {exc}")
+            raise FaultInjectionError(f"fault {entry.fault.id} ({entry.fault.type}) could not be injected: {exc}") from exc
+        self._edge("inject", entry, True, details)
+        if entry.fault.one_shot:
+            self.heal(entry.fault)
+        return entry.fault
+
+    def heal(self, fault: Fault[Any]) -> None:
+        entry = next(e for e in self.active if e.fault is fault)
+        self.active.remove(entry)
+        try:
+            details = fault.heal()
+        except Exception as exc:
+            self._edge("heal", entry, False, {}, f"{type(exc).__name__}: {exc}")
+            raise
+        self._edge("heal", entry, True, details)
+
+    def heal_phase(self, phase: str) -> list[str]:
+        return self._heal_each([e for e in self.active if e.phase == phase])
+
+    def heal_all(self) -> list[str]:
+        """Heal everything still active, newest first; one failing heal does not stop the others."""
+        return self._heal_each(list(self.active))
+
+    def _heal_each(self, entries: list[ActiveFault]) -> list[str]:
+        errors = []
+        for entry in reversed(entries):
+            try:
+                self.heal(entry.fault)
+            except Exception as exc:
+                errors.append(f"{entry.fault.id}: {exc}")
+        return errors
+
+    def active_ids(self) -> list[str]:
+        return [e.fault.id for e in self.active]

@@ -1,0 +1,97 @@
+"""Suites: several experiments in one gate, optionally every variant (the detection matrix)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from cachechaos.experiment.model import load_experiment, load_suite
+from cachechaos.experiment.rundir import SUMMARY_FILE, write_json
+from cachechaos.experiment.runner import (
+    EXIT_ABORTED,
+    EXIT_FAILED,
+    EXIT_OK,
+    ExperimentRun,
+    RunOptions,
+    new_run_id,
+)
+
+# Which exit code wins when runs of a suite disagree.
+_PRECEDENCE = [EXIT_ABORTED, 2, 3, EXIT_FAILED, EXIT_OK]
+
+
+@dataclass
+class SuiteOutcome:
+    run_dir: Path
+    summary: dict[str, Any]
+
+    @property
+    def exit_code(self) -> int:
+        return int(self.summary["exit_code"])
+
+
+def detected(row: dict[str, Any]) -> bool | None:
+    """Did the checks say what the variant expects? None when the variant only reports."""
+    expect = row.get("expect")
+    if expect in (None, "report"):
+        return None
+    return (row["status"] == "passed") == (expect == "pass")
+
+
+def run_suite(path: Path, options: RunOptions, console: Console, matrix: bool = False,
+              only: list[str] | None = None, scale: float | None = None) -> SuiteOutcome:
+    suite = load_suite(path)
+    entries = []
+    for entry in suite.experiments:
+        exp_path = (path.parent / entry.path).resolve()
+        spec = load_experiment(exp_path)  # every file validated before anything runs
+        if scale is not None:
+            spec = spec.model_copy(update={"scale": scale})
+        if only and spec.name not in only:
+            continue
+        variants: list[str | None] = [None]
+        if matrix and spec.variants:
+            variants = list(entry.variants or spec.variants)
+        entries.append((exp_path, spec, variants))
+    suite_id = options.run_id or new_run_id(f"suite-{suite.name}" + ("-matrix" if matrix else ""))
+    suite_dir = (options.reports_dir / suite_id).resolve()
+    suite_dir.mkdir(parents=True, exist_ok=True)
+    rows: list[dict[str, Any]] = []
+    started = time.time()
+    total = sum(len(v) for _, _, v in entries)
+    for exp_path, spec, variants in entries:
+        for variant in variants:
+            console.rule(f"[{len(rows) + 1}/{total}] {spec.name}" + (f" [{variant}]" if variant else ""))
+            run_options = replace(options, run_id=None, variant=variant, reports_dir=suite_dir)
+            outcome = ExperimentRun(spec, exp_path, run_options, console).execute()
+            summary = outcome.summary
+            row = {**summary, "run_dir": outcome.run_dir.name}
+            row["detected"] = detected(row)
+            rows.append(row)
+            console.print(f"→ {summary['status'].upper()} (exit {summary['exit_code']})", highlight=False)
+            if summary["exit_code"] == EXIT_ABORTED:
+                break
+        if rows and rows[-1]["exit_code"] == EXIT_ABORTED:
+            break
+    codes = {r["exit_code"] for r in rows}
+    if matrix:
+        # In a matrix a FAIL is the expected outcome of a wrong configuration.
+        codes = {EXIT_ABORTED if r["exit_code"] == EXIT_ABORTED else
+                 r["exit_code"] if r["exit_code"] not in (EXIT_OK, EXIT_FAILED) else
+                 (EXIT_FAILED if detected(r) is False else EXIT_OK) for r in rows}
+    code = next((c for c in _PRECEDENCE if c in codes), EXIT_OK)
+    summary = {
+        "suite": suite.name, "description": suite.description, "matrix": matrix, "run_id": suite_id,
+        "started_at": started, "ended_at": time.time(), "duration_s": time.time() - started,
+        "exit_code": code, "status": "passed" if code == EXIT_OK else "aborted" if code == EXIT_ABORTED else "failed",
+        "runs": rows,
+    }
+    write_json(suite_dir / SUMMARY_FILE, summary)
+    from cachechaos.report.outputs import write_suite_outputs
+
+    write_suite_outputs(suite_dir, summary)
+    return SuiteOutcome(suite_dir, summary)

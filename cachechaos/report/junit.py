@@ -1,0 +1,39 @@
+"""JUnit XML: one test case per criterion, so CI systems show each verdict."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+
+def fmt_value(value: Any) -> str:
+    if value is None:
+        return "not measured"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def write_junit(path: Path, summaries: list[dict[str, Any]]) -> None:
+    """`summaries`: one summary.json dict per run (a suite passes several)."""
+    suites = ET.Element("testsuites")
+    for summary in summaries:
+        verdicts = summary.get("verdicts", [])
+        name = summary["experiment"] + (f"[{summary['variant']}]" if summary.get("variant") else "")
+        failures = sum(1 for v in verdicts if not v["passed"])
+        suite = ET.SubElement(suites, "testsuite", name=name, tests=str(len(verdicts) or 1),
+                              failures=str(failures), errors="1" if summary["status"] in ("error", "aborted") else "0",
+                              time=f"{summary.get('duration_s') or 0:.1f}")
+        if summary["status"] in ("error", "aborted"):
+            case = ET.SubElement(suite, "testcase", classname=name, name="run")
+            ET.SubElement(case, "error", message=summary.get("error") or summary["status"])
+        for verdict in verdicts:
+            case = ET.SubElement(suite, "testcase", classname=name, name=verdict["name"])
+            if not verdict["passed"]:
+                message = f"{verdict['name']}: measured {fmt_value(verdict.get('measured'))} {verdict.get('unit', '')}, required {verdict.get('threshold')}"
+                failure = ET.SubElement(case, "failure", message=message)
+                if verdict.get("details", {}).get("error"):
+                    failure.text = str(verdict["details"]["error"])
+    ET.indent(suites)
+    ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
