@@ -1,1 +1,1 @@
-"""backend package."""
+"""The sample marketplace backend: PostgreSQL truth, Redis (Sentinel) L2, in-process L1."""

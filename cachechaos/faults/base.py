@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,6 +38,8 @@ class FaultContext:
     target: Target
     # Destructive faults against nodes the toolkit did not start need the operator's --allow-destructive.
     allow_destructive: bool = False
+    run_dir: Path | None = None  # where faults that act as clients record their requests
+    catalog_categories: int = 0
 
 
 class Fault(ABC, Generic[P]):
