@@ -49,6 +49,24 @@ def node_at(root: yaml.Node, loc: tuple[int | str, ...]) -> yaml.Node:
     return node
 
 
+def _data_path(data: Any, loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """The error location as a path through the data: without pydantic's union tags and validator names."""
+    out: list[int | str] = []
+    for part in loc:
+        if isinstance(data, dict) and part not in data and part in data.values():
+            continue  # a discriminated union's tag (e.g. the fault type), not a key
+        if isinstance(part, str) and part.startswith("function-"):
+            continue
+        out.append(part)
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+            data = data[part]
+        else:
+            data = None
+    return tuple(out)
+
+
 def load_yaml(path: Path | str) -> tuple[Any, yaml.Node | None]:
     path = Path(path)
     try:
@@ -74,7 +92,7 @@ def parse_model(
         return model.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = prefix + tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        loc = prefix + _data_path(data, tuple(err["loc"]))
         line = node_at(node, loc).start_mark.line + 1 if node is not None else None
         field = ".".join(str(p) for p in loc) or None
         message = err["msg"]

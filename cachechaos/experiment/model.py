@@ -74,14 +74,35 @@ class ExperimentSpec(_Strict):
 
     @property
     def duration_s(self) -> float:
-        return sum(p.duration_s for p in self.phases) * self.scale
+        return sum(p.duration_s for p in self.phases)
+
+    def scaled(self) -> ExperimentSpec:
+        """This experiment at scale 1: every duration multiplied by `scale`.
+
+        One factor keeps an experiment's ratios while moving it between CI and production
+        scale: every field named `*_s` (phase lengths, fault delays, backend TTLs, check
+        windows and hold periods) and the bounds of checks measured in seconds.
+        """
+        if self.scale == 1:
+            return self
+        data = self.model_dump(mode="json", exclude_none=False)
+        # Client timeouts are not durations of the scenario.
+        data = _scale_seconds(data, self.scale, skip={"request_timeout_s", "timeout_s"})
+        for criterion in data["criteria"]:
+            criterion["params"] = _scale_seconds(criterion.get("params", {}), self.scale)
+            if criterion["check"] in SECONDS_CHECKS:
+                for bound in ("max", "min"):
+                    if criterion.get(bound) is not None:
+                        criterion[bound] *= self.scale
+        data["scale"] = 1.0
+        return ExperimentSpec.model_validate(data)
 
     def variant(self, name: str) -> ExperimentSpec:
         """This experiment with one variant's backend and topology settings merged in."""
         if name not in self.variants:
             raise KeyError(f"experiment {self.name} has no variant {name!r}; variants: {', '.join(self.variants) or 'none'}")
         v = self.variants[name]
-        return self.model_copy(update={
+        return self.model_copy(deep=True, update={
             "backend": deep_merge(self.backend, v.backend),
             "target": self.target.model_copy(update={"overrides": deep_merge(self.target.overrides, v.topology)}),
             "variants": {},
@@ -97,6 +118,20 @@ class SuiteSpec(_Strict):
     name: str
     description: str = ""
     experiments: list[SuiteEntry] = Field(min_length=1)
+
+
+# Checks whose measurement is a duration: their bounds scale with the experiment.
+SECONDS_CHECKS = frozenset({"recovery_time", "failover_time"})
+
+
+def _scale_seconds(value: Any, factor: float, skip: frozenset[str] | set[str] = frozenset()) -> Any:
+    """`value` with every number under a key ending in `_s` multiplied by `factor`."""
+    if isinstance(value, dict):
+        return {k: (v if k in skip else v * factor if k.endswith("_s") and isinstance(v, int | float) and not isinstance(v, bool)
+                    else _scale_seconds(v, factor, skip)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scale_seconds(v, factor) for v in value]
+    return value
 
 
 def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

@@ -110,7 +110,7 @@ def _signals_raise() -> Iterator[None]:
 
 class ExperimentRun:
     def __init__(self, spec: ExperimentSpec, source: Path | None, options: RunOptions, console: Console) -> None:
-        self.spec = spec.variant(options.variant) if options.variant else spec
+        self.spec = (spec.variant(options.variant) if options.variant else spec).scaled()
         self.expect = spec.variants[options.variant].expect if options.variant else None
         self.source = source
         self.options = options
@@ -223,7 +223,8 @@ class ExperimentRun:
         catalog = Catalog(products=pg.postgres.products, categories=pg.postgres.categories, users=pg.postgres.users) if pg else Catalog(10_000, 100, 1_000)
         self.load = LoadRun(spec.traffic, target.endpoints.backends, self.run_dir, spec.duration_s, catalog)
         self.sampler = Sampler(target, self.run_dir / METRICS_FILE, load_stats=lambda: _jsonable(self.load.stats()))
-        self.scheduler = FaultScheduler(FaultContext(target, self.options.allow_destructive), self.journal)
+        self.scheduler = FaultScheduler(
+            FaultContext(target, self.options.allow_destructive, self.run_dir, catalog.categories), self.journal)
         state = LiveState(spec.name, spec.duration_s, [p.name for p in spec.phases])
         self.sampler.start()
         self.load.start()
@@ -235,16 +236,15 @@ class ExperimentRun:
 
     def _run_phase(self, index: int, phase: Any, state: LiveState, view: LiveView) -> None:
         assert self.journal is not None and self.scheduler is not None and self.sampler is not None
-        scale = self.spec.scale
         state.phase, state.phase_index = phase.name, index
         self.journal.write("phase_start", phase=phase.name)
-        view.event(f"phase [bold]{phase.name}[/] ({phase.duration_s * scale:.0f}s)")
+        view.event(f"phase [bold]{phase.name}[/] ({phase.duration_s:.0f}s)")
         start = time.monotonic()
-        end = start + phase.duration_s * scale
+        end = start + phase.duration_s
         pending = sorted(phase.faults, key=lambda f: f.after_s)
         while True:
             now = time.monotonic()
-            while pending and now >= start + pending[0].after_s * scale:
+            while pending and now >= start + pending[0].after_s:
                 fault = pending.pop(0)
                 self.scheduler.inject(fault, phase.name)
                 view.event(f"inject {fault.id} ({fault.type})")
