@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from cachechaos import __version__
@@ -370,7 +371,7 @@ def run(experiment: Path, variant: str | None, reports_dir: Path, topology: Path
 def _render_summary(summary: dict[str, Any], run_dir: Path) -> None:
     from cachechaos.report.junit import fmt_value
 
-    variant = f" [{summary['variant']}]" if summary.get("variant") else ""
+    variant = escape(f" [{summary['variant']}]") if summary.get("variant") else ""
     table = Table(title=f"{summary['experiment']}{variant}: {summary['status'].upper()}", title_justify="left")
     for col in ("criterion", "required", "measured", "result"):
         table.add_column(col)

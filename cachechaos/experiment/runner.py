@@ -20,6 +20,7 @@ from types import FrameType
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from cachechaos import __version__
 from cachechaos.experiment.live import LiveState, LiveView
@@ -200,7 +201,8 @@ class ExperimentRun:
         from cachechaos.runtime.binaries import BinaryNotFound
         from cachechaos.runtime.targets import open_target
 
-        self.console.print(f"[bold]{self.spec.name}[/]{f' [{self.options.variant}]' if self.options.variant else ''}: {self.spec.purpose}", highlight=False)
+        variant = escape(f" [{self.options.variant}]") if self.options.variant else ""
+        self.console.print(f"[bold]{self.spec.name}[/]{variant}: {escape(self.spec.purpose)}", highlight=False)
         try:
             self.target = open_target(topology, self.run_dir, progress=lambda m: self.console.print(f"[dim]{m}[/]", highlight=False),
                                       allow_destructive=self.options.allow_destructive)

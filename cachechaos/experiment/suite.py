@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from cachechaos.experiment.model import load_experiment, load_suite
 from cachechaos.experiment.rundir import SUMMARY_FILE, write_json
@@ -65,7 +66,7 @@ def run_suite(path: Path, options: RunOptions, console: Console, matrix: bool = 
     total = sum(len(v) for _, _, v in entries)
     for exp_path, spec, variants in entries:
         for variant in variants:
-            console.rule(f"[{len(rows) + 1}/{total}] {spec.name}" + (f" [{variant}]" if variant else ""))
+            console.rule(escape(f"[{len(rows) + 1}/{total}] {spec.name}" + (f" [{variant}]" if variant else "")))
             run_options = replace(options, run_id=None, variant=variant, reports_dir=suite_dir)
             outcome = ExperimentRun(spec, exp_path, run_options, console).execute()
             summary = outcome.summary
