@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cachechaos.experiment.rundir import Journal
-from cachechaos.faults import Fault, FaultContext, FaultParams, build_fault
+from cachechaos.faults import Fault, FaultContext, FaultParams, FaultRefused, build_fault
 from cachechaos.redact import redact
 
 
@@ -42,6 +42,9 @@ class FaultScheduler:
         self.active.append(entry)
         try:
             details = entry.fault.inject()
+        except FaultRefused as exc:
+            self._edge("inject", entry, False, {}, str(exc))
+            raise  # the safety rules said no: bad input, not a broken environment
         except Exception as exc:
             self._edge("inject", entry, False, {}, f"{type(exc).__name__}: {exc}")
             raise FaultInjectionError(f"fault {entry.fault.id} ({entry.fault.type}) could not be injected: {exc}") from exc
