@@ -6,7 +6,7 @@ from typing import Annotated, Any, Union
 
 from pydantic import Field
 
-from cachechaos.faults import bulk_discount, link, process_faults, redis_faults
+from cachechaos.faults import bulk_discount, expire_keys, link, process_faults, redis_faults, sentinel_faults
 from cachechaos.faults.base import REGISTRY, Fault, FaultContext, FaultParams, FaultRefused
 
 # The experiment schema's fault entry: a union discriminated by `type`.
@@ -21,4 +21,4 @@ def build_fault(params: FaultParams, ctx: FaultContext) -> Fault[Any]:
 
 
 __all__ = ["REGISTRY", "Fault", "FaultContext", "FaultParams", "FaultRefused", "FaultSpec", "build_fault",
-           "bulk_discount", "link", "process_faults", "redis_faults"]
+           "bulk_discount", "expire_keys", "link", "process_faults", "redis_faults", "sentinel_faults"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 from typing import Any, Literal
 
 from pydantic import Field
@@ -13,7 +14,7 @@ Stream = Literal["upstream", "downstream", "both"]
 
 
 class LinkParams(FaultParams):
-    link: str = Field(description="proxy name, e.g. redis-1, postgres, sentinel-1")
+    link: str = Field(description="proxy name, e.g. redis-1, postgres, sentinel-1; a glob (pubsub.*) names several")
 
 
 class _LinkFault(Fault[Any]):
@@ -21,10 +22,18 @@ class _LinkFault(Fault[Any]):
     def target_name(self) -> str:
         return str(self.params.link)
 
-    def _check_link(self) -> None:
-        links = self.ctx.target.endpoints.links
-        if links and self.params.link not in links:
-            raise ProxyNotFound(f"no link {self.params.link!r}; links: {', '.join(sorted(links))}")
+    def links(self) -> list[str]:
+        """The proxies this fault acts on: the named link, or every link matching the glob."""
+        known = self.ctx.target.endpoints.links
+        pattern = self.params.link
+        if not any(c in pattern for c in "*?["):
+            if known and pattern not in known:
+                raise ProxyNotFound(f"no link {pattern!r}; links: {', '.join(sorted(known))}")
+            return [pattern]
+        matched = sorted(name for name in known if fnmatch.fnmatchcase(name, pattern))
+        if not matched:
+            raise ProxyNotFound(f"no link matches {pattern!r}; links: {', '.join(sorted(known))}")
+        return matched
 
 
 class _ToxicFault(_LinkFault):
@@ -43,22 +52,23 @@ class _ToxicFault(_LinkFault):
         return f"cachechaos_{self.id}_{stream}"
 
     def inject(self) -> dict[str, Any]:
-        self._check_link()
+        self._links = self.links()
         with self.ctx.target.proxy_client() as client:
-            for stream in self.streams():
-                client.add_toxic(self.params.link, self.toxic_type, self.attributes(),
-                                 name=self._toxic_name(stream), stream=stream)
-        return {"toxic": self.toxic_type, "attributes": self.attributes(), "streams": self.streams()}
+            for link in self._links:
+                for stream in self.streams():
+                    client.add_toxic(link, self.toxic_type, self.attributes(), name=self._toxic_name(stream), stream=stream)
+        return {"toxic": self.toxic_type, "attributes": self.attributes(), "streams": self.streams(), "links": self._links}
 
     def heal(self) -> dict[str, Any]:
         removed = []
         with self.ctx.target.proxy_client() as client:
-            for stream in self.streams():
-                try:
-                    client.remove_toxic(self.params.link, self._toxic_name(stream))
-                    removed.append(stream)
-                except (ToxicNotFound, ProxyNotFound):
-                    pass
+            for link in getattr(self, "_links", []):
+                for stream in self.streams():
+                    try:
+                        client.remove_toxic(link, self._toxic_name(stream))
+                        removed.append(f"{link}/{stream}")
+                    except (ToxicNotFound, ProxyNotFound):
+                        pass
         return {"removed": removed}
 
 
@@ -107,12 +117,14 @@ class Down(_LinkFault):
     params_model = DownParams
 
     def inject(self) -> dict[str, Any]:
-        self._check_link()
+        self._links = self.links()
         with self.ctx.target.proxy_client() as client:
-            client.disable(self.params.link)
-        return {}
+            for link in self._links:
+                client.disable(link)
+        return {"links": self._links}
 
     def heal(self) -> dict[str, Any]:
         with self.ctx.target.proxy_client() as client:
-            client.enable(self.params.link)
-        return {}
+            for link in getattr(self, "_links", []):
+                client.enable(link)
+        return {"links": getattr(self, "_links", [])}

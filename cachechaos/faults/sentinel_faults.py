@@ -1,0 +1,103 @@
+"""Failover faults: a Sentinel-initiated failover, and a partition of the primary (split brain)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from cachechaos.faults.base import Fault, FaultParams, register, resolve_redis_node
+from cachechaos.runtime.ports import split_address
+
+
+class SentinelFailoverParams(FaultParams):
+    type: Literal["sentinel_failover"] = "sentinel_failover"
+
+
+@register
+class SentinelFailover(Fault[SentinelFailoverParams]):
+    """SENTINEL FAILOVER: a clean promotion of a replica, the old primary demoted but alive."""
+
+    type = "sentinel_failover"
+    params_model = SentinelFailoverParams
+    one_shot = True
+    destructive = True
+
+    @property
+    def target_name(self) -> str:
+        return getattr(self, "_old", "primary")
+
+    def inject(self) -> dict[str, Any]:
+        import redis
+
+        target = self.ctx.target
+        self._old = resolve_redis_node(target, "primary")
+        self.check_allowed(self._old)
+        errors = []
+        for address in target.endpoints.sentinels:
+            host, port = split_address(address)
+            try:
+                with redis.Redis(host=host, port=port, socket_timeout=2) as sentinel:
+                    sentinel.execute_command("SENTINEL", "FAILOVER", target.endpoints.master_name)
+                return {"old_primary": self._old, "via": address}
+            except redis.RedisError as exc:
+                errors.append(f"{address}: {exc}")
+        raise RuntimeError("no Sentinel accepted SENTINEL FAILOVER: " + "; ".join(errors))
+
+
+class PartitionParams(FaultParams):
+    type: Literal["partition"] = "partition"
+    node: str = Field("primary", description="the Redis node to isolate (primary, replica or a name)")
+    backends_cut: float = Field(
+        0.5, ge=0, le=1,
+        description="share of backends on the majority side (cut from the node); the others stay with it, cut from the Sentinels",
+    )
+
+
+@register
+class Partition(Fault[PartitionParams]):
+    """A network partition at proxy level: the node and a minority of backends on one side.
+
+    The node loses its link to the Sentinels and the replica (its shared link), the
+    majority backends lose their own links to it, and the minority backends lose
+    their links to the Sentinels, so they keep writing to the node they know: a
+    split brain. Needs the per-backend links the local runtime creates.
+    """
+
+    type = "partition"
+    params_model = PartitionParams
+    destructive = True
+
+    @property
+    def target_name(self) -> str:
+        return getattr(self, "_node", self.params.node)
+
+    def _plan(self, node: str) -> tuple[list[str], list[str], list[str]]:
+        links = self.ctx.target.endpoints.links
+        backends = [f"backend-{i}" for i in range(1, len(self.ctx.target.endpoints.backends) + 1)]
+        cut_count = round(len(backends) * self.params.backends_cut)
+        majority, minority = backends[:cut_count], backends[cut_count:]
+        to_disable = [node] + [f"{node}.{b}" for b in majority]
+        to_disable += [name for name in links for b in minority if name.startswith("sentinel-") and name.endswith(f".{b}")]
+        missing = [name for name in to_disable if name not in links]
+        if missing:
+            raise RuntimeError(f"partition needs per-backend links, missing: {', '.join(missing)}")
+        return to_disable, majority, minority
+
+    def inject(self) -> dict[str, Any]:
+        self._node = resolve_redis_node(self.ctx.target, self.params.node)
+        self.check_allowed(self._node)
+        links, majority, minority = self._plan(self._node)
+        self._disabled: list[str] = []
+        with self.ctx.target.proxy_client() as client:
+            for link in links:
+                client.disable(link)
+                self._disabled.append(link)
+        return {"node": self._node, "links_cut": self._disabled, "majority_backends": majority,
+                "minority_backends": minority}
+
+    def heal(self) -> dict[str, Any]:
+        with self.ctx.target.proxy_client() as client:
+            for link in getattr(self, "_disabled", []):
+                client.enable(link)
+        return {"links_restored": getattr(self, "_disabled", [])}
