@@ -83,7 +83,7 @@ def read_history_file(path: Path) -> Iterator[Record]:
     usable = len(body) - len(body) % RECORD.size  # a torn last record from a crash
     process = path.stem
     for fields in RECORD.iter_unpack(body[:usable]):
-        yield Record(*fields, process=process)
+        yield Record._make((*fields, process))
 
 
 def read_history(run_dir: Path) -> list[Record]:

@@ -1,0 +1,82 @@
+"""lost_writes: acknowledged writes the source of truth does not hold at the end of the run.
+
+The run ends with FINAL_READ records, one per written key: `layer` 1 = a cart (key = user id),
+2 = a product (key = product id); `version` = the version stored (status 404: nothing stored).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from cachechaos.checks.result import Measurement
+from cachechaos.checks.rundata import RunData
+from cachechaos.history.format import PRODUCT_WRITES, Op, Record
+
+Kind = Literal["cart", "product"]
+WRITE_OPS: dict[str, frozenset[int]] = {
+    "cart": frozenset({Op.CART_WRITE}),
+    # A discount commits product versions just as a PUT does.
+    "product": frozenset(int(op) for op in PRODUCT_WRITES),
+}
+FINAL_READ_LAYER = {"cart": 1, "product": 2}
+MAX_EXAMPLES = 20
+
+
+def lost_writes(run: RunData, op: Kind = "cart") -> Measurement:
+    """An acknowledged write is lost when the final version is below its version, or when a later
+    acknowledged write of the same key got the same version (two primaries handed it out: split brain)."""
+    if op not in WRITE_OPS:
+        raise ValueError(f"op must be 'cart' or 'product', got {op!r}")
+    final: dict[int, int | None] = {}
+    for r in run.records(ops=[Op.FINAL_READ]):
+        if r.layer != FINAL_READ_LAYER[op]:
+            continue
+        if 200 <= r.status < 300 and r.version >= 0:
+            final[r.key] = r.version
+        elif r.status == 404:
+            final[r.key] = -1  # the key is gone: every acknowledged write of it is lost
+        else:
+            final.setdefault(r.key, None)  # the final read failed: cannot judge
+
+    acked = [r for r in run.records(ops=WRITE_OPS[op]) if 200 <= r.status < 300]
+    acked.sort(key=lambda r: (r.complete, r.invoke))
+    # Last acknowledgement of each (key, version): earlier holders of that version were overwritten.
+    last_holder: dict[tuple[int, int], Record] = {}
+    for r in acked:
+        if r.version >= 0:
+            last_holder[(r.key, r.version)] = r
+
+    lost: list[tuple[Record, str, int | None]] = []
+    unjudged = 0
+    duplicates = behind = 0
+    for r in acked:
+        if r.version < 0:
+            unjudged += 1
+            continue
+        stored = final.get(r.key)
+        holder = last_holder[(r.key, r.version)]
+        if holder is not r:
+            duplicates += 1
+            lost.append((r, "duplicate_version", stored))
+        elif stored is None:
+            unjudged += 1
+        elif stored < r.version:
+            behind += 1
+            lost.append((r, "missing_at_end", stored))
+    judged = len(acked) - unjudged
+    details: dict[str, Any] = {
+        "op": op,
+        "acknowledged": len(acked),
+        "judged": judged,
+        "unjudged": unjudged,
+        "lost_ratio": len(lost) / judged if judged else None,
+        "duplicate_versions": duplicates,
+        "missing_at_end": behind,
+        "keys_without_final_read": len({r.key for r in acked if r.key not in final}),
+        "examples": [
+            {"key": r.key, "version": r.version, "acked_at": r.complete, "reason": reason,
+             "final_version": stored, "process": r.process, "client": r.client}
+            for r, reason, stored in lost[:MAX_EXAMPLES]
+        ],
+    }
+    return Measurement("lost_writes", float(len(lost)), "count", details)

@@ -1,0 +1,68 @@
+"""hit_rate: the share of lookups a cache layer answered, from the history or from the sampled counters."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from cachechaos.checks.result import Measurement
+from cachechaos.checks.rundata import RunData
+from cachechaos.checks.series import backend_reader, counter_deltas, redis_reader
+from cachechaos.checks.stats import ratio
+from cachechaos.checks.windows import Window
+from cachechaos.history.format import Layer, Op, Record
+
+LayerName = Literal["l1", "l2", "any"]
+Source = Literal["history", "metrics"]
+
+
+def _history_rates(reads: list[Record]) -> dict[str, Any]:
+    """From X-Cache of successful READs: l1 = L1/all, l2 = L2/(L2+miss) (of the lookups that reached
+    Redis, what its keyspace counters measure), any = (L1+L2)/all. Reads without X-Cache are left out."""
+    l1 = sum(1 for r in reads if r.layer == Layer.L1)
+    l2 = sum(1 for r in reads if r.layer == Layer.L2)
+    miss = sum(1 for r in reads if r.layer == Layer.MISS)
+    total = l1 + l2 + miss
+    return {"l1": ratio(l1, total), "l2": ratio(l2, l2 + miss), "any": ratio(l1 + l2, total),
+            "reads": total, "counts": {"l1": l1, "l2": l2, "miss": miss},
+            "without_layer": sum(1 for r in reads if r.layer == Layer.NONE)}
+
+
+def _metric_rates(run: RunData, window: Window | None) -> dict[str, Any]:
+    """l2 from Redis keyspace_hits/misses of every node; l1 from the backends' cache_{hits,requests}_total."""
+    redis = [d for d in counter_deltas(run.samples, redis_reader("keyspace_hits", "keyspace_misses"))
+             if window is None or window.closes(d.t)]
+    hits = sum(d.raw[0] for d in redis)
+    misses = sum(d.raw[1] for d in redis)
+    backend = [d for d in counter_deltas(run.samples, backend_reader('cache_hits_total{layer="l1"}',
+                                                                   'cache_requests_total{layer="l1"}'))
+               if window is None or window.closes(d.t)]
+    l1_hits = sum(d.raw[0] for d in backend)
+    l1_lookups = sum(d.raw[1] for d in backend)
+    return {"l2": ratio(hits, hits + misses), "l1": ratio(l1_hits, l1_lookups), "any": None,
+            "counts": {"keyspace_hits": hits, "keyspace_misses": misses, "l1_hits": l1_hits, "l1_lookups": l1_lookups}}
+
+
+def hit_rate(run: RunData, layer: LayerName = "any", phase: str | None = None,
+             source: Source = "history") -> Measurement:
+    if layer not in ("l1", "l2", "any"):
+        raise ValueError(f"layer must be l1, l2 or any, got {layer!r}")
+    if source not in ("history", "metrics"):
+        raise ValueError(f"source must be history or metrics, got {source!r}")
+    if source == "metrics" and layer == "any":
+        raise ValueError("source 'metrics' measures l1 (backend counters) or l2 (Redis keyspace); use source 'history' for 'any'")
+
+    def rates(window: str | None) -> dict[str, Any]:
+        if source == "history":
+            return _history_rates([r for r in run.records(window, ops=[Op.READ]) if 200 <= r.status < 300])
+        return _metric_rates(run, run.window(window) if window is not None else None)
+
+    overall = rates(phase)
+    by_phase = {}
+    for w in run.phases:
+        r = rates(w.name)
+        by_phase[w.name] = {k: r[k] for k in ("l1", "l2", "any")}
+    details = {"layer": layer, "phase": phase, "source": source, "by_layer": {k: overall[k] for k in ("l1", "l2", "any")},
+               "counts": overall["counts"], "by_phase": by_phase}
+    if "reads" in overall:
+        details.update(reads=overall["reads"], without_layer=overall["without_layer"])
+    return Measurement("hit_rate", overall[layer], "ratio", details)

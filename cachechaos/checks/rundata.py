@@ -1,0 +1,210 @@
+"""Everything a check may look at, loaded once from a run directory.
+
+Checks are pure functions of this object (Jepsen's rule): they never talk to a
+live system, so a crashed or interrupted run can be checked like a finished one.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cachechaos.checks.series import (
+    HISTORY_SERIES,
+    METRIC_SERIES,
+    SERIES_NAMES,
+    Series,
+    history_series,
+    metric_series,
+    stale_series,
+)
+from cachechaos.checks.staleness import StaleRead, WriteIndex, find_stale_reads
+from cachechaos.checks.windows import FaultWindow, Window, fault_windows, phase_windows
+from cachechaos.experiment.rundir import JOURNAL_FILE, METRICS_FILE, RUN_FILE, read_json, read_jsonl
+from cachechaos.history.format import Op, Record, read_history
+
+_FINAL_READ = int(Op.FINAL_READ)
+
+
+@dataclass
+class RunData:
+    run_dir: Path
+    run: dict[str, Any]                 # run.json
+    journal: list[dict[str, Any]]       # journal.jsonl, in time order
+    samples: list[dict[str, Any]]       # metrics.jsonl, in time order
+    history: list[Record]               # every record, sorted by invoke
+    start: float
+    end: float
+    status: str                         # finished | aborted | error | interrupted (no run_end)
+    phases: list[Window]
+    faults: list[FaultWindow]
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def load(cls, run_dir: Path | str) -> RunData:
+        run_dir = Path(run_dir)
+        if not run_dir.is_dir():
+            raise FileNotFoundError(f"{run_dir} is not a run directory")
+        return cls.build(
+            run=read_json(run_dir / RUN_FILE),
+            journal=read_jsonl(run_dir / JOURNAL_FILE),
+            samples=read_jsonl(run_dir / METRICS_FILE),
+            history=read_history(run_dir),
+            run_dir=run_dir,
+        )
+
+    @classmethod
+    def build(cls, run: dict[str, Any], journal: list[dict[str, Any]], samples: list[dict[str, Any]],
+              history: list[Record], run_dir: Path | str = ".") -> RunData:
+        """A RunData from data already in memory (history need not be sorted)."""
+        journal = sorted((e for e in journal if isinstance(e.get("t"), int | float)), key=lambda e: e["t"])
+        samples = sorted((s for s in samples if isinstance(s.get("t"), int | float)), key=lambda s: s["t"])
+        history = sorted(history, key=lambda r: r.invoke)
+        start, end, status = _bounds(run, journal, samples, history)
+        return cls(
+            run_dir=Path(run_dir), run=run, journal=journal, samples=samples, history=history,
+            start=start, end=end, status=status,
+            phases=phase_windows(journal, end), faults=fault_windows(journal, end),
+        )
+
+    @property
+    def interrupted(self) -> bool:
+        return self.status == "interrupted"
+
+    # -- windows -------------------------------------------------------------------------------
+
+    def phase(self, name: str) -> Window:
+        for w in self.phases:
+            if w.name == name:
+                return w
+        raise ValueError(f"no phase {name!r} in this run; phases: {', '.join(p.name for p in self.phases) or 'none'}")
+
+    def fault(self, fault_id: str) -> FaultWindow:
+        for w in self.faults:
+            if w.name == fault_id:
+                return w
+        raise ValueError(f"no fault {fault_id!r} in this run; faults: {', '.join(f.name for f in self.faults) or 'none'}")
+
+    def window(self, name: str) -> Window:
+        """A phase by name, else a fault by id (so criteria can say `phase: flushall`)."""
+        for w in [*self.phases, *self.faults]:
+            if w.name == name:
+                return w
+        known = [p.name for p in self.phases] + [f"{f.name} (fault)" for f in self.faults]
+        raise ValueError(f"no phase or fault {name!r} in this run; known: {', '.join(known) or 'none'}")
+
+    def phase_of(self, t: float) -> str | None:
+        for w in self.phases:
+            if w.contains(t):
+                return w.name
+        return None
+
+    # -- records -------------------------------------------------------------------------------
+
+    def records(self, phase: str | None = None, ops: Iterable[int] | None = None) -> list[Record]:
+        """Records invoked in `phase` (a phase or fault window; None: the whole run) with an op in `ops` (None: any)."""
+        history = self.history
+        if phase is not None:
+            w = self.window(phase)
+            invokes = self._invokes()
+            history = history[bisect_left(invokes, w.start):bisect_left(invokes, w.end)]
+        if ops is None:
+            return list(history)
+        wanted = frozenset(int(op) for op in ops)
+        return [r for r in history if r.op in wanted]
+
+    def _invokes(self) -> list[float]:
+        if "invokes" not in self._cache:
+            self._cache["invokes"] = [r.invoke for r in self.history]
+        invokes: list[float] = self._cache["invokes"]
+        return invokes
+
+    # -- staleness -----------------------------------------------------------------------------
+
+    def write_index(self) -> WriteIndex:
+        if "write_index" not in self._cache:
+            self._cache["write_index"] = WriteIndex(self.history)
+        index: WriteIndex = self._cache["write_index"]
+        return index
+
+    def stale_reads(self) -> list[StaleRead]:
+        """Every read stale at window 0, in invoke order (computed once per RunData)."""
+        if "stale_reads" not in self._cache:
+            self._cache["stale_reads"] = find_stale_reads(self.history, self.write_index())
+        stale: list[StaleRead] = self._cache["stale_reads"]
+        return stale
+
+    # -- series --------------------------------------------------------------------------------
+
+    def series(self, name: str) -> Series:
+        """A per-second series by name (see cachechaos.checks.series): one of SERIES_NAMES."""
+        key = f"series:{name}"
+        if key not in self._cache:
+            if name in METRIC_SERIES:
+                self._cache[key] = metric_series(self.samples, name)
+            elif name in HISTORY_SERIES:
+                for series_name, values in history_series(self.history, *self._span()).items():
+                    self._cache[f"series:{series_name}"] = values
+            elif name in ("stale_reads",):
+                self._cache[key] = stale_series(self.stale_reads(), *self._span())
+            else:
+                raise ValueError(f"unknown series {name!r}; known: {', '.join(SERIES_NAMES)}")
+        series: Series = self._cache[key]
+        return series
+
+
+    def series_in(self, name: str, window: str | Window) -> Series:
+        """The points of a series that belong to a window: history seconds starting in it, metric
+        intervals ending in it (a sample at t reports what happened since the previous one)."""
+        w = self.window(window) if isinstance(window, str) else window
+        inside = w.closes if name in METRIC_SERIES else w.contains
+        return [(t, v) for t, v in self.series(name) if inside(t)]
+
+    def _span(self) -> tuple[float | None, float | None]:
+        """The seconds count series fill with zeros: the run's, when anything was recorded at all."""
+        if not (self.journal or self.samples or self.history):
+            return None, None
+        return self.start, self.end
+
+
+def _bounds(run: dict[str, Any], journal: list[dict[str, Any]], samples: list[dict[str, Any]],
+            history: list[Record]) -> tuple[float, float, str]:
+    """Run start, end and status. Without a run_end (an interrupted run) the end is the last thing recorded."""
+    observed_first: list[float] = []
+    observed_last: list[float] = []
+    if journal:
+        observed_first.append(journal[0]["t"])
+        observed_last.append(journal[-1]["t"])
+    if samples:
+        observed_first.append(samples[0]["t"])
+        observed_last.append(samples[-1]["t"])
+    if history:
+        observed_first.append(history[0].invoke)
+    # The final reads of the source of truth come after the run; they do not extend it.
+    last_complete = max((r.complete for r in history if r.op != _FINAL_READ), default=None)
+    if last_complete is not None:
+        observed_last.append(last_complete)
+
+    starts = [e["t"] for e in journal if e.get("event") == "run_start"]
+    start = starts[0] if starts else _finite(run.get("started_at"))
+    if start is None:
+        start = min(observed_first, default=0.0)
+
+    ends = [e for e in journal if e.get("event") == "run_end"]
+    status = str(ends[-1].get("status", "finished")) if ends else str(run.get("status") or "interrupted")
+    if status == "running":
+        status = "interrupted"  # run.json still says running: the toolkit died before writing the end
+    end = ends[-1]["t"] if ends else (_finite(run.get("ended_at")) if status != "interrupted" else None)
+    if end is None:
+        end = max(observed_last, default=start)
+    return float(start), float(max(end, start)), status
+
+
+def _finite(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)

@@ -1,0 +1,187 @@
+"""Per-second series derived from a run: from sampled counters (metrics.jsonl) and from the history.
+
+Every series is a list of (t, value) with t in unix seconds:
+- metric series are labelled with the time of the sample that closes the interval (value = what
+  happened since the previous sample);
+- history series are labelled with the start of the second the requests were invoked in.
+Seconds without data for a ratio (no lookups, no requests) have no point rather than a made-up value.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple
+
+from cachechaos.checks.staleness import StaleRead
+from cachechaos.checks.stats import percentile
+from cachechaos.history.format import Layer, Op, Record
+
+Series = list[tuple[float, float]]
+
+# Requests a client sent (DISCOUNT_WRITE is derived from a DISCOUNT, FINAL_READ happens after the run).
+REQUEST_OPS = frozenset(int(op) for op in Op) - {int(Op.DISCOUNT_WRITE), int(Op.FINAL_READ)}
+CACHE_LAYERS = {"l1": int(Layer.L1), "l2": int(Layer.L2), "miss": int(Layer.MISS)}
+
+METRIC_SERIES = ("l2_hit_rate", "db_qps", "evicted_keys_per_s")
+HISTORY_SERIES = ("rps", "error_rate", "p50_ms", "p99_ms", "l1_hit_rate", "hit_rate",
+                  "layer_share:l1", "layer_share:l2", "layer_share:miss")
+STALE_SERIES = ("stale_reads",)
+SERIES_NAMES = METRIC_SERIES + HISTORY_SERIES + STALE_SERIES
+
+
+def is_error(status: int) -> bool:
+    return status == 0 or status >= 500
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        return None
+    return float(value)
+
+
+Reader = Callable[[dict[str, Any]], dict[str, tuple[float, ...]]]
+
+
+class Delta(NamedTuple):
+    t: float                    # time of the sample closing the interval
+    raw: tuple[float, ...]      # increments summed over sources
+    rate: tuple[float, ...]     # per-second increments summed over sources (each over its own interval)
+
+
+def counter_deltas(samples: Iterable[dict[str, Any]], read: Reader) -> list[Delta]:
+    """Increments of cumulative counters between samples, summed over sources (nodes, instances).
+
+    `read` maps a sample to {source: counters} for the sources that answered. A counter that went
+    down was reset (a restarted node), so its increment is its new value, never negative. A source
+    that did not answer keeps its last values; its next increment is spread over the whole gap.
+    """
+    last: dict[str, tuple[float, tuple[float, ...]]] = {}
+    out: list[Delta] = []
+    for sample in samples:
+        t = _number(sample.get("t"))
+        if t is None:
+            continue
+        raw: list[float] | None = None
+        rate: list[float] = []
+        for source, values in read(sample).items():
+            before = last.get(source)
+            last[source] = (t, values)
+            if before is None or len(before[1]) != len(values) or t <= before[0]:
+                continue
+            dt = t - before[0]
+            deltas = [cur - old if cur >= old else cur for cur, old in zip(values, before[1], strict=True)]
+            if raw is None:
+                raw, rate = deltas, [d / dt for d in deltas]
+            else:
+                raw = [a + b for a, b in zip(raw, deltas, strict=True)]
+                rate = [a + b / dt for a, b in zip(rate, deltas, strict=True)]
+        if raw is not None:
+            out.append(Delta(t, tuple(raw), tuple(rate)))
+    return out
+
+
+def _fields(section: dict[str, Any] | None, names: tuple[str, ...]) -> tuple[float, ...] | None:
+    if not isinstance(section, dict) or section.get("up") is False:
+        return None
+    values = tuple(_number(section.get(n)) for n in names)
+    return None if any(v is None for v in values) else values  # type: ignore[return-value]
+
+
+def redis_reader(*names: str) -> Reader:
+    def read(sample: dict[str, Any]) -> dict[str, tuple[float, ...]]:
+        out: dict[str, tuple[float, ...]] = {}
+        nodes = sample.get("redis")
+        for node, section in (nodes.items() if isinstance(nodes, dict) else ()):
+            values = _fields(section, names)
+            if values is not None:
+                out[str(node)] = values
+        return out
+    return read
+
+
+def postgres_reader(*names: str) -> Reader:
+    def read(sample: dict[str, Any]) -> dict[str, tuple[float, ...]]:
+        values = _fields(sample.get("postgres"), names)
+        return {"postgres": values} if values is not None else {}
+    return read
+
+
+def backend_reader(*names: str) -> Reader:
+    """Prometheus samples of every backend instance, e.g. 'cache_hits_total{layer="l1"}'."""
+    def read(sample: dict[str, Any]) -> dict[str, tuple[float, ...]]:
+        out: dict[str, tuple[float, ...]] = {}
+        backends = sample.get("backends")
+        for instance, section in (backends.items() if isinstance(backends, dict) else ()):
+            if isinstance(section, dict) and section.get("up") is not False:
+                values = _fields({"up": True, **(section.get("metrics") or {})}, names)
+                if values is not None:
+                    out[str(instance)] = values
+        return out
+    return read
+
+
+def metric_series(samples: list[dict[str, Any]], name: str) -> Series:
+    if name == "l2_hit_rate":
+        deltas = counter_deltas(samples, redis_reader("keyspace_hits", "keyspace_misses"))
+        return [(d.t, d.raw[0] / (d.raw[0] + d.raw[1])) for d in deltas if d.raw[0] + d.raw[1] > 0]
+    if name == "db_qps":
+        deltas = counter_deltas(samples, postgres_reader("xact_commit", "xact_rollback"))
+        return [(d.t, d.rate[0] + d.rate[1]) for d in deltas]
+    if name == "evicted_keys_per_s":
+        deltas = counter_deltas(samples, redis_reader("evicted_keys"))
+        return [(d.t, d.rate[0]) for d in deltas]
+    raise ValueError(f"unknown metric series {name!r}; known: {', '.join(METRIC_SERIES)}")
+
+
+def history_series(history: Iterable[Record], start: float | None, end: float | None) -> dict[str, Series]:
+    """Every history series in one pass. rps is 0 in seconds of the run without requests (an outage shows)."""
+
+    requests: dict[int, int] = {}
+    errors: dict[int, int] = {}
+    latencies: dict[int, list[float]] = {}
+    layers: dict[int, list[int]] = {}  # second -> [l1, l2, miss]
+    read_op = int(Op.READ)
+    for r in history:
+        if r.op not in REQUEST_OPS:
+            continue
+        second = math.floor(r.invoke)
+        requests[second] = requests.get(second, 0) + 1
+        if r.status == 0 or r.status >= 500:
+            errors[second] = errors.get(second, 0) + 1
+        latencies.setdefault(second, []).append((r.complete - r.invoke) * 1000.0)
+        if r.op == read_op and 200 <= r.status < 300 and Layer.L1 <= r.layer <= Layer.MISS:
+            layers.setdefault(second, [0, 0, 0])[r.layer - 1] += 1
+    out: dict[str, Series] = {name: [] for name in HISTORY_SERIES}
+    seconds = set(requests)
+    if start is not None and end is not None and end >= start:
+        seconds.update(range(math.floor(start), math.floor(end) + 1))
+    for second in sorted(seconds):
+        t = float(second)
+        n = requests.get(second, 0)
+        out["rps"].append((t, float(n)))
+        if n:
+            out["error_rate"].append((t, errors.get(second, 0) / n))
+            ordered = sorted(latencies[second])
+            out["p50_ms"].append((t, percentile(ordered, 50) or 0.0))
+            out["p99_ms"].append((t, percentile(ordered, 99) or 0.0))
+        served = layers.get(second)
+        if served:
+            reads = sum(served)
+            out["l1_hit_rate"].append((t, served[0] / reads))
+            out["hit_rate"].append((t, (served[0] + served[1]) / reads))
+            for layer, i in (("l1", 0), ("l2", 1), ("miss", 2)):
+                out[f"layer_share:{layer}"].append((t, served[i] / reads))
+    return out
+
+
+def stale_series(stale: Iterable[StaleRead], start: float | None, end: float | None) -> Series:
+    """Stale reads (window 0) per second of invocation; 0 in seconds without any."""
+    counts: dict[int, int] = {}
+    for s in stale:
+        second = math.floor(s.read.invoke)
+        counts[second] = counts.get(second, 0) + 1
+    seconds = set(counts)
+    if start is not None and end is not None and end >= start:
+        seconds.update(range(math.floor(start), math.floor(end) + 1))
+    return [(float(s), float(counts.get(s, 0))) for s in sorted(seconds)]

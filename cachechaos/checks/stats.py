@@ -1,0 +1,52 @@
+"""Small statistics shared by the checks: one percentile definition, so every report agrees."""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Sequence
+from typing import Any
+
+
+def percentile(sorted_values: Sequence[float], p: float) -> float | None:
+    """Nearest-rank percentile of an ascending sequence (p in 0..100); None when empty.
+
+    Nearest rank returns an observed value, so "p99 = 412 ms" is a latency a client really saw.
+    """
+    n = len(sorted_values)
+    if n == 0:
+        return None
+    if not 0 <= p <= 100:
+        raise ValueError(f"percentile must be within 0..100, got {p}")
+    rank = max(1, math.ceil(p / 100.0 * n))
+    return float(sorted_values[rank - 1])
+
+
+def mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def ratio(part: float, whole: float) -> float | None:
+    return part / whole if whole else None
+
+
+def summary(values: list[float], percentiles: Sequence[float] = (50, 95, 99)) -> dict[str, Any]:
+    """count, max and the given percentiles (keys p50, p95, ...) of unsorted values."""
+    ordered = sorted(values)
+    out: dict[str, Any] = {"count": len(ordered), "max": ordered[-1] if ordered else None}
+    for p in percentiles:
+        out[f"p{p:g}"] = percentile(ordered, p)
+    return out
+
+
+def histogram(values: Sequence[float], edges: Sequence[float]) -> list[dict[str, Any]]:
+    """Counts per [lo, hi) bin; the last bin is open-ended (hi None)."""
+    counts = [0] * len(edges)
+    for v in values:
+        counts[max(bisect.bisect_right(edges, v) - 1, 0)] += 1
+    his: list[float | None] = [*edges[1:], None]
+    return [{"lo": lo, "hi": hi, "count": c} for lo, hi, c in zip(edges, his, counts, strict=True)]
+
+
+def rounded(value: float | None, digits: int = 6) -> float | None:
+    return None if value is None else round(value, digits)

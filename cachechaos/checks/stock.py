@@ -1,0 +1,42 @@
+"""oversell: units sold beyond the stock there was (the checkout must check stock in the DB)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cachechaos.checks.result import Measurement
+from cachechaos.checks.rundata import RunData
+from cachechaos.history.format import Op
+
+DEFAULT_STOCK = 100
+MAX_LISTED = 50
+
+
+def initial_stock(run: RunData) -> int:
+    """Every product starts with topology.postgres.stock units (the seed gives all products the same)."""
+    topology = run.run.get("topology")
+    postgres = topology.get("postgres") if isinstance(topology, dict) else None
+    stock = postgres.get("stock") if isinstance(postgres, dict) else None
+    return int(stock) if isinstance(stock, int | float) and not isinstance(stock, bool) else DEFAULT_STOCK
+
+
+def oversell(run: RunData, stock: int | None = None) -> Measurement:
+    """Total units accepted (ORDER 201, qty in the version field) beyond `stock` (default: run.json's), over all products."""
+    stock = initial_stock(run) if stock is None else int(stock)
+    accepted: dict[int, int] = {}
+    orders: dict[int, int] = {}
+    for r in run.records(ops=[Op.ORDER]):
+        if r.status == 201:
+            accepted[r.key] = accepted.get(r.key, 0) + max(r.version, 0)
+            orders[r.key] = orders.get(r.key, 0) + 1
+    oversold = {key: units - stock for key, units in accepted.items() if units > stock}
+    worst = sorted(oversold.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_LISTED]
+    details: dict[str, Any] = {
+        "stock": stock,
+        "products_ordered": len(accepted),
+        "units_accepted": sum(accepted.values()),
+        "products_oversold": len(oversold),
+        "per_product": [{"product": key, "accepted_units": accepted[key], "accepted_orders": orders[key],
+                         "oversold_units": units} for key, units in worst],
+    }
+    return Measurement("oversell", float(sum(oversold.values())), "count", details)
