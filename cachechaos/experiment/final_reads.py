@@ -35,8 +35,9 @@ def record_final_reads(run_dir: Path, dsn: str) -> int:
                 ).fetchall())
                 complete = time.time()
                 for key in keys:
-                    # A key that vanished reads as version 0: every acknowledged write to it is lost.
-                    writer.record(invoke, complete, Op.FINAL_READ, key, int(rows.get(key, 0)), layer, 200)
+                    # A key that vanished answers 404: every acknowledged write to it is lost.
+                    found = key in rows
+                    writer.record(invoke, complete, Op.FINAL_READ, key, int(rows.get(key, -1)), layer, 200 if found else 404)
     finally:
         writer.close()
     return len(carts) + len(products)
