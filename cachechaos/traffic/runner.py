@@ -1,0 +1,145 @@
+"""LoadRun: the experiment layer's handle on the load processes of one run.
+
+One independent Locust process per core (`python -m cachechaos.traffic.worker`),
+each with its share of the users, its own history file and its own live stats
+file. Independent processes rather than Locust's `--processes` (master + forked
+workers): no master process and no stats traffic between them, every child is
+spawned through ManagedProcess (so it dies with the toolkit, which a worker
+forked by Locust would not), and a process's history never depends on another
+process being alive.
+
+Files of process `load-<i>` in the run directory:
+
+    nodes/load-<i>/traffic.json   its configuration (ProcessConfig)
+    nodes/load-<i>/load-<i>.log   its output
+    history/load-<i>.hist         what its users saw
+    load/load-<i>.json            live statistics, rewritten every second
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import cachechaos
+from cachechaos.experiment.rundir import HISTORY_DIR, LOAD_DIR
+from cachechaos.runtime.process import ManagedProcess
+from cachechaos.traffic.config import CatalogModel, ProcessConfig
+from cachechaos.traffic.loadstats import LoadStats, aggregate, read_process_stats
+from cachechaos.traffic.runner_client import RunnerClient
+from cachechaos.traffic.shapes import arrival_users
+from cachechaos.traffic.spec import ArrivalShape, Catalog, RampShape, SpikeShape, SteadyShape, TrafficSpec
+
+__all__ = ["Catalog", "LoadRun", "LoadStats", "RunnerClient", "TrafficSpec"]
+
+# The safety net: a process quits on its own this long after the planned end.
+RUN_TIME_MARGIN_S = 5.0
+
+
+def peak_users(spec: TrafficSpec) -> int:
+    s = spec.shape
+    if isinstance(s, SteadyShape):
+        return s.users if s.users is not None else spec.users
+    if isinstance(s, RampShape):
+        return max(s.start_users, s.end_users)
+    if isinstance(s, SpikeShape):
+        return max(s.base_users, s.spike_users)
+    if isinstance(s, ArrivalShape):
+        return arrival_users(spec, s.rate_per_s)
+    raise TypeError(f"unknown shape {s!r}")
+
+
+class LoadRun:
+    def __init__(self, spec: TrafficSpec, backends: list[str], run_dir: Path, duration_s: float,
+                 catalog: Catalog) -> None:
+        if not backends:
+            raise ValueError("LoadRun needs at least one backend URL")
+        if duration_s <= 0:
+            raise ValueError(f"duration_s must be positive, not {duration_s}")
+        # A process without users would only cost a core's worth of start-up.
+        processes = max(1, min(spec.processes, peak_users(spec)))
+        self.spec = spec.model_copy(update={"processes": processes})
+        self.backends = list(backends)
+        self.run_dir = Path(run_dir)
+        self.duration_s = duration_s
+        self.catalog = catalog
+        self._names = [f"load-{i}" for i in range(processes)]
+        self._procs: list[ManagedProcess] = []
+        self._stopped = False
+
+    @property
+    def processes(self) -> list[str]:
+        """Process names = history file stems (history/<name>.hist) and stats file stems (load/<name>.json)."""
+        return list(self._names)
+
+    def history_path(self, name: str) -> Path:
+        return self.run_dir / HISTORY_DIR / f"{name}.hist"
+
+    def stats_path(self, name: str) -> Path:
+        return self.run_dir / LOAD_DIR / f"{name}.json"
+
+    def config_path(self, name: str) -> Path:
+        return self.run_dir / "nodes" / name / "traffic.json"
+
+    def start(self) -> None:
+        """Spawn the load processes and return at once (call from the main thread)."""
+        if self._procs:
+            return
+        start_at = time.time()
+        env = dict(os.environ)
+        # The children import this very checkout, installed or not.
+        root = str(Path(cachechaos.__file__).resolve().parents[1])
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        catalog = CatalogModel(products=self.catalog.products, categories=self.catalog.categories,
+                               users=self.catalog.users)
+        for index, name in enumerate(self._names):
+            cfg = ProcessConfig(
+                name=name, index=index, spec=self.spec, catalog=catalog, backends=self.backends,
+                history_path=self.history_path(name), stats_path=self.stats_path(name),
+                start_at=start_at, duration_s=self.duration_s,
+                run_time_s=self.duration_s + RUN_TIME_MARGIN_S + 0.1 * self.duration_s,
+                seed=self.spec.seed * 1_000 + index,
+            )
+            cfg.write(self.config_path(name))
+            proc = ManagedProcess(
+                name, [sys.executable, "-m", "cachechaos.traffic.worker", str(self.config_path(name))],
+                self.config_path(name).parent / f"{name}.log", env=env,
+            )
+            proc.start()
+            self._procs.append(proc)
+
+    def stats(self) -> LoadStats:
+        """Live aggregate over the processes, from their load/*.json files."""
+        return aggregate(read_process_stats(self.stats_path(n)) for n in self._names)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Graceful stop (SIGTERM: users finish their request, histories are flushed); SIGKILL after timeout."""
+        if self._stopped:
+            return
+        self._stopped = True
+        for proc in self._procs:
+            proc.signal(signal.SIGTERM)
+        if not self.wait(timeout):
+            for proc in self._procs:
+                proc.kill()
+        for proc in self._procs:
+            if proc.pid is not None:
+                proc.wait()  # reap
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """True when every process has exited (at once if none was started)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while any(p.running for p in self._procs):
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
+    def returncodes(self) -> dict[str, int | None]:
+        return {p.name: p.returncode for p in self._procs}
+
+    def log_tail(self, lines: int = 20) -> str:
+        return "\n".join(f"--- {p.name}\n{p.log_tail(lines)}" for p in self._procs)
