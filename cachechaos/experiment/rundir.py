@@ -25,9 +25,13 @@ reports) reads only these files:
                          "backends": {instance: {"up": bool, "metrics": {prometheus sample name with
                                       labels, e.g. 'cache_hits_total{layer="l1"}': value}}},
                          "load": {"requests": int, "errors": int}}
-    history/*.hist    the client-observed history, one file per load process (cachechaos.history)
+    history/*.hist    the client-observed history, one file per load process (cachechaos.history):
+                      load-<i>.hist (Locust processes), runner.hist (requests faults make, e.g. a
+                      bulk discount), final.hist (FINAL_READ of every written key after the run;
+                      layer 1 = cart, 2 = product; status 404 = the key is gone)
     load/*.json       live load statistics of each load process (rewritten every second)
-    nodes/<node>/     each node's log (`<node>.log`) and config, when the toolkit ran it
+    nodes/<node>/     each node's log (`<node>.log`) and config, when the toolkit ran it;
+                      nodes/load-<i>/ holds each load process's config (traffic.json) and log
     summary.json      verdicts (written at the end): see cachechaos.experiment.verdict
     junit.xml, summary.md, index.html
 """
