@@ -457,6 +457,8 @@ def main() -> None:
 # Subsystems keep their own command groups next to their code.
 from cachechaos.backend.cli import backend  # noqa: E402
 from cachechaos.proxy.cli import proxy  # noqa: E402
+from cachechaos.report.cli import report  # noqa: E402
 
 cli.add_command(proxy)
 cli.add_command(backend)
+cli.add_command(report)

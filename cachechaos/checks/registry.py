@@ -11,12 +11,14 @@ from pydantic import TypeAdapter, ValidationError
 from cachechaos.checks.amplification import db_amplification
 from cachechaos.checks.durability import lost_writes
 from cachechaos.checks.errors import error_rate
+from cachechaos.checks.failover import failover_time
 from cachechaos.checks.hits import hit_rate
 from cachechaos.checks.latency_slo import latency
 from cachechaos.checks.monotonic import monotonic_reads
 from cachechaos.checks.recovery import recovery_time
 from cachechaos.checks.result import Measurement
 from cachechaos.checks.rundata import RunData
+from cachechaos.checks.series_stat import series_stat
 from cachechaos.checks.stale_reads import stale_read_rate
 from cachechaos.checks.stock import oversell
 
@@ -30,6 +32,8 @@ CHECKS: dict[str, Callable[..., Measurement]] = {
     "oversell": oversell,
     "lost_writes": lost_writes,
     "monotonic_reads": monotonic_reads,
+    "failover_time": failover_time,
+    "series_stat": series_stat,
 }
 
 

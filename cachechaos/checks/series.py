@@ -23,7 +23,7 @@ Series = list[tuple[float, float]]
 REQUEST_OPS = frozenset(int(op) for op in Op) - {int(Op.DISCOUNT_WRITE), int(Op.FINAL_READ)}
 CACHE_LAYERS = {"l1": int(Layer.L1), "l2": int(Layer.L2), "miss": int(Layer.MISS)}
 
-METRIC_SERIES = ("l2_hit_rate", "db_qps", "evicted_keys_per_s")
+METRIC_SERIES = ("l2_hit_rate", "db_qps", "evicted_keys_per_s", "redis_ops")
 HISTORY_SERIES = ("rps", "error_rate", "p50_ms", "p99_ms", "l1_hit_rate", "hit_rate",
                   "layer_share:l1", "layer_share:l2", "layer_share:miss")
 STALE_SERIES = ("stale_reads",)
@@ -130,6 +130,9 @@ def metric_series(samples: list[dict[str, Any]], name: str) -> Series:
         return [(d.t, d.rate[0] + d.rate[1]) for d in deltas]
     if name == "evicted_keys_per_s":
         deltas = counter_deltas(samples, redis_reader("evicted_keys"))
+        return [(d.t, d.rate[0]) for d in deltas]
+    if name == "redis_ops":
+        deltas = counter_deltas(samples, redis_reader("total_commands_processed"))
         return [(d.t, d.rate[0]) for d in deltas]
     raise ValueError(f"unknown metric series {name!r}; known: {', '.join(METRIC_SERIES)}")
 

@@ -1,0 +1,54 @@
+"""failover_time and series_stat on generated run directories."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cachechaos.checks import CHECKS
+from cachechaos.checks.rundata import RunData
+from cachechaos.history import Op
+from tests.checks.rundirs import T0, RunDirBuilder
+
+
+def _cart_writes(b: RunDirBuilder, spans: list[tuple[float, float, int]]) -> RunDirBuilder:
+    """(from, to, status): one cart write every 0.1 s in each span."""
+    for start, end, status in spans:
+        t = start
+        while t < end - 1e-9:
+            b.write(t, t + 0.01, key=1, version=1, status=status, op=Op.CART_WRITE)
+            t = round(t + 0.1, 6)
+    return b
+
+
+def test_failover_time_runs_from_the_fault_to_the_first_write_after_the_outage(tmp_path: Path) -> None:
+    b = RunDirBuilder(tmp_path).phases(("baseline", 0, 5), ("fault", 5, 15)).fault("kill", 5, 15, "kill")
+    _cart_writes(b, [(0, 5.5, 200), (5.5, 8.3, 503), (8.3, 15, 200)])
+    m = CHECKS["failover_time"](RunData.load(b.write_dir()))
+    assert m.value == pytest.approx(8.3 + 0.01 - 5, abs=1e-6)
+    assert m.details["failed_writes"] == 28 and m.details["write_outage_s"] == pytest.approx(8.31 - 5.5, abs=1e-3)
+
+
+def test_failover_time_is_zero_without_failures_and_none_without_recovery(tmp_path: Path) -> None:
+    b = RunDirBuilder(tmp_path / "a").phases(("fault", 0, 10)).fault("kill", 1, 10, "kill")
+    _cart_writes(b, [(0, 10, 200)])
+    assert CHECKS["failover_time"](RunData.load(b.write_dir())).value == 0.0
+    b = RunDirBuilder(tmp_path / "b").phases(("fault", 0, 10)).fault("kill", 1, 10, "kill")
+    _cart_writes(b, [(0, 2, 200), (2, 10, 0)])
+    m = CHECKS["failover_time"](RunData.load(b.write_dir()))
+    assert m.value is None and "never" in m.details["reason"]
+
+
+def test_series_stat_over_a_phase(tmp_path: Path) -> None:
+    b = RunDirBuilder(tmp_path).phases(("baseline", 0, 5), ("fault", 5, 10))
+    commands = 0
+    for second in range(11):
+        commands += 100 if second <= 5 else 300  # 100 ops/s, then 300 ops/s
+        b.sample(second, redis={"redis-1": {"up": True, "total_commands_processed": commands}})
+    b.read(0.5, 1, 1)
+    run = RunData.load(b.write_dir())
+    assert CHECKS["series_stat"](run, metric="redis_ops", stat="mean", phase="fault").value == pytest.approx(300)
+    assert CHECKS["series_stat"](run, metric="redis_ops", stat="max", phase="baseline").value == pytest.approx(100)
+    assert CHECKS["series_stat"](run, metric="redis_ops", stat="p95").value == pytest.approx(300)
+    assert run.start == pytest.approx(T0)
