@@ -22,9 +22,11 @@ FINAL_READ_LAYER = {"cart": 1, "product": 2}
 MAX_EXAMPLES = 20
 
 
-def lost_writes(run: RunData, op: Kind = "cart") -> Measurement:
+def lost_writes(run: RunData, op: Kind = "cart", unit: Literal["count", "ratio"] = "count") -> Measurement:
     """An acknowledged write is lost when the final version is below its version, or when a later
-    acknowledged write of the same key got the same version (two primaries handed it out: split brain)."""
+    acknowledged write of the same key got the same version (two primaries handed it out: split brain).
+
+    Value: the number of lost writes, or with unit="ratio" their share of the judged acknowledged writes."""
     if op not in WRITE_OPS:
         raise ValueError(f"op must be 'cart' or 'product', got {op!r}")
     final: dict[int, int | None] = {}
@@ -79,4 +81,6 @@ def lost_writes(run: RunData, op: Kind = "cart") -> Measurement:
             for r, reason, stored in lost[:MAX_EXAMPLES]
         ],
     }
+    if unit == "ratio":
+        return Measurement("lost_writes", details["lost_ratio"], "ratio", details)
     return Measurement("lost_writes", float(len(lost)), "count", details)

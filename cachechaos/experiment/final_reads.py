@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import httpx
 import psycopg
 
 from cachechaos.experiment.rundir import HISTORY_DIR
@@ -17,12 +18,17 @@ from cachechaos.history import HistoryWriter, Op, read_history
 CART_TABLE, PRODUCT_TABLE = 1, 2
 
 
-def record_final_reads(run_dir: Path, dsn: str) -> int:
+def record_final_reads(run_dir: Path, dsn: str, carts_via: str | None = None) -> int:
+    """FINAL_READ records for every key written; carts through `carts_via` (a backend URL) when
+    carts live in Redis, since then PostgreSQL does not hold them."""
     records = read_history(run_dir)
     carts = sorted({r.key for r in records if r.op == Op.CART_WRITE and r.ok})
     products = sorted({r.key for r in records if r.op in (Op.WRITE, Op.DISCOUNT_WRITE) and r.ok})
     writer = HistoryWriter(run_dir / HISTORY_DIR / "final.hist")
     try:
+        if carts_via is not None:
+            _carts_over_http(writer, carts_via, carts)
+            carts = []
         with psycopg.connect(dsn, connect_timeout=5) as conn:
             for table, key_column, keys, layer in (
                 ("carts", "user_id", carts, CART_TABLE), ("products", "id", products, PRODUCT_TABLE)
@@ -41,3 +47,16 @@ def record_final_reads(run_dir: Path, dsn: str) -> int:
     finally:
         writer.close()
     return len(carts) + len(products)
+
+
+def _carts_over_http(writer: HistoryWriter, base_url: str, users: list[int]) -> None:
+    with httpx.Client(timeout=5.0) as client:
+        for user in users:
+            invoke = time.time()
+            try:
+                response = client.get(f"{base_url}/carts/{user}")
+                status = response.status_code
+                version = int(response.json().get("version", -1)) if status == 200 else -1
+            except (httpx.HTTPError, ValueError):
+                status, version = 0, -1
+            writer.record(invoke, time.time(), Op.FINAL_READ, user, version, CART_TABLE, status)

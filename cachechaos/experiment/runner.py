@@ -268,7 +268,10 @@ class ExperimentRun:
         """Read every key written during the run from the source of truth (lost-write checks)."""
         from cachechaos.experiment.final_reads import record_final_reads
 
-        record_final_reads(self.run_dir, self.target.postgres_admin_dsn())
+        spec = getattr(self.target, "spec", None)
+        redis_carts = spec is not None and spec.kind == "local" and spec.backends.config.get("cart_store") == "redis"
+        backends = self.target.endpoints.backends
+        record_final_reads(self.run_dir, self.target.postgres_admin_dsn(), backends[0] if redis_carts and backends else None)
 
     def _teardown(self) -> list[str]:
         errors: list[str] = []
