@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from cachechaos.backend.carts import CartUnavailable
 from cachechaos.backend.config import BackendConfig
 from cachechaos.backend.db import DatabaseUnavailable, NotFound, OutOfStock
 from cachechaos.backend.service import Backend
@@ -77,6 +78,8 @@ def build_app(cfg: BackendConfig) -> Starlette:
                 return _error(400, str(exc))
             except DatabaseUnavailable:
                 return _error(503, "database unavailable")
+            except CartUnavailable as exc:
+                return _error(503, f"cart store unavailable: {exc}")
             except Exception:
                 log.exception("unhandled error on %s", route)
                 errors.labels("internal").inc()
@@ -160,7 +163,11 @@ def build_app(cfg: BackendConfig) -> Starlette:
                 "status": "ok",
                 "instance": cfg.instance,
                 "strategy": cfg.strategy,
+                # As Sentinel (or redis_url) names it, and what this instance dials for it.
                 "redis_primary": l2.primary if l2 else None,
+                "redis_primary_dialled": l2.primary_dialled if l2 else None,
+                "pubsub_primary_dialled": l2.pubsub_dialled if l2 else None,
+                "cart_store": cfg.cart_store,
                 "redis_available": l2.available if l2 else None,
                 "warm": backend.warm,
             }

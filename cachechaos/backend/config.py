@@ -7,9 +7,18 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Strategy = Literal["none", "ttl", "delete", "set", "event", "lease", "versioned"]
+CartStore = Literal["postgres", "redis"]
+
+
+def split_address(addr: str) -> tuple[str, int]:
+    """'host:port' -> (host, port); raises ValueError naming the address."""
+    host, sep, port = addr.strip().rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{addr!r} is not a 'host:port' address")
+    return host, int(port)
 
 
 class _Section(BaseModel):
@@ -112,6 +121,16 @@ class BackendConfig(_Section):
     redis_timeout_ms: int = Field(default=200, ge=1)
     # After a Redis error skip Redis this long: a dead Redis costs one timeout, not one per request.
     redis_backoff_ms: int = Field(default=500, ge=0)
+    # "host:port" as Sentinel (or redis_url) names a node -> "host:port" to dial instead, so a
+    # fault can cut one path to a node without touching the others. Applied to whatever
+    # address Sentinel names now, so failover-following still works.
+    redis_address_map: dict[str, str] = Field(default_factory=dict)
+    # The same for the invalidation subscriber (event strategy); keys it lacks come from
+    # redis_address_map. Publishing goes over the data connections.
+    pubsub_address_map: dict[str, str] = Field(default_factory=dict)
+    # postgres: carts in PostgreSQL, cached in L2. redis: carts live only in Redis (the primary),
+    # and a write Redis does not confirm is answered 503, never acknowledged.
+    cart_store: CartStore = "postgres"
 
     postgres_dsn: str = "postgresql://cachechaos@127.0.0.1:5432/cachechaos"
     pg_pool_size: int = Field(default=10, ge=1)
@@ -132,9 +151,19 @@ class BackendConfig(_Section):
     debug_hooks: bool = False
     log_level: str = "warning"
 
+    @field_validator("redis_address_map", "pubsub_address_map")
+    @classmethod
+    def _addresses(cls, value: dict[str, str]) -> dict[str, str]:
+        out = {}
+        for src, dst in value.items():
+            src_host, src_port = split_address(src)
+            dst_host, dst_port = split_address(dst)
+            out[f"{src_host}:{src_port}"] = f"{dst_host}:{dst_port}"
+        return out
+
     @model_validator(mode="after")
     def _redis_reachable_somehow(self) -> BackendConfig:
-        if self.strategy == "none":
+        if not self.uses_redis:
             return self
         if self.sentinel_discovery and not self.sentinels:
             raise ValueError("sentinel_discovery is on but 'sentinels' is empty")
@@ -145,6 +174,14 @@ class BackendConfig(_Section):
     @property
     def caches(self) -> bool:
         return self.strategy != "none"
+
+    @property
+    def uses_redis(self) -> bool:
+        return self.caches or self.cart_store == "redis"
+
+    def pubsub_map(self) -> dict[str, str]:
+        """The subscriber's address map: its own entries over the data connections' ones."""
+        return {**self.redis_address_map, **self.pubsub_address_map}
 
 
 def load_config(path: str | Path) -> BackendConfig:

@@ -12,12 +12,12 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
-from redis.asyncio.sentinel import Sentinel
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool, SentinelManagedConnection
 
-from cachechaos.backend.config import BackendConfig
+from cachechaos.backend.config import BackendConfig, split_address
 from cachechaos.backend.metrics import Metrics
 
 T = TypeVar("T")
@@ -28,9 +28,34 @@ class L2Unavailable(Exception):
     """Redis did not answer in time or is in backoff; callers fall back to L1/PostgreSQL."""
 
 
-def _host_port(addr: str) -> tuple[str, int]:
-    host, _, port = addr.rpartition(":")
-    return host, int(port)
+class AddressMap:
+    """Where to dial a node named by Sentinel (or redis_url): its own address unless mapped."""
+
+    def __init__(self, mapping: dict[str, str]) -> None:
+        self._map = {src: split_address(dst) for src, dst in mapping.items()}
+
+    def dial(self, host: str, port: int) -> tuple[str, int]:
+        return self._map.get(f"{host}:{port}", (host, int(port)))
+
+    def dial_str(self, addr: str | None) -> str | None:
+        if addr is None:
+            return None
+        host, port = self.dial(*split_address(addr))
+        return f"{host}:{port}"
+
+
+class MappedSentinelConnection(SentinelManagedConnection):
+    """Connects to the mapped address of whatever primary Sentinel names at connect time."""
+
+    async def connect_to(self, address: tuple[str, int]) -> None:
+        await super().connect_to(self.connection_pool.address_map.dial(*address))
+
+
+class MappedSentinelPool(SentinelConnectionPool):
+    def __init__(self, service_name: str, sentinel_manager: Sentinel, **kwargs: Any) -> None:
+        self.address_map: AddressMap = kwargs.pop("address_map")
+        kwargs["connection_class"] = MappedSentinelConnection
+        super().__init__(service_name, sentinel_manager, **kwargs)
 
 
 class RedisL2:
@@ -41,29 +66,63 @@ class RedisL2:
         self._down_until = 0.0
         self._master_name = cfg.master_name
         self.sentinel: Sentinel | None = None
-        t = self._timeout
+        self.address_map = AddressMap(cfg.redis_address_map)
+        pubsub_map = cfg.pubsub_map()
+        self.pubsub_address_map = AddressMap(pubsub_map)
         if cfg.sentinel_discovery:
             self.sentinel = Sentinel(
-                [_host_port(a) for a in cfg.sentinels],
-                sentinel_kwargs={"socket_timeout": t, "socket_connect_timeout": t},
-            )
-            self.client: aioredis.Redis = self.sentinel.master_for(
-                cfg.master_name, socket_timeout=t, socket_connect_timeout=t
+                [split_address(a) for a in cfg.sentinels],
+                sentinel_kwargs={"socket_timeout": self._timeout, "socket_connect_timeout": self._timeout},
             )
             self.primary: str | None = None
         else:
             assert cfg.redis_url is not None
             url = cfg.redis_url if "://" in cfg.redis_url else f"redis://{cfg.redis_url}"
-            self.client = aioredis.Redis.from_url(url, socket_timeout=t, socket_connect_timeout=t)
-            kw = self.client.connection_pool.connection_kwargs
-            self.primary = f"{kw.get('host')}:{kw.get('port')}"
+            kw = aioredis.ConnectionPool.from_url(url).connection_kwargs
+            self.primary = f"{kw.get('host', 'localhost')}:{kw.get('port', 6379)}"
+        self.client: aioredis.Redis = self._connect(cfg, self.address_map)
+        # The subscriber gets its own connection pool only when its path differs.
+        self.pubsub_client = (
+            self._connect(cfg, self.pubsub_address_map) if pubsub_map != cfg.redis_address_map else self.client
+        )
         self._on_failover: list[Callable[[], Awaitable[None]]] = []
+
+    def _connect(self, cfg: BackendConfig, amap: AddressMap) -> aioredis.Redis:
+        t = self._timeout
+        if self.sentinel is not None:
+            return self.sentinel.master_for(
+                cfg.master_name,
+                connection_pool_class=MappedSentinelPool,
+                address_map=amap,
+                socket_timeout=t,
+                socket_connect_timeout=t,
+            )
+        assert cfg.redis_url is not None and self.primary is not None
+        url = cfg.redis_url if "://" in cfg.redis_url else f"redis://{cfg.redis_url}"
+        client = aioredis.Redis.from_url(url, socket_timeout=t, socket_connect_timeout=t)
+        kw = client.connection_pool.connection_kwargs
+        kw["host"], kw["port"] = amap.dial(*split_address(self.primary))
+        return client
+
+    @property
+    def primary_dialled(self) -> str | None:
+        """The address the data connections dial for the primary Sentinel names now."""
+        return self.address_map.dial_str(self.primary)
+
+    @property
+    def pubsub_dialled(self) -> str | None:
+        return self.pubsub_address_map.dial_str(self.primary)
 
     @property
     def available(self) -> bool:
         return time.monotonic() >= self._down_until
 
-    async def call(self, fn: Callable[[aioredis.Redis], Awaitable[T]]) -> T:
+    async def call(self, fn: Callable[[aioredis.Redis], Awaitable[T]], *, reply_error_trips: bool = True) -> T:
+        """Run fn against the primary within the Redis timeout.
+
+        reply_error_trips=False: an error reply (NOREPLICAS, OOM, ...) still raises, but does
+        not put Redis into backoff, since the server did answer.
+        """
         if time.monotonic() < self._down_until:
             raise L2Unavailable("redis in backoff")
         try:
@@ -72,6 +131,12 @@ class RedisL2:
         except TimeoutError as exc:
             self._fail("timeout")
             raise L2Unavailable("redis timeout") from exc
+        except aioredis.ResponseError as exc:
+            if reply_error_trips:
+                self._fail(type(exc).__name__)
+            else:
+                self._metrics.redis_errors.labels(type(exc).__name__).inc()
+            raise L2Unavailable(str(exc)) from exc
         except (aioredis.RedisError, OSError) as exc:
             self._fail(type(exc).__name__)
             raise L2Unavailable(str(exc)) from exc
@@ -101,6 +166,8 @@ class RedisL2:
                     log.warning("redis primary changed %s -> %s", self.primary, addr)
                     self._metrics.errors.labels("redis_failover").inc()
                     await self.client.connection_pool.disconnect()
+                    if self.pubsub_client is not self.client:
+                        await self.pubsub_client.connection_pool.disconnect()
                     self._down_until = 0.0
                     for cb in self._on_failover:
                         await cb()
@@ -115,3 +182,6 @@ class RedisL2:
         # Closing during shutdown must not mask the real exit.
         with contextlib.suppress(Exception):
             await self.client.aclose()
+        if self.pubsub_client is not self.client:
+            with contextlib.suppress(Exception):
+                await self.pubsub_client.aclose()

@@ -8,7 +8,7 @@ import gc
 import logging
 
 from cachechaos.backend.cache import ProductCache
-from cachechaos.backend.carts import CartCache
+from cachechaos.backend.carts import make_carts
 from cachechaos.backend.config import BackendConfig
 from cachechaos.backend.db import Database
 from cachechaos.backend.hooks import DebugHooks
@@ -25,9 +25,9 @@ class Backend:
         self.metrics.info.labels(cfg.instance, cfg.strategy).set(1)
         self.hooks = DebugHooks(cfg.debug_hooks)
         self.db = Database(cfg.postgres_dsn, cfg.pg_pool_size, cfg.pg_timeout_ms, self.metrics)
-        self.l2 = RedisL2(cfg, self.metrics) if cfg.caches else None
+        self.l2 = RedisL2(cfg, self.metrics) if cfg.uses_redis else None
         self.products = ProductCache(cfg, self.db, self.l2, self.metrics, self.hooks)
-        self.carts = CartCache(cfg, self.db, self.l2, self.metrics)
+        self.carts = make_carts(cfg, self.db, self.l2, self.metrics)
         self.warm = not cfg.warmup.enabled
         self._tasks: list[asyncio.Task[None]] = []
 

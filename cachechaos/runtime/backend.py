@@ -24,15 +24,27 @@ def check_backend_overrides(overrides: dict[str, Any]) -> None:
 
 
 def backend_config(instance: str, endpoints: Endpoints, overrides: dict[str, Any]) -> dict[str, Any]:
-    """The instance's BackendConfig: the topology's settings plus the proxied connection addresses."""
+    """The instance's BackendConfig: the topology's settings plus the proxied connection addresses.
+
+    Redis nodes are reached through the instance's own links when the topology has them
+    (`<node>.<instance>`), and the invalidation subscriber through `pubsub.<node>`, so faults
+    can act on one instance's path, or on the pub/sub channel alone.
+    """
+    links = endpoints.links
     primary = next(iter(endpoints.redis.values()))
+    own = {address: links[f"{node}.{instance}"].listen for node, address in endpoints.redis.items() if f"{node}.{instance}" in links}
+    pubsub = {address: links[f"pubsub.{node}"].listen for node, address in endpoints.redis.items() if f"pubsub.{node}" in links}
+    sentinels = [links[f"sentinel-{i}.{instance}"].listen if f"sentinel-{i}.{instance}" in links else address
+                 for i, address in enumerate(endpoints.sentinels, start=1)]
     return {
-        "redis_url": f"redis://{primary}/0",  # used only with sentinel_discovery: false
+        "redis_url": f"redis://{own.get(primary, primary)}/0",  # used only with sentinel_discovery: false
         **overrides,
         "instance": instance,
-        "sentinels": endpoints.sentinels,
+        "sentinels": sentinels,
         "master_name": endpoints.master_name,
         "postgres_dsn": endpoints.postgres_dsn,
+        "redis_address_map": own,
+        "pubsub_address_map": pubsub,
     }
 
 

@@ -184,8 +184,27 @@ class LocalTopology:
         self.verify()
         self._start_backends(left)
 
+    def _add_backend_links(self) -> None:
+        """pub/sub links per Redis node, and (own_links) each backend's private links."""
+        settings = self.spec.backends
+        if not settings.instances:
+            return
+        targets: list[Node] = list(self.redis_nodes)
+        added: dict[str, tuple[int, str]] = {f"pubsub.{n.name}": (free_port(), f"{HOST}:{n.port}") for n in self.redis_nodes}
+        if settings.own_links:
+            targets += self.sentinels
+            for i in range(1, settings.instances + 1):
+                for node in targets:
+                    added[f"{node.name}.backend-{i}"] = (free_port(), f"{HOST}:{node.port}")
+        with self.proxy_client() as client:
+            client.populate([{"name": name, "listen": f"{HOST}:{port}", "upstream": upstream, "enabled": True}
+                             for name, (port, upstream) in added.items()])
+        self._links.update(added)
+        self.endpoints.links.update({name: Link(name, f"{HOST}:{port}", upstream) for name, (port, upstream) in added.items()})
+
     def _start_backends(self, left: Callable[[], float]) -> None:
         settings = self.spec.backends
+        self._add_backend_links()
         for i in range(1, settings.instances + 1):
             name = f"backend-{i}"
             config = backend_config(name, self.endpoints, settings.config)

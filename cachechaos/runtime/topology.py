@@ -50,6 +50,11 @@ class ProxySettings(_Strict):
 class BackendSettings(_Strict):
     instances: int = Field(2, ge=0, le=16, description="sample backend instances to start")
     config: dict[str, Any] = Field(default_factory=dict, description="sample backend configuration (strategy, protections)")
+    own_links: bool = Field(
+        False,
+        description="give every backend its own proxied links to each Redis node and Sentinel "
+        "(redis-1.backend-1, sentinel-1.backend-1, ...), so a partition can split the backends",
+    )
 
     @field_validator("config")
     @classmethod

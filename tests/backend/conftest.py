@@ -205,3 +205,44 @@ def wait_for(pred: Callable[[], bool], timeout: float, interval: float = 0.02) -
 
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+
+
+@pytest.fixture(scope="session")
+def quiet_topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A private topology whose Sentinels wait a minute before calling a node down.
+
+    For tests that cut a Redis proxy for a while: the shared topology would fail over.
+    Tests must not assume which node is primary (one of them forces a failover).
+    """
+    from cachechaos.runtime.local import LocalTopology
+    from tests.conftest import make_spec
+
+    topo = LocalTopology(make_spec(products=300, redis={"down_after_ms": 60_000}), tmp_path_factory.mktemp("quiet"))
+    topo.up()
+    try:
+        yield topo
+    finally:
+        topo.down()
+
+
+@pytest.fixture
+def quiet(quiet_topology: Any) -> Iterator[Any]:
+    """The quiet topology reseeded; afterwards every proxy is enabled and toxic-free again."""
+    quiet_topology.reseed()
+    try:
+        yield quiet_topology
+    finally:
+        for node in quiet_topology.redis_nodes:
+            node.resume()
+        with quiet_topology.proxy_client() as client:
+            client.reset()
+
+
+@pytest.fixture
+def quiet_launch(quiet: Any, tmp_path: Path) -> Iterator[Launcher]:
+    started: list[Instance] = []
+    try:
+        yield launcher_for(quiet, tmp_path, started)
+    finally:
+        for inst in started:
+            inst.stop()

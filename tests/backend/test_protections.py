@@ -166,6 +166,51 @@ def test_bulk_discount_that_forgets_invalidation(launch: Launcher, shared: Any) 
     assert all(buggy.get(pid).json()["version"] == 3 for pid in ids)
 
 
+def test_bulk_discount_that_forgets_invalidation_under_event(launch: Launcher, shared: Any) -> None:
+    """No DEL, no event: neither instance's L1 nor the L2 hears of the committed discount."""
+    bug = {"bugs": {"bulk_discount_forgets_invalidation": {"enabled": True}}}
+    buggy, other = launch(bug, {}, strategy="event", event={"fallback_ttl_s": 60})
+    ids = [row[0] for row in pg_exec(shared, "SELECT id FROM products WHERE category_id = 4")]
+    for inst in (buggy, other):
+        for pid in ids:
+            inst.get(pid)
+        assert all(inst.get(pid).headers["X-Cache"] == "l1" for pid in ids)
+    updated = buggy.http.post("/categories/4/discount", json={"percent": 50}).json()["updated"]
+    assert updated and all(u["version"] == 2 for u in updated)
+    time.sleep(0.5)  # an event, had there been one, would have arrived by now
+    for inst in (buggy, other):
+        assert all(inst.get(pid).json()["version"] == 1 for pid in ids)  # Black Friday
+        assert inst.metric("cache_invalidations_applied_total") == 0
+    assert buggy.metric("cache_invalidations_sent_total") == 0
+    # L2 was not told either: without L1 the old rows come from Redis.
+    (fresh,) = launch(strategy="event", l1={"enabled": False})
+    r = fresh.get(ids[0])
+    assert r.headers["X-Cache"] == "l2" and r.json()["version"] == 1
+
+
+def test_bulk_discount_that_forgets_invalidation_under_versioned(
+    launch: Launcher, shared: Any, redis_primary: redis.Redis
+) -> None:
+    """The category tag is not bumped, so every cached product keeps its old version."""
+    buggy, fixed = launch({"bugs": {"bulk_discount_forgets_invalidation": {"enabled": True}}}, {}, strategy="versioned")
+    ids = [row[0] for row in pg_exec(shared, "SELECT id FROM products WHERE category_id = 5")]
+    for pid in ids:
+        buggy.get(pid)
+    assert all(buggy.get(pid).headers["X-Cache"] == "l2" for pid in ids)
+    assert redis_primary.get("ctag:5") == b"1"
+    updated = buggy.http.post("/categories/5/discount", json={"percent": 50}).json()["updated"]
+    assert updated and all(u["version"] == 2 for u in updated)
+    assert pg_exec(shared, "SELECT tag_version FROM categories WHERE id = 5") == [(2,)]  # committed
+    assert redis_primary.get("ctag:5") == b"1"  # but not bumped in Redis
+    assert buggy.metric("cache_invalidations_sent_total") == 0
+    for inst in (buggy, fixed):
+        assert all(inst.get(pid).json()["version"] == 1 for pid in ids)
+    # The same discount without the bug bumps the tag: everyone sees the new rows.
+    fixed.http.post("/categories/5/discount", json={"percent": 10}).raise_for_status()
+    assert redis_primary.get("ctag:5") == b"3"
+    assert all(buggy.get(pid).json()["version"] == 3 for pid in ids)
+
+
 def test_l1_long_ttl_without_invalidation(launch: Launcher) -> None:
     writer, buggy = launch(
         {},

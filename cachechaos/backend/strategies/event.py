@@ -65,7 +65,8 @@ class EventInvalidation(Strategy):
     async def _listen(self) -> None:
         lost = False
         while True:
-            pubsub = self.l2.client.pubsub(ignore_subscribe_messages=True)
+            # Its own path when pubsub_address_map says so; publishing stays on the data client.
+            pubsub = self.l2.pubsub_client.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self.cfg.event.channel)
                 if lost:
