@@ -36,7 +36,7 @@ def record_final_reads(run_dir: Path, dsn: str, carts_via: str | None = None) ->
                 if not keys:
                     continue
                 invoke = time.time()
-                rows = dict(conn.execute(
+                rows: dict[int, int] = dict(conn.execute(
                     f"SELECT {key_column}, version FROM {table} WHERE {key_column} = ANY(%s)", (keys,)
                 ).fetchall())
                 complete = time.time()

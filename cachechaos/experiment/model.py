@@ -26,7 +26,7 @@ class _Strict(BaseModel):
 class PhaseSpec(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     duration_s: float = Field(gt=0, description="length of the phase at scale 1")
-    faults: list[FaultSpec] = Field(default_factory=list, description="active from the phase start (+after_s) to its end")  # type: ignore[valid-type]
+    faults: list[FaultSpec] = Field(default_factory=list, description="active from the phase start (+after_s) to its end")
 
 
 class TargetSpec(_Strict):

@@ -210,8 +210,9 @@ class ExperimentRun:
             if isinstance(exc, Aborted):
                 raise
             raise EnvironmentFailure(f"the target did not come up: {exc}") from exc
+        describe = getattr(self.target, "describe", None)  # only a local topology knows its binaries
         self._write_run_info("running", endpoints=self.target.endpoints.to_dict(),
-                             binaries=getattr(self.target, "describe", lambda: {})().get("binaries"))
+                             binaries=describe()["binaries"] if describe else None)
         assert self.journal is not None
         self.journal.write("run_start", experiment=self.spec.name, variant=self.options.variant, run_id=self.run_id)
 

@@ -8,6 +8,7 @@ healed on every exit path.
 
 from __future__ import annotations
 
+import builtins
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +45,7 @@ class FaultContext:
 
 class Fault(ABC, Generic[P]):
     type: ClassVar[str]
-    params_model: ClassVar[type[FaultParams]]
+    params_model: ClassVar[builtins.type[FaultParams]]
     one_shot: ClassVar[bool] = False  # acts at an instant; heal() only records the edge
     destructive: ClassVar[bool] = False
 

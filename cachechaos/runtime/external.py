@@ -43,7 +43,7 @@ class ExternalTopologySpec(_Strict):
     kind: Literal["external"] = "external"
     name: str = "external"
     backends: list[str] = Field(min_length=1, description="base URLs of backend instances")
-    redis: ExternalRedis = Field(default_factory=ExternalRedis)  # type: ignore[arg-type]
+    redis: ExternalRedis = Field(default_factory=ExternalRedis)
     postgres: ExternalPostgres
     toxiproxy: ExternalToxiproxy | None = None
     chaos_targets: list[str] = Field(default_factory=list, description="nodes destructive faults may touch (with --allow-destructive)")

@@ -109,3 +109,13 @@ def test_junit_and_markdown_show_each_criterion(tmp_path: Path) -> None:
     assert failures == ["stale reads"]
     md = run_markdown(summary)
     assert "FAILED" in md and "| stale reads | < 0.01 | 0.2 ratio | ❌ |" in md
+
+
+def test_the_fault_union_covers_every_registered_fault() -> None:
+    from typing import get_args
+
+    from cachechaos.faults import REGISTRY, FaultSpec
+
+    union = get_args(get_args(FaultSpec)[0])
+    assert {m.model_fields["type"].default for m in union} == set(REGISTRY)
+    assert all(REGISTRY[m.model_fields["type"].default].params_model is m for m in union)
