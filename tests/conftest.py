@@ -31,12 +31,8 @@ def make_spec(**overrides: Any) -> TopologySpec:
 @pytest.fixture(scope="session")
 def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTopology]:
     """One running default topology shared by the session. Call reseed() after writes."""
-    topo = LocalTopology(make_spec(), tmp_path_factory.mktemp("topology"))
-    topo.up()
-    try:
+    with LocalTopology(make_spec(), tmp_path_factory.mktemp("topology")) as topo:
         yield topo
-    finally:
-        topo.down()
 
 
 @pytest.fixture

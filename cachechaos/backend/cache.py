@@ -219,6 +219,10 @@ class ProductCache:
             # Take leases (or whatever the strategy needs) before reading, so a write landing
             # between our read and our fill invalidates the fill instead of being overwritten.
             lookups = await asyncio.gather(*(self.strategy.lookup(pid) for pid in ids))
+            for pid, lk in zip(ids, lookups, strict=True):
+                if lk.entry is not None:
+                    # Already in L2 (a deploy restarts instances, not Redis): the L1 is what is cold.
+                    self._l1_set(product_key(pid), lk.entry, False)
             todo = [(pid, lk) for pid, lk in zip(ids, lookups, strict=True) if lk.entry is None]
             fresh = await self.db.get_products([pid for pid, _ in todo])
             fills = []

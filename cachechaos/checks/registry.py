@@ -13,6 +13,7 @@ from cachechaos.checks.durability import lost_writes
 from cachechaos.checks.errors import error_rate
 from cachechaos.checks.failover import failover_time
 from cachechaos.checks.hits import hit_rate
+from cachechaos.checks.key_load import key_redis_rate
 from cachechaos.checks.latency_slo import latency
 from cachechaos.checks.monotonic import monotonic_reads
 from cachechaos.checks.recovery import recovery_time
@@ -34,6 +35,7 @@ CHECKS: dict[str, Callable[..., Measurement]] = {
     "monotonic_reads": monotonic_reads,
     "failover_time": failover_time,
     "series_stat": series_stat,
+    "key_redis_rate": key_redis_rate,
 }
 
 

@@ -53,11 +53,18 @@ class Fault(ABC, Generic[P]):
         self.params = params
         self.ctx = ctx
         self.id = params.id or params.type
+        self.node: str | None = None  # the node acted on, once a role is resolved
 
     @property
     def target_name(self) -> str:
         """The link or node acted on, for the journal."""
-        return ""
+        return self.node or str(getattr(self.params, "node", ""))
+
+    def resolve_node(self, spec: str) -> str:
+        """Resolve a role (primary, replica) to the node it names now, and apply the safety rules."""
+        self.node = resolve_redis_node(self.ctx.target, spec)
+        self.check_allowed(self.node)
+        return self.node
 
     def check_allowed(self, node: str) -> None:
         if self.destructive and not self.ctx.target.destructive_allowed(node):

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from cachechaos.faults.base import Fault, FaultParams, register, resolve_redis_node
+from cachechaos.faults.base import Fault, FaultParams, register
 
 
 class ExpireKeysParams(FaultParams):
@@ -30,14 +30,9 @@ class ExpireKeys(Fault[ExpireKeysParams]):
     one_shot = True
     destructive = True
 
-    @property
-    def target_name(self) -> str:
-        return getattr(self, "_node", self.params.node)
-
     def inject(self) -> dict[str, Any]:
-        self._node = resolve_redis_node(self.ctx.target, self.params.node)
-        self.check_allowed(self._node)
-        with self.ctx.target.redis_admin(self._node) as r:
+        node = self.resolve_node(self.params.node)
+        with self.ctx.target.redis_admin(node) as r:
             keys = list(self.params.keys)
             if self.params.pattern:
                 keys += [k.decode() if isinstance(k, bytes) else k for k in r.scan_iter(match=self.params.pattern, count=1000)]
@@ -48,4 +43,4 @@ class ExpireKeys(Fault[ExpireKeysParams]):
                 else:
                     pipe.delete(key)
             done = sum(int(bool(x)) for x in pipe.execute()) if keys else 0
-        return {"node": self._node, "keys": len(keys), "affected": done, "ttl_ms": self.params.ttl_ms}
+        return {"node": node, "keys": len(keys), "affected": done, "ttl_ms": self.params.ttl_ms}

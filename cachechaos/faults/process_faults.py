@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from cachechaos.faults.base import Fault, FaultParams, register, resolve_redis_node
+from cachechaos.faults.base import Fault, FaultParams, register
 
 
 class KillParams(FaultParams):
@@ -23,18 +23,13 @@ class Kill(Fault[KillParams]):
     params_model = KillParams
     destructive = True
 
-    @property
-    def target_name(self) -> str:
-        return getattr(self, "_node", self.params.node)
-
     def inject(self) -> dict[str, Any]:
-        self._node = resolve_redis_node(self.ctx.target, self.params.node)
-        self.check_allowed(self._node)
-        self.ctx.target.kill_node(self._node)
-        return {"node": self._node}
+        node = self.resolve_node(self.params.node)
+        self.ctx.target.kill_node(node)
+        return {"node": node}
 
     def heal(self) -> dict[str, Any]:
-        node = getattr(self, "_node", None)
+        node = self.node
         if node is None or not self.params.restart_on_heal:
             return {"restarted": False}
         self.ctx.target.start_node(node)
@@ -56,7 +51,7 @@ class Restart(Kill):
 
     def inject(self) -> dict[str, Any]:
         details = super().inject()
-        self.ctx.target.start_node(self._node)
+        self.ctx.target.start_node(details["node"])
         return details
 
     def heal(self) -> dict[str, Any]:

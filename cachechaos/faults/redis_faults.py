@@ -24,17 +24,11 @@ class Flushall(Fault[FlushallParams]):
     destructive = True
 
     def inject(self) -> dict[str, Any]:
-        node = resolve_redis_node(self.ctx.target, self.params.node)
-        self.check_allowed(node)
+        node = self.resolve_node(self.params.node)
         with self.ctx.target.redis_admin(node) as r:
             keys = int(r.dbsize())
             r.flushall()
-        self._node = node
         return {"node": node, "keys_flushed": keys}
-
-    @property
-    def target_name(self) -> str:
-        return getattr(self, "_node", self.params.node)
 
 
 class RedisConfigParams(FaultParams):
@@ -54,10 +48,6 @@ class RedisConfig(Fault[RedisConfigParams]):
     def __init__(self, params: RedisConfigParams, ctx: Any) -> None:
         super().__init__(params, ctx)
         self._saved: dict[str, dict[str, str]] = {}
-
-    @property
-    def target_name(self) -> str:
-        return self.params.node
 
     def _nodes(self) -> list[str]:
         if self.params.node == "all":

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from cachechaos.faults.base import Fault, FaultParams, register, resolve_redis_node
+from cachechaos.faults.base import Fault, FaultParams, register
 from cachechaos.runtime.ports import split_address
 
 
@@ -23,23 +23,18 @@ class SentinelFailover(Fault[SentinelFailoverParams]):
     one_shot = True
     destructive = True
 
-    @property
-    def target_name(self) -> str:
-        return getattr(self, "_old", "primary")
-
     def inject(self) -> dict[str, Any]:
         import redis
 
         target = self.ctx.target
-        self._old = resolve_redis_node(target, "primary")
-        self.check_allowed(self._old)
+        old = self.resolve_node("primary")
         errors = []
         for address in target.endpoints.sentinels:
             host, port = split_address(address)
             try:
                 with redis.Redis(host=host, port=port, socket_timeout=2) as sentinel:
                     sentinel.execute_command("SENTINEL", "FAILOVER", target.endpoints.master_name)
-                return {"old_primary": self._old, "via": address}
+                return {"old_primary": old, "via": address}
             except redis.RedisError as exc:
                 errors.append(f"{address}: {exc}")
         raise RuntimeError("no Sentinel accepted SENTINEL FAILOVER: " + "; ".join(errors))
@@ -68,10 +63,6 @@ class Partition(Fault[PartitionParams]):
     params_model = PartitionParams
     destructive = True
 
-    @property
-    def target_name(self) -> str:
-        return getattr(self, "_node", self.params.node)
-
     def _plan(self, node: str) -> tuple[list[str], list[str], list[str]]:
         links = self.ctx.target.endpoints.links
         backends = [f"backend-{i}" for i in range(1, len(self.ctx.target.endpoints.backends) + 1)]
@@ -85,15 +76,14 @@ class Partition(Fault[PartitionParams]):
         return to_disable, majority, minority
 
     def inject(self) -> dict[str, Any]:
-        self._node = resolve_redis_node(self.ctx.target, self.params.node)
-        self.check_allowed(self._node)
-        links, majority, minority = self._plan(self._node)
+        node = self.resolve_node(self.params.node)
+        links, majority, minority = self._plan(node)
         self._disabled: list[str] = []
         with self.ctx.target.proxy_client() as client:
             for link in links:
                 client.disable(link)
                 self._disabled.append(link)
-        return {"node": self._node, "links_cut": self._disabled, "majority_backends": majority,
+        return {"node": node, "links_cut": self._disabled, "majority_backends": majority,
                 "minority_backends": minority}
 
     def heal(self) -> dict[str, Any]:

@@ -39,26 +39,40 @@ def _client(host: str, port: int, timeout: float = 1.0) -> redis.Redis:
     return redis.Redis(host=host, port=port, socket_timeout=timeout, socket_connect_timeout=timeout)
 
 
-class RedisNode(Node):
-    kind = "redis"
+class _ConfiguredNode(Node):
+    """A redis-server process in some mode, driven by a config file it may rewrite itself."""
 
-    def __init__(
-        self,
-        name: str,
-        host: str,
-        port: int,
-        node_dir: Path,
-        binary: str,
-        settings: RedisSettings,
-        announce: tuple[str, int],
-        replica_of: tuple[str, int] | None,
-    ) -> None:
+    config_name = "redis.conf"
+
+    def __init__(self, name: str, host: str, port: int, node_dir: Path, binary: str, settings: RedisSettings,
+                 announce: tuple[str, int]) -> None:
         super().__init__(name, host, port, node_dir)
         self.binary = binary
         self.settings = settings
         self.announce = announce
+        self.config_path = self.dir / self.config_name
+
+    def write_config(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        # Written once: Sentinel rewrites replicaof into a node's file and its own state into
+        # sentinel.conf, and a restarted process must come back with what Sentinel decided.
+        if not self.config_path.exists():
+            self.write_config()
+        super().start()
+
+    def client(self, timeout: float = 1.0) -> redis.Redis:
+        return _client(self.host, self.port, timeout)
+
+
+class RedisNode(_ConfiguredNode):
+    kind = "redis"
+
+    def __init__(self, name: str, host: str, port: int, node_dir: Path, binary: str, settings: RedisSettings,
+                 announce: tuple[str, int], replica_of: tuple[str, int] | None) -> None:
+        super().__init__(name, host, port, node_dir, binary, settings, announce)
         self.replica_of = replica_of
-        self.config_path = self.dir / "redis.conf"
 
     def write_config(self) -> None:
         s = self.settings
@@ -79,18 +93,8 @@ class RedisNode(Node):
             text += f"replicaof {self.replica_of[0]} {self.replica_of[1]}\n"
         self.config_path.write_text(text)
 
-    def start(self) -> None:
-        # Written once: after a failover Sentinel rewrites replicaof into this file,
-        # and a restarted node must come back with what Sentinel decided.
-        if not self.config_path.exists():
-            self.write_config()
-        super().start()
-
     def argv(self) -> list[str]:
         return [self.binary, str(self.config_path)]
-
-    def client(self, timeout: float = 1.0) -> redis.Redis:
-        return _client(self.host, self.port, timeout)
 
     def ready(self) -> bool:
         with self.client() as r:
@@ -105,26 +109,14 @@ class RedisNode(Node):
         return info.get("role") == "slave" and info.get("master_link_status") == "up"
 
 
-class SentinelNode(Node):
+class SentinelNode(_ConfiguredNode):
     kind = "sentinel"
+    config_name = "sentinel.conf"
 
-    def __init__(
-        self,
-        name: str,
-        host: str,
-        port: int,
-        node_dir: Path,
-        binary: str,
-        settings: RedisSettings,
-        announce: tuple[str, int],
-        primary: tuple[str, int],
-    ) -> None:
-        super().__init__(name, host, port, node_dir)
-        self.binary = binary
-        self.settings = settings
-        self.announce = announce
+    def __init__(self, name: str, host: str, port: int, node_dir: Path, binary: str, settings: RedisSettings,
+                 announce: tuple[str, int], primary: tuple[str, int]) -> None:
+        super().__init__(name, host, port, node_dir, binary, settings, announce)
         self.primary = primary
-        self.config_path = self.dir / "sentinel.conf"
 
     def write_config(self) -> None:
         s, m = self.settings, self.settings.master_name
@@ -139,18 +131,9 @@ class SentinelNode(Node):
             f"sentinel parallel-syncs {m} 1\n"
         )
 
-    def start(self) -> None:
-        # Sentinel rewrites its own config (known replicas, peers, epochs); keep it on restart.
-        if not self.config_path.exists():
-            self.write_config()
-        super().start()
-
     def argv(self) -> list[str]:
         # Both redis-server and valkey-server run Sentinel mode from the same binary.
         return [self.binary, str(self.config_path), "--sentinel"]
-
-    def client(self, timeout: float = 1.0) -> redis.Redis:
-        return _client(self.host, self.port, timeout)
 
     def master_addr(self) -> tuple[str, int] | None:
         with self.client() as r:

@@ -217,12 +217,8 @@ def quiet_topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from cachechaos.runtime.local import LocalTopology
     from tests.conftest import make_spec
 
-    topo = LocalTopology(make_spec(products=300, redis={"down_after_ms": 60_000}), tmp_path_factory.mktemp("quiet"))
-    topo.up()
-    try:
+    with LocalTopology(make_spec(products=300, redis={"down_after_ms": 60_000}), tmp_path_factory.mktemp("quiet")) as topo:
         yield topo
-    finally:
-        topo.down()
 
 
 @pytest.fixture

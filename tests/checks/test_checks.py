@@ -15,7 +15,7 @@ from tests.checks.rundirs import RunDirBuilder
 
 def test_registry_holds_every_check() -> None:
     assert set(CHECKS) == {"stale_read_rate", "recovery_time", "latency", "hit_rate", "db_amplification",
-                           "error_rate", "oversell", "lost_writes", "monotonic_reads", "failover_time", "series_stat"}
+                           "error_rate", "oversell", "lost_writes", "monotonic_reads", "failover_time", "series_stat", "key_redis_rate"}
 
 
 # -- latency ---------------------------------------------------------------------------------

@@ -52,3 +52,14 @@ def test_series_stat_over_a_phase(tmp_path: Path) -> None:
     assert CHECKS["series_stat"](run, metric="redis_ops", stat="max", phase="baseline").value == pytest.approx(100)
     assert CHECKS["series_stat"](run, metric="redis_ops", stat="p95").value == pytest.approx(300)
     assert run.start == pytest.approx(T0)
+
+
+def test_key_redis_rate_counts_reads_of_one_key_that_reached_redis(tmp_path: Path) -> None:
+    from cachechaos.history import Layer
+
+    b = RunDirBuilder(tmp_path).phases(("hot", 0, 10))
+    for i in range(100):
+        b.read(i * 0.1, 1, 1, layer=Layer.L1 if i % 4 else Layer.L2)  # 25 of 100 from L2
+        b.read(i * 0.1, 2, 1, layer=Layer.MISS)
+    m = CHECKS["key_redis_rate"](RunData.load(b.write_dir()), key=1, phase="hot")
+    assert m.value == pytest.approx(2.5) and m.details["by_layer"]["l1"] == 75
