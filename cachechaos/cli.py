@@ -25,8 +25,9 @@ from cachechaos.yamlmodel import ConfigFileError
 # Exit codes (DESIGN.md): CI reads them.
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_ABORTED = 0, 1, 2, 3, 130
 
-out = Console()
-err = Console(stderr=True)
+# CI logs are not terminals; give tables room instead of rich's 80-column default.
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 DEFAULT_TOPOLOGY = Path("targets/local.yaml")
 
@@ -417,10 +418,10 @@ def _render_suite(summary: dict[str, Any], run_dir: Path) -> None:
 
     matrix = summary["matrix"]
     table = Table(title=f"suite {summary['suite']}{' (matrix)' if matrix else ''}: {summary['status'].upper()}", title_justify="left")
-    for col in ["experiment", "variant", "expect", "result", "measured"] + (["detected"] if matrix else []):
-        table.add_column(col)
+    for col in ["experiment", "variant", "expect", "result", "measured (required)"] + (["detected"] if matrix else []):
+        table.add_column(col, no_wrap=col in ("experiment", "variant"))
     for row in summary["runs"]:
-        measured = "; ".join(f"{v['name']}={fmt_value(v.get('measured'))}" for v in row.get("verdicts", [])) or (row.get("error") or "")
+        measured = "; ".join(f"{fmt_value(v.get('measured'))} ({v.get('threshold')})" for v in row.get("verdicts", [])) or (row.get("error") or "")
         result = {"passed": "[green]PASS[/]", "failed": "[red]FAIL[/]"}.get(row["status"], f"[yellow]{row['status'].upper()}[/]")
         cells = [row["experiment"], row.get("variant") or "-", row.get("expect") or "-", result, measured]
         if matrix:
