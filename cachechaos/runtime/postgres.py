@@ -33,6 +33,22 @@ _TEST_SETTINGS: dict[str, str] = {
 }
 
 
+_DATA_PREFIX = "cachechaos-pg-"
+
+
+def _sweep_orphaned_data_dirs() -> None:
+    """Remove data directories left by a toolkit that was killed (SIGKILL skips the teardown)."""
+    from cachechaos.runtime.state import pid_alive
+
+    for path in Path(tempfile.gettempdir()).glob(f"{_DATA_PREFIX}*"):
+        try:
+            owner = int((path / "owner.pid").read_text())
+        except (OSError, ValueError):
+            continue  # not ours to judge
+        if not pid_alive(owner):
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def _sql(name: str) -> str:
     return resources.files("cachechaos.runtime").joinpath(name).read_text()
 
@@ -55,7 +71,9 @@ class PostgresNode(Node):
         # PostgreSQL refuses to run as root, and the run directory may sit under a
         # path its user cannot enter (pytest's 0700 temp dirs, /root): give it a
         # private directory it owns, linked from the run directory.
-        path = Path(tempfile.mkdtemp(prefix="cachechaos-pg-"))
+        _sweep_orphaned_data_dirs()
+        path = Path(tempfile.mkdtemp(prefix=_DATA_PREFIX))
+        (path / "owner.pid").write_text(str(os.getpid()))
         entry = pwd.getpwnam(self.run_as)
         os.chown(path, entry.pw_uid, entry.pw_gid)
         link = self.dir / "data"

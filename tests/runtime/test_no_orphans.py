@@ -85,3 +85,21 @@ def test_detached_up_then_down(tmp_path: Path) -> None:
     assert not any(pid_alive(p) for p in pids.values())
     after = subprocess.run(_cli("status", "--state-dir", str(state_dir)), capture_output=True, text=True, timeout=60)
     assert after.returncode == 3
+
+
+def test_a_killed_toolkits_postgres_data_is_swept_by_the_next_start(tmp_path: Path) -> None:
+    import os
+    import tempfile
+
+    from cachechaos.runtime.postgres import _sweep_orphaned_data_dirs
+
+    orphan = Path(tempfile.mkdtemp(prefix="cachechaos-pg-"))
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (orphan / "owner.pid").write_text(str(dead.pid))
+    mine = Path(tempfile.mkdtemp(prefix="cachechaos-pg-"))
+    (mine / "owner.pid").write_text(str(os.getpid()))
+    _sweep_orphaned_data_dirs()
+    assert not orphan.exists() and mine.exists()
+    mine.joinpath("owner.pid").unlink()
+    mine.rmdir()
