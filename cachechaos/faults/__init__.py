@@ -12,13 +12,14 @@ from cachechaos.faults.bulk_discount import BulkDiscountParams
 from cachechaos.faults.expire_keys import ExpireKeysParams
 from cachechaos.faults.link import DownParams, LatencyParams, TimeoutParams
 from cachechaos.faults.process_faults import KillParams, RestartBackendsParams, RestartParams
-from cachechaos.faults.redis_faults import FlushallParams, RedisConfigParams
+from cachechaos.faults.redis_faults import FlushallParams, MemoryPressureParams, RedisConfigParams
 from cachechaos.faults.sentinel_faults import PartitionParams, SentinelFailoverParams
 
 # The experiment schema's fault entry: a union discriminated by `type` (a test keeps it in step with REGISTRY).
 FaultSpec = Annotated[
     BulkDiscountParams | ExpireKeysParams | LatencyParams | TimeoutParams | DownParams | KillParams | RestartParams
-    | RestartBackendsParams | FlushallParams | RedisConfigParams | SentinelFailoverParams | PartitionParams,
+    | RestartBackendsParams | FlushallParams | RedisConfigParams | MemoryPressureParams | SentinelFailoverParams
+    | PartitionParams,
     Field(discriminator="type"),
 ]
 

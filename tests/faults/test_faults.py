@@ -119,3 +119,23 @@ def test_destructive_faults_respect_the_safety_rules(topology: LocalTopology, tm
             scheduler.inject(FlushallParams(), "fault")
         assert r.get("survivor") == b"1"
     assert scheduler.heal_all() == []
+
+
+def test_memory_pressure_shrinks_maxmemory_below_the_dataset_and_heal_restores(topology: LocalTopology, tmp_path: Path) -> None:
+    from cachechaos.faults.redis_faults import MemoryPressureParams
+
+    scheduler = FaultScheduler(FaultContext(topology), Journal(tmp_path / "j.jsonl"))
+    with topology.redis_admin("redis-1") as r:
+        r.flushall()
+        r.mset({f"blob:{i}": "x" * 2000 for i in range(500)})
+        used = int(r.info("memory")["used_memory"])
+        fault = scheduler.inject(MemoryPressureParams(node="redis-1", keep_fraction=0.25, policy="allkeys-random"), "fault")
+        limit = int(r.config_get("maxmemory")["maxmemory"])
+        assert 0 < limit < used
+        assert r.config_get("maxmemory-policy")["maxmemory-policy"] == "allkeys-random"
+        r.set("trigger", "1")  # eviction happens on writes
+        assert r.dbsize() < 500
+        scheduler.heal(fault)
+        assert r.config_get("maxmemory")["maxmemory"] == "0"
+        assert r.config_get("maxmemory-policy")["maxmemory-policy"] == "noeviction"
+        r.flushall()
