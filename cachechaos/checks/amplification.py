@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from cachechaos.checks.result import Measurement
 from cachechaos.checks.rundata import RunData
 from cachechaos.checks.stats import mean, rounded
 
 
-def db_amplification(run: RunData, phase: str = "fault", baseline_phase: str = "baseline") -> Measurement:
-    """Peak per-second db_qps in `phase` (a phase name or fault id) / mean db_qps in `baseline_phase`."""
-    series = run.series("db_qps")
-    in_phase = run.series_in("db_qps", phase)
-    baseline_mean = mean([v for _, v in run.series_in("db_qps", run.phase(baseline_phase))])
+def db_amplification(run: RunData, phase: str = "fault", baseline_phase: str = "baseline",
+                     source: Literal["postgres", "backend"] = "postgres") -> Measurement:
+    """Peak per-second DB queries in `phase` (a phase name or fault id) / their mean in `baseline_phase`.
+
+    source "postgres" counts transactions at PostgreSQL (pg_stat_database, independent of the
+    system under test, but flushed by PostgreSQL about once a second, which smears a short burst
+    over two samples); "backend" counts the backends' own db_queries_total (exact to the second).
+    """
+    name = "db_qps" if source == "postgres" else "backend_db_qps"
+    series = run.series(name)
+    in_phase = run.series_in(name, phase)
+    baseline_mean = mean([v for _, v in run.series_in(name, run.phase(baseline_phase))])
     peak = max(in_phase, key=lambda p: p[1], default=None)
     details = {
-        "phase": phase, "baseline_phase": baseline_phase, "baseline_mean_qps": baseline_mean,
+        "phase": phase, "baseline_phase": baseline_phase, "source": source, "baseline_mean_qps": baseline_mean,
         "peak_qps": peak[1] if peak else None, "peak_at": peak[0] if peak else None,
         "series": [[rounded(t, 3), rounded(v, 3)] for t, v in series],
     }

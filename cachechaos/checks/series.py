@@ -23,7 +23,7 @@ Series = list[tuple[float, float]]
 REQUEST_OPS = frozenset(int(op) for op in Op) - {int(Op.DISCOUNT_WRITE), int(Op.FINAL_READ)}
 CACHE_LAYERS = {"l1": int(Layer.L1), "l2": int(Layer.L2), "miss": int(Layer.MISS)}
 
-METRIC_SERIES = ("l2_hit_rate", "db_qps", "evicted_keys_per_s", "redis_ops")
+METRIC_SERIES = ("l2_hit_rate", "db_qps", "backend_db_qps", "evicted_keys_per_s", "redis_ops")
 HISTORY_SERIES = ("rps", "error_rate", "p50_ms", "p99_ms", "l1_hit_rate", "hit_rate",
                   "layer_share:l1", "layer_share:l2", "layer_share:miss")
 STALE_SERIES = ("stale_reads",)
@@ -121,6 +121,23 @@ def backend_reader(*names: str) -> Reader:
     return read
 
 
+def backend_prefix_reader(prefix: str) -> Reader:
+    """The sum of every sample of a labelled backend counter (all label sets), per instance."""
+    def read(sample: dict[str, Any]) -> dict[str, tuple[float, ...]]:
+        out: dict[str, tuple[float, ...]] = {}
+        backends = sample.get("backends")
+        for instance, section in (backends.items() if isinstance(backends, dict) else ()):
+            if isinstance(section, dict) and section.get("up") is not False:
+                metrics = section.get("metrics") or {}
+                out[str(instance)] = (sum(v for k, v in metrics.items() if k.split("{")[0] == prefix),)
+        return out
+    return read
+
+
+def _summed(deltas: list[Delta]) -> Series:
+    return [(d.t, d.rate[0]) for d in deltas]
+
+
 def metric_series(samples: list[dict[str, Any]], name: str) -> Series:
     if name == "l2_hit_rate":
         deltas = counter_deltas(samples, redis_reader("keyspace_hits", "keyspace_misses"))
@@ -129,11 +146,11 @@ def metric_series(samples: list[dict[str, Any]], name: str) -> Series:
         deltas = counter_deltas(samples, postgres_reader("xact_commit", "xact_rollback"))
         return [(d.t, d.rate[0] + d.rate[1]) for d in deltas]
     if name == "evicted_keys_per_s":
-        deltas = counter_deltas(samples, redis_reader("evicted_keys"))
-        return [(d.t, d.rate[0]) for d in deltas]
+        return _summed(counter_deltas(samples, redis_reader("evicted_keys")))
+    if name == "backend_db_qps":
+        return _summed(counter_deltas(samples, backend_prefix_reader("db_queries_total")))
     if name == "redis_ops":
-        deltas = counter_deltas(samples, redis_reader("total_commands_processed"))
-        return [(d.t, d.rate[0]) for d in deltas]
+        return _summed(counter_deltas(samples, redis_reader("total_commands_processed")))
     raise ValueError(f"unknown metric series {name!r}; known: {', '.join(METRIC_SERIES)}")
 
 
