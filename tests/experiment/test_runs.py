@@ -99,15 +99,17 @@ def test_serve_stale_probability_is_measured_within_10_percent(tmp_path: Path, s
     spec = _accuracy_experiment({"strategy": "ttl", "bugs": {"serve_stale": {"enabled": True, "probability": p}}},
                                 seconds, rate=900, writes=0)
     rate, reads = _measured_stale(tmp_path, spec)
+    print(f"serve-stale p={p}: measured {rate:.4f} over {reads} reads")
     assert reads >= (50_000 if seconds >= 60 else 5_000)
     assert abs(rate - p) <= 0.1 * p, f"measured {rate:.4f} over {reads} reads, injected {p}"
 
 
-@pytest.mark.parametrize("seconds", [pytest.param(12, id="fast"), pytest.param(120, id="100k-reads", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("seconds", [pytest.param(12, id="fast"), pytest.param(135, id="100k-reads", marks=pytest.mark.slow)])
 def test_no_cache_means_exactly_zero_stale_reads(tmp_path: Path, seconds: float) -> None:
     spec = _accuracy_experiment({"strategy": "none"}, seconds, rate=900, writes=10)
     rate, reads = _measured_stale(tmp_path, spec)
-    assert reads >= (100_000 if seconds >= 120 else 5_000)
+    print(f"strategy none: stale fraction {rate} over {reads} reads")
+    assert reads >= (100_000 if seconds >= 135 else 5_000)
     assert rate == 0.0
 
 
