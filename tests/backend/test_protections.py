@@ -26,10 +26,14 @@ def test_single_flight_one_db_query_per_instance(launch: Launcher) -> None:
         inst.pause(key)  # hold each leader after its DB read, so all 100 really overlap
     with ThreadPoolExecutor(2) as pool:
         futures = [pool.submit(asyncio.run, _burst(i.url, "/products/31", 100)) for i in (a, b)]
+        # Both leaders must be held before either is released: a released leader fills the
+        # shared L2, and a burst that reaches the other instance only then would hit L2.
         for inst in (a, b):
-            assert wait_for(lambda i=inst: i.waiting(key), timeout=5)  # type: ignore[misc]
+            assert wait_for(lambda i=inst: i.waiting(key), timeout=15)  # type: ignore[misc]
+        for inst in (a, b):
             ok = wait_for(lambda i=inst: i.metric("singleflight_joins_total") == 99, timeout=10)
             assert ok, inst.metric("singleflight_joins_total")
+        for inst in (a, b):
             inst.resume(key)
         results = [r for f in futures for r in f.result(timeout=20)]
     assert len(results) == 200 and all(r.status_code == 200 for r in results)

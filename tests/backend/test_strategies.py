@@ -99,7 +99,7 @@ def test_lease_serves_the_stale_value_flagged_while_leased(launch: Launcher, sha
     a.pause("product:14")
     with ThreadPoolExecutor(1) as pool:
         holder = pool.submit(a.get, 14)  # takes the lease and stops before filling
-        assert wait_for(lambda: a.waiting("product:14"), timeout=5)
+        assert wait_for(lambda: a.waiting("product:14"), timeout=15)
         r = b.get(14)
         assert r.json()["version"] == 1 and r.headers.get("X-Cache-Stale") == "1"
         assert a.resume("product:14")
