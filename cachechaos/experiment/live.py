@@ -74,6 +74,7 @@ class LiveView:
         self._last_line = 0.0
         self._stale_thread: threading.Thread | None = None
         self._stale_at = 0.0
+        self._stale_every = 5.0
 
     def __enter__(self) -> LiveView:
         if self.enabled and self.console.is_terminal:
@@ -103,8 +104,9 @@ class LiveView:
             )
 
     def _maybe_count_stale(self) -> None:
-        # The exact checker over the history so far, off the main thread, every 5 s.
-        if time.monotonic() - self._stale_at < 5 or (self._stale_thread and self._stale_thread.is_alive()):
+        # The exact checker over the history so far, off the main thread. It rereads the whole
+        # history, so on long runs it backs off to at most a fifth of the wall time.
+        if time.monotonic() - self._stale_at < self._stale_every or (self._stale_thread and self._stale_thread.is_alive()):
             return
         self._stale_at = time.monotonic()
         self._stale_thread = threading.Thread(target=self._count_stale, daemon=True)
@@ -114,9 +116,11 @@ class LiveView:
         from cachechaos.checks import CHECKS
         from cachechaos.checks.rundata import RunData
 
+        started = time.monotonic()
         try:
             m = CHECKS["stale_read_rate"](RunData.load(self.run_dir), window_s=0.0)
             reads = int(m.details.get("reads", 0))
             self.state.stale = (int(m.details.get("stale", round((m.value or 0) * reads))), reads)
-        except Exception:
+        except Exception:  # the live view must never break a run
             pass
+        self._stale_every = max(5.0, 5 * (time.monotonic() - started))

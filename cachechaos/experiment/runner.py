@@ -198,7 +198,6 @@ class ExperimentRun:
         return RunOutcome(self.run_dir, summary)
 
     def _bring_up(self, topology: Any) -> None:
-        from cachechaos.runtime.binaries import BinaryNotFound
         from cachechaos.runtime.targets import open_target
 
         variant = escape(f" [{self.options.variant}]") if self.options.variant else ""
@@ -206,9 +205,9 @@ class ExperimentRun:
         try:
             self.target = open_target(topology, self.run_dir, progress=lambda m: self.console.print(f"[dim]{m}[/]", highlight=False),
                                       allow_destructive=self.options.allow_destructive)
-        except (BinaryNotFound, Exception) as exc:
-            if isinstance(exc, Aborted):
-                raise
+        except Aborted:
+            raise
+        except Exception as exc:  # a missing binary, a port, a timeout: the environment, exit 3
             raise EnvironmentFailure(f"the target did not come up: {exc}") from exc
         describe = getattr(self.target, "describe", None)  # only a local topology knows its binaries
         self._write_run_info("running", endpoints=self.target.endpoints.to_dict(),

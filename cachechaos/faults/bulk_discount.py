@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any, Literal
 
-import httpx
 from pydantic import Field
 
 from cachechaos.faults.base import Fault, FaultParams, register
-from cachechaos.history import HistoryWriter, Layer, Op
 from cachechaos.runtime.target import NotControllable
+from cachechaos.traffic.runner_client import RunnerClient
 
 
 class BulkDiscountParams(FaultParams):
@@ -46,28 +44,15 @@ class BulkDiscount(Fault[BulkDiscountParams]):
             raise NotControllable("no backend to send the discount to")
         if self.ctx.run_dir is None:
             raise RuntimeError("bulk_discount needs a run directory to record its writes")
-        writer = HistoryWriter(self.ctx.run_dir / "history" / "runner.hist")
         updated = failed = 0
-        try:
-            with httpx.Client(timeout=self.params.timeout_s) as client:
-                for i, category in enumerate(self._categories()):
-                    url = f"{backends[i % len(backends)]}/categories/{category}/discount"
-                    invoke = time.time()
-                    try:
-                        response = client.post(url, json={"percent": self.params.percent})
-                        status = response.status_code
-                    except httpx.HTTPError:
-                        status = 0
-                    complete = time.time()
-                    writer.record(invoke, complete, Op.DISCOUNT, category, -1, Layer.NONE, status)
-                    if status != 200:
-                        failed += 1
-                        continue
-                    for row in response.json().get("updated", []):
-                        writer.record(invoke, complete, Op.DISCOUNT_WRITE, int(row["id"]), int(row["version"]), Layer.NONE, status)
-                        updated += 1
-        finally:
-            writer.close()
+        # The runner's recorded client: one DISCOUNT record plus one DISCOUNT_WRITE per rewritten product.
+        with RunnerClient(self.ctx.run_dir, backends, timeout_s=self.params.timeout_s) as client:
+            for i, category in enumerate(self._categories()):
+                outcome = client.discount(category, self.params.percent, backend=i)
+                if outcome.ok:
+                    updated += max(0, outcome.version)
+                else:
+                    failed += 1
         if failed and not updated:
             raise RuntimeError(f"every discount request failed ({failed})")
         return {"products_updated": updated, "failed_requests": failed}

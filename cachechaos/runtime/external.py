@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cachechaos.proxy.client import ToxiproxyClient
 from cachechaos.runtime.endpoints import Endpoints, Link
 from cachechaos.runtime.ports import split_address
+from cachechaos.runtime.redis import as_text
 from cachechaos.runtime.target import NotControllable
 
 
@@ -97,7 +98,7 @@ class ExternalTarget:
             except redis.RedisError:
                 continue
             if found:
-                addr = f"{found[0].decode() if isinstance(found[0], bytes) else found[0]}:{int(found[1])}"
+                addr = f"{as_text(found[0])}:{int(found[1])}"
                 return next((n for n, a in self.spec.redis.nodes.items() if a == addr), None)
         return next(iter(self.spec.redis.nodes), None) if not self.spec.redis.sentinels else None
 

@@ -10,6 +10,7 @@ import redis
 
 from cachechaos.runtime.endpoints import Endpoints
 from cachechaos.runtime.ports import split_address
+from cachechaos.runtime.redis import as_text
 
 
 @dataclass(frozen=True)
@@ -24,10 +25,6 @@ def _redis_call(address: str, *command: str, timeout: float) -> object:
     host, port = split_address(address)
     with redis.Redis(host=host, port=port, socket_timeout=timeout, socket_connect_timeout=timeout) as r:
         return r.execute_command(*command)
-
-
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def probe(endpoints: Endpoints, timeout: float = 2.0) -> list[Probe]:
@@ -46,7 +43,7 @@ def probe(endpoints: Endpoints, timeout: float = 2.0) -> list[Probe]:
     for i, address in enumerate(endpoints.sentinels, start=1):
         try:
             addr = _redis_call(address, "SENTINEL", "get-master-addr-by-name", endpoints.master_name, timeout=timeout)
-            primary = f"{_text(addr[0])}:{_text(addr[1])}" if addr else None  # type: ignore[index]
+            primary = f"{as_text(addr[0])}:{as_text(addr[1])}" if addr else None  # type: ignore[index]
             out.append(Probe(f"sentinel-{i}", address, primary is not None, f"primary {primary}"))
         except (redis.RedisError, OSError) as exc:
             out.append(Probe(f"sentinel-{i}", address, False, str(exc)))

@@ -141,7 +141,7 @@ class SentinelNode(_ConfiguredNode):
         if not addr:
             return None
         host, port = addr
-        return (host.decode() if isinstance(host, bytes) else host, int(port))
+        return (as_text(host), int(port))
 
     def ready(self) -> bool:
         return self.master_addr() is not None
@@ -150,8 +150,8 @@ class SentinelNode(_ConfiguredNode):
         with self.client() as r:
             raw = r.execute_command("SENTINEL", "master", self.settings.master_name)
         if isinstance(raw, dict):
-            return {_s(k): _s(v) for k, v in raw.items()}
-        return {_s(raw[i]): _s(raw[i + 1]) for i in range(0, len(raw), 2)}
+            return {as_text(k): as_text(v) for k, v in raw.items()}
+        return {as_text(raw[i]): as_text(raw[i + 1]) for i in range(0, len(raw), 2)}
 
     def knows_topology(self, replicas: int, sentinels: int) -> bool:
         """The Sentinel sees every replica and every peer, so a failover can be authorised."""
@@ -162,5 +162,6 @@ class SentinelNode(_ConfiguredNode):
         )
 
 
-def _s(value: object) -> str:
+def as_text(value: object) -> str:
+    """A reply field as text (redis-py returns bytes unless asked to decode)."""
     return value.decode() if isinstance(value, bytes) else str(value)

@@ -94,9 +94,6 @@ class RunnerClient:
     def read(self, product_id: int, backend: int | str | None = None, op: Op = Op.READ) -> Outcome:
         return self.request(op, "GET", f"/products/{product_id}", product_id, backend=backend)
 
-    def final_read(self, product_id: int, backend: int | str | None = None) -> Outcome:
-        return self.read(product_id, backend, Op.FINAL_READ)
-
     def write_price(self, product_id: int, price: float, backend: int | str | None = None) -> Outcome:
         return self.request(Op.WRITE, "PUT", f"/products/{product_id}", product_id, {"price": price}, backend)
 

@@ -123,13 +123,13 @@ def test_short_run_records_what_the_clients_saw(topology_factory: Callable[..., 
     # The runner's own requests go through the same recorder into history/runner.hist.
     with RunnerClient(run_dir, backends) as client:
         sale = client.discount(category=3, percent=5, backend=1)
-        final_read = client.final_read(3)
+        reread = client.read(3)
         missing = client.read(PRODUCTS + 5, op=Op.ABSENT_READ)
     assert sale.ok and sale.version == PRODUCTS // 100
-    assert final_read.status == 200 and final_read.version > 0 and final_read.layer in (Layer.L1, Layer.L2, Layer.MISS)
+    assert reread.status == 200 and reread.version > 0 and reread.layer in (Layer.L1, Layer.L2, Layer.MISS)
     assert missing.status == 404
     runner_ops = Counter(Op(r.op) for r in read_history_file(run_dir / "history" / "runner.hist"))
-    assert runner_ops == {Op.DISCOUNT: 1, Op.DISCOUNT_WRITE: PRODUCTS // 100, Op.FINAL_READ: 1, Op.ABSENT_READ: 1}
+    assert runner_ops == {Op.DISCOUNT: 1, Op.DISCOUNT_WRITE: PRODUCTS // 100, Op.READ: 1, Op.ABSENT_READ: 1}
 
 
 def test_sigkill_leaves_history_readable_and_sigterm_flushes(
