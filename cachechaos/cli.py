@@ -29,9 +29,6 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_ABORTED = 0, 1, 2, 
 out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
-DEFAULT_TOPOLOGY = Path("targets/local.yaml")
-
-
 class Stop(Exception):
     """Raised in the main thread by SIGTERM/SIGINT so teardown runs on the normal path."""
 
@@ -74,14 +71,10 @@ state_dir_option = click.option(
 
 
 def _load_spec(topology: Path | None) -> Any:
-    from cachechaos.runtime.topology import TopologySpec, load_topology
+    from cachechaos.runtime.topology import load_topology_or_default
 
-    if topology is None:
-        if not DEFAULT_TOPOLOGY.exists():
-            return TopologySpec()
-        topology = DEFAULT_TOPOLOGY
     try:
-        return load_topology(topology)
+        return load_topology_or_default(topology)
     except ConfigFileError as exc:
         _fail(EXIT_BAD_INPUT, str(exc))
 

@@ -156,15 +156,13 @@ class ExperimentRun:
     # -- the run -------------------------------------------------------------------------------
 
     def topology_spec(self) -> Any:
-        from cachechaos.runtime.topology import TopologySpec, load_topology
+        from cachechaos.runtime.topology import load_topology_or_default
 
         path = self.options.topology
         if path is None and self.spec.target.topology:
             base = self.source.parent if self.source else Path.cwd()
             path = (base / self.spec.target.topology).resolve()
-        if path is None and Path("targets/local.yaml").exists():
-            path = Path("targets/local.yaml")
-        base_spec = load_topology(path) if path else TopologySpec()
+        base_spec = load_topology_or_default(path)
         data = deep_merge(base_spec.model_dump(), self.spec.target.overrides)
         if data.get("kind", "local") == "local":
             data["backends"]["config"] = deep_merge(data["backends"].get("config", {}), self.spec.backend)

@@ -343,9 +343,6 @@ class LocalTopology:
         with primary.client() as r:
             r.flushall()
 
-    def pids(self) -> dict[str, int]:
-        return {name: pid for name, node in self.nodes.items() if (pid := node.pid) is not None}
-
     def describe(self) -> dict[str, Any]:
         """Everything `up --json` and the state file need."""
         return {

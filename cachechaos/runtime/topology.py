@@ -86,3 +86,15 @@ def load_topology(path: Path | str) -> TopologySpec | ExternalTopologySpec:
         line = node_at(node, ("kind",)).start_mark.line + 1 if node is not None else None
         raise ConfigFileError(path, line, "kind", f"unknown topology kind {kind!r}; use local or external")
     return parse_model(models[kind], data, path, node)
+
+
+DEFAULT_TOPOLOGY = Path("targets/local.yaml")
+
+
+def load_topology_or_default(path: Path | str | None) -> TopologySpec | ExternalTopologySpec:
+    """`path`, else targets/local.yaml when the working directory has one, else the built-in defaults."""
+    if path is None:
+        if not DEFAULT_TOPOLOGY.exists():
+            return TopologySpec()
+        path = DEFAULT_TOPOLOGY
+    return load_topology(path)
