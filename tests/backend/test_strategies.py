@@ -80,9 +80,18 @@ def test_lease_one_fill_for_many_concurrent_misses(launch: Launcher, redis_prima
         {}, {}, strategy="lease", single_flight={"enabled": False},
         lease={"serve_stale": False, "wait_ms": 5, "max_wait_ms": 5000},
     )
+    # Hold whichever request takes the lease right after its DB read, so the others
+    # really arrive while it is leased (unheld, a fast fill lets them hit L2 instead).
+    for inst in (a, b):
+        inst.pause("product:13")
     insts = [a, b] * 20
     with ThreadPoolExecutor(len(insts)) as pool:
-        results = list(pool.map(lambda i: i.get(13), insts))
+        futures = [pool.submit(i.get, 13) for i in insts]
+        assert wait_for(lambda: a.waiting("product:13") or b.waiting("product:13"), timeout=15)
+        assert wait_for(lambda: a.metric("lease_waits_total") + b.metric("lease_waits_total") >= 1, timeout=15)
+        for inst in (a, b):
+            inst.resume("product:13")
+        results = [f.result(timeout=20) for f in futures]
     assert all(r.status_code == 200 and r.json()["version"] == 1 for r in results)
     assert a.db_reads() + b.db_reads() == 1
     assert a.metric("lease_waits_total") + b.metric("lease_waits_total") >= 1
