@@ -15,7 +15,8 @@ from cachechaos.backend.metrics import Metrics
 
 Product = dict[str, Any]
 
-_PRODUCT_COLS = "p.id, p.name, p.category_id, p.price, p.stock, p.version, c.tag_version"
+_PRODUCT_COLS = "p.id, p.name, p.category_id, p.price, p.stock, p.version, c.tag_version, p.description"
+_PRODUCT_WIDTH = 8  # columns in _PRODUCT_COLS; anything RETURNING appends comes after
 _PRODUCT_SQL = f"SELECT {_PRODUCT_COLS} FROM products p JOIN categories c ON c.id = p.category_id WHERE p.id = %s"
 _UPDATE_PRICE_SQL = (
     "WITH old AS (SELECT id, price, version FROM products WHERE id = %s FOR UPDATE) "
@@ -58,6 +59,7 @@ def product_from_row(row: tuple[Any, ...]) -> Product:
         "stock": row[4],
         "version": row[5],
         "tag": row[6],
+        "description": row[7],
     }
 
 
@@ -110,7 +112,7 @@ class Database:
             row = await cur.fetchone()
         if row is None:
             return None
-        return product_from_row(row), float(row[7])
+        return product_from_row(row), float(row[_PRODUCT_WIDTH])
 
     async def discount_category(
         self, category_id: int, percent: Decimal, bump_tag: bool

@@ -125,7 +125,8 @@ class PostgresNode(Node):
     def seed(self) -> None:
         """(Re)load the seeded marketplace: every table back to its initial contents."""
         s = self.settings
-        params = {"seed": (s.seed % 1000) / 1000.0, "categories": s.categories, "products": s.products, "users": s.users, "stock": s.stock}
+        params = {"seed": (s.seed % 1000) / 1000.0, "categories": s.categories, "products": s.products, "users": s.users, "stock": s.stock,
+                  "description_bytes": s.description_bytes}
         with self.connect() as conn:
             conn.execute("TRUNCATE orders, carts, products, users, categories RESTART IDENTITY")
             for statement in _sql("seed.sql").split(";"):

@@ -13,7 +13,10 @@ CREATE TABLE products (
     price       numeric(12, 2) NOT NULL,
     stock       integer        NOT NULL,
     version     bigint         NOT NULL DEFAULT 1,
-    updated_at  timestamptz    NOT NULL DEFAULT now()
+    updated_at  timestamptz    NOT NULL DEFAULT now(),
+    -- Padding that sets the size of a cached product (postgres.description_bytes):
+    -- memory-pressure experiments need a dataset that dwarfs Redis's own overhead.
+    description text           NOT NULL DEFAULT ''
 );
 CREATE INDEX products_category_idx ON products(category_id);
 CREATE TABLE users (

@@ -42,6 +42,7 @@ class PostgresSettings(_Strict):
     users: int = Field(1_000, ge=1)
     stock: int = Field(100, ge=0, description="initial stock of every product")
     seed: int = Field(42, description="seed for generated prices")
+    description_bytes: int = Field(0, ge=0, le=1_000_000, description="length of every product's description, i.e. the size of a cached product")
     settings: dict[str, str | int | float | bool] = Field(default_factory=dict, description="extra postgresql.conf settings")
 
 class ProxySettings(_Strict):
