@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from cachechaos.faults.base import Fault, FaultParams, register, resolve_redis_node
 
@@ -99,17 +99,59 @@ class RedisConfig(_ConfigChange):
 class MemoryPressureParams(FaultParams):
     type: Literal["memory_pressure"] = "memory_pressure"
     node: str = Field("all", description="all, primary, replica or a node name")
-    keep_fraction: float = Field(0.25, gt=0, lt=1, description="share of the current dataset that still fits")
+    keep_fraction: float | None = Field(None, gt=0, lt=1, description="share of the current keys that still fit (default 0.25)")
+    keep_keys: int | None = Field(None, ge=1, description="room for this many keys of the current average size, instead of keep_fraction")
+    headroom: str | int = Field("256kb", description="added to the limit for Redis's own overhead growing under eviction (client and replication buffers)")
     policy: str | None = Field(None, description="maxmemory-policy to switch to (default: keep the node's)")
+
+    @model_validator(mode="after")
+    def _one_size(self) -> MemoryPressureParams:
+        if self.keep_fraction is not None and self.keep_keys is not None:
+            raise ValueError("give keep_fraction or keep_keys, not both")
+        if self.keep_fraction is None and self.keep_keys is None:
+            self.keep_fraction = 0.25
+        return self
+
+
+def pressure_limit(used_memory: int, keys: int, key_bytes: float, params: MemoryPressureParams) -> int:
+    """maxmemory = what is used now, less the keys that should no longer fit, plus headroom.
+
+    `key_bytes` is the average MEMORY USAGE of a key, sampled at inject. Computed in keys rather
+    than given in bytes, so the pressure is the same whatever Redis's own overhead (client
+    buffers, replication backlog, version) happens to be in this run.
+    """
+    share = params.keep_fraction or 0.25
+    keep = min(params.keep_keys, keys) if params.keep_keys is not None else int(keys * share)
+    return max(1, used_memory - int((keys - keep) * key_bytes) + memory_bytes(params.headroom))
+
+
+def sample_key_bytes(r: Any, samples: int = 64) -> float:
+    """Average MEMORY USAGE of up to `samples` random keys (0 when the node is empty)."""
+    sizes = []
+    for _ in range(samples):
+        key = r.randomkey()
+        if key is None:
+            break
+        usage = r.memory_usage(key)
+        if usage is not None:
+            sizes.append(int(usage))
+    return sum(sizes) / len(sizes) if sizes else 0.0
+
+
+def memory_bytes(value: str | int) -> int:
+    """Redis-style sizes: 1024, '256kb', '2mb', '1gb' (powers of 1024, as redis.conf reads them)."""
+    if isinstance(value, int):
+        return value
+    text = value.strip().lower()
+    for suffix, factor in (("gb", 1 << 30), ("mb", 1 << 20), ("kb", 1 << 10), ("b", 1)):
+        if text.endswith(suffix):
+            return int(float(text[: -len(suffix)]) * factor)
+    return int(text)
 
 
 @register
 class MemoryPressure(_ConfigChange):
-    """Lower maxmemory below what the dataset needs now (and optionally switch the eviction policy).
-
-    The limit is computed at inject from INFO memory, so the pressure is the same whatever
-    Redis's own overhead (client buffers, replication backlog) happens to be in this run.
-    """
+    """Lower maxmemory below what the dataset needs now (and optionally switch the eviction policy)."""
 
     type = "memory_pressure"
     params_model = MemoryPressureParams
@@ -118,12 +160,11 @@ class MemoryPressure(_ConfigChange):
         settings: dict[str, str | int] = {}
         node = self._nodes()[0]
         with self.ctx.target.redis_admin(node) as r:
-            info = r.info("memory")
-        used, dataset = int(info["used_memory"]), int(info.get("used_memory_dataset", info["used_memory"]))
-        # Redis's own overhead grows a little under eviction (client and replication buffers);
-        # 5% headroom keeps the node evicting instead of refusing writes with OOM.
-        settings["maxmemory"] = max(1, used - int(dataset * (1 - self.params.keep_fraction)) + used // 20)
+            keys = int(r.dbsize())
+            key_bytes = sample_key_bytes(r)
+            used = int(r.info("memory")["used_memory"])
+        settings["maxmemory"] = pressure_limit(used, keys, key_bytes, self.params)
         if self.params.policy:
             settings["maxmemory-policy"] = self.params.policy
         details = self._apply(settings)
-        return {**details, "used_memory": used, "dataset": dataset}
+        return {**details, "used_memory": used, "keys": keys, "key_bytes": round(key_bytes)}

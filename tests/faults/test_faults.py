@@ -139,3 +139,22 @@ def test_memory_pressure_shrinks_maxmemory_below_the_dataset_and_heal_restores(t
         assert r.config_get("maxmemory")["maxmemory"] == "0"
         assert r.config_get("maxmemory-policy")["maxmemory-policy"] == "noeviction"
         r.flushall()
+
+
+def test_memory_pressure_keep_keys_leaves_room_for_that_many_keys(topology: LocalTopology, tmp_path: Path) -> None:
+    from cachechaos.faults.redis_faults import MemoryPressureParams
+
+    scheduler = FaultScheduler(FaultContext(topology), Journal(tmp_path / "j.jsonl"))
+    with topology.redis_admin("redis-1") as r:
+        r.flushall()
+        r.mset({f"blob:{i}": "x" * 4000 for i in range(1000)})
+        fault = scheduler.inject(MemoryPressureParams(node="redis-1", keep_keys=200, headroom=0, policy="allkeys-lru"), "fault")
+        try:
+            for i in range(50):  # eviction happens on writes; fresh writes keep the average key size
+                r.set(f"fresh:{i}", "y" * 4000)
+            # Room for 200 keys of the average size; Redis's overhead moves a little meanwhile.
+            assert 150 <= r.dbsize() <= 250
+        finally:
+            scheduler.heal(fault)
+        assert r.config_get("maxmemory")["maxmemory"] == "0"
+        r.flushall()
