@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any, Literal
 
 from cachechaos.checks.result import Measurement
@@ -27,6 +28,10 @@ def _history_rates(reads: list[Record]) -> dict[str, Any]:
             "without_layer": sum(1 for r in reads if r.layer == Layer.NONE)}
 
 
+def _ok_reads(run: RunData, window: str | None) -> list[Record]:
+    return [r for r in run.records(window, ops=[Op.READ]) if 200 <= r.status < 300]
+
+
 def _metric_rates(run: RunData, window: Window | None) -> dict[str, Any]:
     """l2 from Redis keyspace_hits/misses of every node; l1 from the backends' cache_{hits,requests}_total."""
     redis = [d for d in counter_deltas(run.samples, redis_reader("keyspace_hits", "keyspace_misses"))
@@ -42,18 +47,27 @@ def _metric_rates(run: RunData, window: Window | None) -> dict[str, Any]:
             "counts": {"keyspace_hits": hits, "keyspace_misses": misses, "l1_hits": l1_hits, "l1_lookups": l1_lookups}}
 
 
+def hot_set(reads: list[Record], size: int) -> frozenset[int]:
+    """The `size` most-read keys: the hot set an eviction policy must not throw out."""
+    return frozenset(key for key, _ in Counter(r.key for r in reads).most_common(size))
+
+
 def hit_rate(run: RunData, layer: LayerName = "any", phase: str | None = None,
-             source: Source = "history") -> Measurement:
+             source: Source = "history", hot_keys: int | None = None) -> Measurement:
+    """`hot_keys: N` counts only reads of the N most-read keys of the whole run (history source)."""
     if layer not in ("l1", "l2", "any"):
         raise ValueError(f"layer must be l1, l2 or any, got {layer!r}")
     if source not in ("history", "metrics"):
         raise ValueError(f"source must be history or metrics, got {source!r}")
     if source == "metrics" and layer == "any":
         raise ValueError("source 'metrics' measures l1 (backend counters) or l2 (Redis keyspace); use source 'history' for 'any'")
+    if hot_keys is not None and (source != "history" or hot_keys < 1):
+        raise ValueError("hot_keys needs source 'history' and a positive number of keys")
+    hot = hot_set(_ok_reads(run, None), hot_keys) if hot_keys else None
 
     def rates(window: str | None) -> dict[str, Any]:
         if source == "history":
-            return _history_rates([r for r in run.records(window, ops=[Op.READ]) if 200 <= r.status < 300])
+            return _history_rates([r for r in _ok_reads(run, window) if hot is None or r.key in hot])
         return _metric_rates(run, run.window(window) if window is not None else None)
 
     overall = rates(phase)
@@ -65,4 +79,6 @@ def hit_rate(run: RunData, layer: LayerName = "any", phase: str | None = None,
                "counts": overall["counts"], "by_phase": by_phase}
     if "reads" in overall:
         details.update(reads=overall["reads"], without_layer=overall["without_layer"])
+    if hot is not None:
+        details["hot_keys"] = sorted(hot)
     return Measurement("hit_rate", overall[layer], "ratio", details)

@@ -83,6 +83,24 @@ def test_hit_rate_from_history_and_from_metrics(tmp_path: Path) -> None:
         CHECKS["hit_rate"](run, layer="any", source="metrics")
 
 
+def test_hit_rate_of_the_hot_set_counts_only_the_most_read_keys(tmp_path: Path) -> None:
+    b = RunDirBuilder(tmp_path).phases(("warm", 0, 10), ("pressure", 10, 20))
+    # Keys 1 and 2 are read 30 times each, keys 10..39 once: the hot set of two is {1, 2}.
+    for i in range(30):
+        b.read(1 + i * 0.1, key=1, version=1, layer=Layer.L2)
+        b.read(11 + i * 0.1, key=2, version=1, layer=Layer.MISS if i < 3 else Layer.L2)
+        b.read(11 + i * 0.1, key=10 + i, version=1, layer=Layer.MISS)
+    run = RunData.load(b.write_dir())
+
+    hot = CHECKS["hit_rate"](run, layer="l2", phase="pressure", hot_keys=2)
+    assert hot.value == pytest.approx(27 / 30)
+    assert hot.details["hot_keys"] == [1, 2]
+    assert hot.details["by_phase"]["warm"]["l2"] == pytest.approx(1.0)
+    assert CHECKS["hit_rate"](run, layer="l2", phase="pressure").value == pytest.approx(27 / 60)
+    with pytest.raises(ValueError, match="hot_keys"):
+        CHECKS["hit_rate"](run, layer="l2", source="metrics", hot_keys=2)
+
+
 # -- db_amplification ------------------------------------------------------------------------
 
 
