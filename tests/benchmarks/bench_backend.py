@@ -152,9 +152,10 @@ def endpoints(path: str | None, cpu: int) -> Iterator[dict[str, Any]]:
         topo = LocalTopology(spec, Path(d))
         topo.up()
         # Keep Redis, PostgreSQL, Sentinels and the proxy off the measured instance's core.
-        for pid in topo.pids().values():
-            with contextlib.suppress(OSError):
-                os.sched_setaffinity(pid, {cpu})
+        for node in topo.nodes.values():
+            if node.pid is not None:
+                with contextlib.suppress(OSError):
+                    os.sched_setaffinity(node.pid, {cpu})
         try:
             ep = topo.endpoints
             yield {"sentinels": ep.sentinels, "postgres_dsn": ep.postgres_dsn, "master_name": ep.master_name}
