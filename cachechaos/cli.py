@@ -391,7 +391,8 @@ def gate(suite: Path, matrix: bool, only: tuple[str, ...], reports_dir: Path, to
     """Run a suite of experiments as a release gate (default: experiments/checklist.yaml).
 
     Exit 0 when every experiment passes (with --matrix: when every variant gets the verdict it
-    expects), 1 otherwise, 2 bad input, 3 environment, 130 aborted.
+    expects and every experiment without variants passes), 1 otherwise, 2 bad input,
+    3 environment, 130 aborted.
     """
     from cachechaos.experiment.suite import run_suite
 

@@ -43,6 +43,18 @@ def detected(row: dict[str, Any]) -> bool | None:
     return (row["status"] == "passed") == (expect == "pass")
 
 
+def suite_exit_code(rows: list[dict[str, Any]], matrix: bool) -> int:
+    """The worst run's exit code. In a matrix a FAIL is the expected outcome of a wrong
+    configuration; a run without an expectation (an experiment with no variants) must still
+    pass, and only variants marked `expect: report` are free to fail."""
+    codes = {r["exit_code"] for r in rows}
+    if matrix:
+        codes = {r["exit_code"] if r["exit_code"] not in (EXIT_OK, EXIT_FAILED) else
+                 EXIT_FAILED if detected(r) is False or (r.get("expect") is None and r["exit_code"] == EXIT_FAILED) else
+                 EXIT_OK for r in rows}
+    return next((c for c in _PRECEDENCE if c in codes), EXIT_OK)
+
+
 def run_suite(path: Path, options: RunOptions, console: Console, matrix: bool = False,
               only: list[str] | None = None, scale: float | None = None) -> SuiteOutcome:
     suite = load_suite(path)
@@ -78,13 +90,7 @@ def run_suite(path: Path, options: RunOptions, console: Console, matrix: bool = 
                 break
         if rows and rows[-1]["exit_code"] == EXIT_ABORTED:
             break
-    codes = {r["exit_code"] for r in rows}
-    if matrix:
-        # In a matrix a FAIL is the expected outcome of a wrong configuration.
-        codes = {EXIT_ABORTED if r["exit_code"] == EXIT_ABORTED else
-                 r["exit_code"] if r["exit_code"] not in (EXIT_OK, EXIT_FAILED) else
-                 (EXIT_FAILED if detected(r) is False else EXIT_OK) for r in rows}
-    code = next((c for c in _PRECEDENCE if c in codes), EXIT_OK)
+    code = suite_exit_code(rows, matrix)
     summary = {
         "suite": suite.name, "description": suite.description, "matrix": matrix, "run_id": suite_id,
         "started_at": started, "ended_at": time.time(), "duration_s": time.time() - started,

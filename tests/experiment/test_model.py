@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cachechaos.experiment.model import load_experiment, load_suite
-from cachechaos.experiment.suite import detected
+from cachechaos.experiment.suite import detected, suite_exit_code
 from cachechaos.redact import redact
 from cachechaos.report.junit import write_junit
 from cachechaos.report.markdown import run_markdown
@@ -95,6 +95,18 @@ def test_matrix_detection_logic() -> None:
     assert detected({"expect": "fail", "status": "passed"}) is False
     assert detected({"expect": "pass", "status": "passed"}) is True
     assert detected({"expect": "report", "status": "failed"}) is None
+
+
+def test_matrix_exit_code_wants_expected_verdicts_and_passing_default_only_runs() -> None:
+    wrong_caught = {"expect": "fail", "status": "failed", "exit_code": 1}
+    right_passed = {"expect": "pass", "status": "passed", "exit_code": 0}
+    assert suite_exit_code([wrong_caught, right_passed], matrix=True) == 0
+    assert suite_exit_code([wrong_caught, right_passed], matrix=False) == 1
+    assert suite_exit_code([{"expect": "fail", "status": "passed", "exit_code": 0}], matrix=True) == 1
+    # An experiment without variants runs once with no expectation: it must pass.
+    assert suite_exit_code([{"expect": None, "status": "failed", "exit_code": 1}], matrix=True) == 1
+    assert suite_exit_code([{"expect": "report", "status": "failed", "exit_code": 1}], matrix=True) == 0
+    assert suite_exit_code([right_passed, {"expect": None, "status": "aborted", "exit_code": 130}], matrix=True) == 130
 
 
 def test_junit_and_markdown_show_each_criterion(tmp_path: Path) -> None:
