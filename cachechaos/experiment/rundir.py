@@ -32,7 +32,9 @@ reports) reads only these files:
     load/*.json       live load statistics of each load process (rewritten every second)
     nodes/<node>/     each node's log (`<node>.log`) and config, when the toolkit ran it;
                       nodes/load-<i>/ holds each load process's config (traffic.json) and log
-    summary.json      verdicts (written at the end): see cachechaos.experiment.verdict
+    summary.json      verdicts (written at the end, ExperimentRun in cachechaos.experiment.runner):
+                      status, exit_code, expect (the variant's, "pass" for the default run) and
+                      one entry per criterion; `detected` reads whether it matched the expectation
     junit.xml, summary.md, index.html
 """
 
@@ -98,3 +100,15 @@ def read_json(path: Path) -> dict[str, Any]:
     except (FileNotFoundError, json.JSONDecodeError):
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def detected(summary: dict[str, Any]) -> bool | None:
+    """Did the run's verdict match its expectation? None when there is none to match
+    (`expect: report`, or a summary written before runs carried one); a run that ended
+    without a verdict (aborted, error) did not show what was expected of it."""
+    expect = summary.get("expect")
+    if expect in (None, "report"):
+        return None
+    if summary.get("status") not in ("passed", "failed"):
+        return False
+    return (summary["status"] == "passed") == (expect == "pass")

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from cachechaos.experiment.model import load_experiment, load_suite
-from cachechaos.experiment.rundir import SUMMARY_FILE, write_json
+from cachechaos.experiment.rundir import SUMMARY_FILE, detected, write_json
 from cachechaos.experiment.runner import (
     EXIT_ABORTED,
     EXIT_FAILED,
@@ -35,23 +35,16 @@ class SuiteOutcome:
         return int(self.summary["exit_code"])
 
 
-def detected(row: dict[str, Any]) -> bool | None:
-    """Did the checks say what the variant expects? None when the variant only reports."""
-    expect = row.get("expect")
-    if expect in (None, "report"):
-        return None
-    return (row["status"] == "passed") == (expect == "pass")
-
-
 def suite_exit_code(rows: list[dict[str, Any]], matrix: bool) -> int:
-    """The worst run's exit code. In a matrix a FAIL is the expected outcome of a wrong
-    configuration; a run without an expectation (an experiment with no variants) must still
-    pass, and only variants marked `expect: report` are free to fail."""
-    codes = {r["exit_code"] for r in rows}
-    if matrix:
-        codes = {r["exit_code"] if r["exit_code"] not in (EXIT_OK, EXIT_FAILED) else
-                 EXIT_FAILED if detected(r) is False or (r.get("expect") is None and r["exit_code"] == EXIT_FAILED) else
-                 EXIT_OK for r in rows}
+    """The worst run's exit code. In a matrix a FAIL is the right outcome of a wrong
+    configuration, so a run that finished counts by whether it did what was expected of it."""
+    def code(row: dict[str, Any]) -> int:
+        finished = row["exit_code"] in (EXIT_OK, EXIT_FAILED)
+        if not (matrix and finished):
+            return int(row["exit_code"])
+        return EXIT_FAILED if detected(row) is False else EXIT_OK
+
+    codes = {code(r) for r in rows}
     return next((c for c in _PRECEDENCE if c in codes), EXIT_OK)
 
 

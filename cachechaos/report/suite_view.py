@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cachechaos.experiment.rundir import RUN_FILE, SUMMARY_FILE, read_json
+from cachechaos.experiment.rundir import RUN_FILE, SUMMARY_FILE, detected, read_json
 from cachechaos.report import fmt
 from cachechaos.report.rundirs import is_run_dir
 
@@ -23,13 +23,6 @@ def headline(run: dict[str, Any]) -> str:
     return f"{v.get('name')}: {fmt.measured(v.get('measured'), unit)} (required {fmt.threshold(v.get('threshold'), unit)})"
 
 
-def _detected(row: dict[str, Any]) -> bool | None:
-    expect = row.get("expect")
-    if expect in (None, "report") or row.get("status") not in ("passed", "failed"):
-        return None if expect in (None, "report") else False
-    return (row["status"] == "passed") == (expect == "pass")
-
-
 def _rows_from_runs(suite_dir: Path) -> list[dict[str, Any]]:
     """A suite killed before its summary: each run's own summary.json, or its run.json if it was cut short."""
     rows: list[dict[str, Any]] = []
@@ -43,7 +36,7 @@ def _rows_from_runs(suite_dir: Path) -> list[dict[str, Any]]:
                        "status": "aborted", "error": "interrupted: no summary.json", "verdicts": [],
                        "started_at": info.get("started_at")}
         row = {**summary, "run_dir": child.name}
-        row["detected"] = _detected(row)
+        row["detected"] = detected(row)
         rows.append(row)
     rows.sort(key=lambda r: r.get("started_at") or 0)
     return rows

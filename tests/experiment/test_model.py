@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from cachechaos.experiment.model import load_experiment, load_suite
-from cachechaos.experiment.suite import detected, suite_exit_code
+from cachechaos.experiment.rundir import detected
+from cachechaos.experiment.suite import suite_exit_code
 from cachechaos.redact import redact
 from cachechaos.report.junit import write_junit
 from cachechaos.report.markdown import run_markdown
@@ -95,18 +97,35 @@ def test_matrix_detection_logic() -> None:
     assert detected({"expect": "fail", "status": "passed"}) is False
     assert detected({"expect": "pass", "status": "passed"}) is True
     assert detected({"expect": "report", "status": "failed"}) is None
+    assert detected({"expect": "pass", "status": "aborted"}) is False
+    assert detected({"expect": None, "status": "passed"}) is None  # a summary from before runs carried one
 
 
-def test_matrix_exit_code_wants_expected_verdicts_and_passing_default_only_runs() -> None:
+def test_matrix_exit_code_wants_every_run_to_do_what_was_expected_of_it() -> None:
     wrong_caught = {"expect": "fail", "status": "failed", "exit_code": 1}
     right_passed = {"expect": "pass", "status": "passed", "exit_code": 0}
     assert suite_exit_code([wrong_caught, right_passed], matrix=True) == 0
     assert suite_exit_code([wrong_caught, right_passed], matrix=False) == 1
     assert suite_exit_code([{"expect": "fail", "status": "passed", "exit_code": 0}], matrix=True) == 1
-    # An experiment without variants runs once with no expectation: it must pass.
-    assert suite_exit_code([{"expect": None, "status": "failed", "exit_code": 1}], matrix=True) == 1
+    # An experiment without variants runs its default configuration, which must pass.
+    assert suite_exit_code([{"expect": "pass", "status": "failed", "exit_code": 1}], matrix=True) == 1
     assert suite_exit_code([{"expect": "report", "status": "failed", "exit_code": 1}], matrix=True) == 0
-    assert suite_exit_code([right_passed, {"expect": None, "status": "aborted", "exit_code": 130}], matrix=True) == 130
+    assert suite_exit_code([right_passed, {"expect": "fail", "status": "aborted", "exit_code": 130}], matrix=True) == 130
+    assert suite_exit_code([right_passed, {"expect": "fail", "status": "error", "exit_code": 3}], matrix=True) == 3
+
+
+def test_the_default_configuration_is_expected_to_pass(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from cachechaos.experiment.runner import ExperimentRun, RunOptions
+
+    path = tmp_path / "exp.yaml"
+    path.write_text(GOOD)
+    spec = load_experiment(path)
+    console = Console(file=io.StringIO())
+    assert ExperimentRun(spec, path, RunOptions(reports_dir=tmp_path), console).expect == "pass"
+    wrong = ExperimentRun(spec, path, RunOptions(reports_dir=tmp_path, variant="wrong"), console)
+    assert wrong.expect == "fail"
 
 
 def test_junit_and_markdown_show_each_criterion(tmp_path: Path) -> None:
