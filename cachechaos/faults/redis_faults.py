@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+import redis
 from pydantic import Field, model_validator
 
 from cachechaos.faults.base import Fault, FaultParams, register, resolve_redis_node
@@ -99,18 +100,20 @@ class RedisConfig(_ConfigChange):
 class MemoryPressureParams(FaultParams):
     type: Literal["memory_pressure"] = "memory_pressure"
     node: str = Field("all", description="all, primary, replica or a node name")
-    keep_fraction: float | None = Field(None, gt=0, lt=1, description="share of the current keys that still fit (default 0.25)")
-    keep_keys: int | None = Field(None, ge=1, description="room for this many keys of the current average size, instead of keep_fraction")
-    headroom: str | int = Field("256kb", description="added to the limit for Redis's own overhead growing under eviction (client and replication buffers)")
+    keep_fraction: float = Field(0.25, gt=0, lt=1, description="share of the current keys that still fit")
+    keep_keys: int | None = Field(None, ge=1, description="room for this many of the current keys instead of a share")
+    headroom_kb: int = Field(256, ge=0, description="added to the limit for Redis's own overhead growing under eviction (client and replication buffers)")
     policy: str | None = Field(None, description="maxmemory-policy to switch to (default: keep the node's)")
 
     @model_validator(mode="after")
     def _one_size(self) -> MemoryPressureParams:
-        if self.keep_fraction is not None and self.keep_keys is not None:
+        if self.keep_keys is not None and "keep_fraction" in self.model_fields_set:
             raise ValueError("give keep_fraction or keep_keys, not both")
-        if self.keep_fraction is None and self.keep_keys is None:
-            self.keep_fraction = 0.25
         return self
+
+    def kept(self, keys: int) -> int:
+        """How many of the node's `keys` should still fit."""
+        return min(self.keep_keys, keys) if self.keep_keys is not None else int(keys * self.keep_fraction)
 
 
 def pressure_limit(used_memory: int, keys: int, key_bytes: float, params: MemoryPressureParams) -> int:
@@ -120,12 +123,11 @@ def pressure_limit(used_memory: int, keys: int, key_bytes: float, params: Memory
     than given in bytes, so the pressure is the same whatever Redis's own overhead (client
     buffers, replication backlog, version) happens to be in this run.
     """
-    share = params.keep_fraction or 0.25
-    keep = min(params.keep_keys, keys) if params.keep_keys is not None else int(keys * share)
-    return max(1, used_memory - int((keys - keep) * key_bytes) + memory_bytes(params.headroom))
+    evicted = keys - params.kept(keys)
+    return max(1, used_memory - int(evicted * key_bytes) + params.headroom_kb * 1024)
 
 
-def sample_key_bytes(r: Any, samples: int = 64) -> float:
+def sample_key_bytes(r: redis.Redis, samples: int = 64) -> float:
     """Average MEMORY USAGE of up to `samples` random keys (0 when the node is empty)."""
     sizes = []
     for _ in range(samples):
@@ -136,17 +138,6 @@ def sample_key_bytes(r: Any, samples: int = 64) -> float:
         if usage is not None:
             sizes.append(int(usage))
     return sum(sizes) / len(sizes) if sizes else 0.0
-
-
-def memory_bytes(value: str | int) -> int:
-    """Redis-style sizes: 1024, '256kb', '2mb', '1gb' (powers of 1024, as redis.conf reads them)."""
-    if isinstance(value, int):
-        return value
-    text = value.strip().lower()
-    for suffix, factor in (("gb", 1 << 30), ("mb", 1 << 20), ("kb", 1 << 10), ("b", 1)):
-        if text.endswith(suffix):
-            return int(float(text[: -len(suffix)]) * factor)
-    return int(text)
 
 
 @register

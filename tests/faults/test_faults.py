@@ -148,7 +148,7 @@ def test_memory_pressure_keep_keys_leaves_room_for_that_many_keys(topology: Loca
     with topology.redis_admin("redis-1") as r:
         r.flushall()
         r.mset({f"blob:{i}": "x" * 4000 for i in range(1000)})
-        fault = scheduler.inject(MemoryPressureParams(node="redis-1", keep_keys=200, headroom=0, policy="allkeys-lru"), "fault")
+        fault = scheduler.inject(MemoryPressureParams(node="redis-1", keep_keys=200, headroom_kb=0, policy="allkeys-lru"), "fault")
         try:
             for i in range(50):  # eviction happens on writes; fresh writes keep the average key size
                 r.set(f"fresh:{i}", "y" * 4000)
