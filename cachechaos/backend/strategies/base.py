@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar, TypeVar
+
+import redis.asyncio as aioredis
 
 from cachechaos.backend.config import BackendConfig
 from cachechaos.backend.entry import Entry, decode, encode
@@ -14,6 +17,7 @@ from cachechaos.backend.l2 import L2Unavailable, RedisL2
 from cachechaos.backend.metrics import Metrics
 
 log = logging.getLogger("cachechaos.backend.strategy")
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -76,12 +80,18 @@ class Strategy:
         """Called after the DB committed; entries hold the new rows."""
 
     async def _delete(self, keys: list[str]) -> None:
-        if not keys:
+        await self._send_invalidations(keys, 1000, lambda r, chunk: r.delete(*chunk))
+
+    async def _send_invalidations(self, items: list[T], chunk_size: int,
+                          send: Callable[[aioredis.Redis, list[T]], Awaitable[Any]]) -> None:
+        """Send invalidations in chunks (a bulk write can touch 10,000 products) and count them:
+        sent when every chunk went through, one `invalidation_lost` when Redis could not take them."""
+        if not items:
             return
         try:
-            for i in range(0, len(keys), 1000):
-                chunk = keys[i : i + 1000]
-                await self.l2.call(lambda r, c=chunk: r.delete(*c))  # type: ignore[misc]
-            self.metrics.invalidations_sent.inc(len(keys))
+            for i in range(0, len(items), chunk_size):
+                chunk = items[i : i + chunk_size]
+                await self.l2.call(lambda r, c=chunk: send(r, c))  # type: ignore[misc]
+            self.metrics.invalidations_sent.inc(len(items))
         except L2Unavailable:
             self.metrics.errors.labels("invalidation_lost").inc()

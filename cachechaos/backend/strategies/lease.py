@@ -111,10 +111,4 @@ class LeaseStrategy(Strategy):
             keys = [k for p in chunk for k in (product_key(p), lease_key(p), stale_key(p))]
             return await self._invalidate(keys=keys, args=[stale_ms], client=r)
 
-        try:
-            for i in range(0, len(pids), 500):
-                chunk = pids[i : i + 500]
-                await self.l2.call(lambda r, c=chunk: run(r, c))  # type: ignore[misc]
-            self.metrics.invalidations_sent.inc(len(pids))
-        except L2Unavailable:
-            self.metrics.errors.labels("invalidation_lost").inc()
+        await self._send_invalidations(pids, 500, run)

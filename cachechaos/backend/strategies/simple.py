@@ -7,7 +7,6 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from cachechaos.backend.entry import Entry, encode
-from cachechaos.backend.l2 import L2Unavailable
 from cachechaos.backend.strategies.base import Strategy, product_key
 
 
@@ -47,10 +46,4 @@ class SetOnWrite(Strategy):
                 pipe.set(product_key(e.product["id"]), encode(e), px=e.ttl_ms())
             return await pipe.execute()
 
-        try:
-            for i in range(0, len(live), 1000):
-                chunk = live[i : i + 1000]
-                await self.l2.call(lambda r, c=chunk: set_chunk(r, c))  # type: ignore[misc]
-            self.metrics.invalidations_sent.inc(len(live))
-        except L2Unavailable:
-            self.metrics.errors.labels("invalidation_lost").inc()
+        await self._send_invalidations(live, 1000, set_chunk)
