@@ -67,6 +67,8 @@ class RunOptions:
 
 @dataclass
 class RunOutcome:
+    """Where a run (or a suite of runs) wrote its record, and its summary."""
+
     run_dir: Path
     summary: dict[str, Any]
 

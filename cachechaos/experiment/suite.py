@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,21 +18,12 @@ from cachechaos.experiment.runner import (
     EXIT_OK,
     ExperimentRun,
     RunOptions,
+    RunOutcome,
     new_run_id,
 )
 
 # Which exit code wins when runs of a suite disagree.
 _PRECEDENCE = [EXIT_ABORTED, 2, 3, EXIT_FAILED, EXIT_OK]
-
-
-@dataclass
-class SuiteOutcome:
-    run_dir: Path
-    summary: dict[str, Any]
-
-    @property
-    def exit_code(self) -> int:
-        return int(self.summary["exit_code"])
 
 
 def suite_exit_code(rows: list[dict[str, Any]], matrix: bool) -> int:
@@ -49,7 +40,7 @@ def suite_exit_code(rows: list[dict[str, Any]], matrix: bool) -> int:
 
 
 def run_suite(path: Path, options: RunOptions, console: Console, matrix: bool = False,
-              only: list[str] | None = None, scale: float | None = None) -> SuiteOutcome:
+              only: list[str] | None = None, scale: float | None = None) -> RunOutcome:
     suite = load_suite(path)
     entries = []
     for entry in suite.experiments:
@@ -94,4 +85,4 @@ def run_suite(path: Path, options: RunOptions, console: Console, matrix: bool = 
     from cachechaos.report.outputs import write_suite_outputs
 
     write_suite_outputs(suite_dir, summary)
-    return SuiteOutcome(suite_dir, summary)
+    return RunOutcome(suite_dir, summary)  # a suite's directory holds its runs' directories
