@@ -46,6 +46,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from cachechaos.files import read_json, write_json
+
+__all__ = ["read_json", "write_json"]  # the run directory's readers and writers import them from here
+
 RUN_FILE = "run.json"
 JOURNAL_FILE = "journal.jsonl"
 METRICS_FILE = "metrics.jsonl"
@@ -86,20 +90,6 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
         except json.JSONDecodeError:
             continue
     return out
-
-
-def write_json(path: Path, data: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str))
-    tmp.replace(path)
-
-
-def read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def detected(summary: dict[str, Any]) -> bool | None:

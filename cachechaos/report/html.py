@@ -13,6 +13,7 @@ from typing import Any
 
 from cachechaos.checks.rundata import RunData
 from cachechaos.experiment.rundir import RUN_FILE, read_json
+from cachechaos.files import write_text_atomically
 from cachechaos.redact import redact, redact_text
 from cachechaos.report import fmt
 from cachechaos.report.consistency import consistency_view
@@ -20,7 +21,7 @@ from cachechaos.report.environment import environment_view
 from cachechaos.report.node_logs import involved_logs
 from cachechaos.report.outcome import run_outcome
 from cachechaos.report.recovery import recovery_views
-from cachechaos.report.render import render, script_json, write_atomically
+from cachechaos.report.render import render, script_json
 from cachechaos.report.rundirs import NotARunDirectory, describe_problem, is_run_dir, is_suite_dir
 from cachechaos.report.suite_view import suite_view
 from cachechaos.report.timelines import build_timelines
@@ -110,7 +111,7 @@ def build_run_report(run_dir: Path) -> Path:
         logs=logs, env=environment_view(run_info), generated_at=time.time(),
         data_json=script_json(redact({"annotations": annotations, "charts": charts + extra})),
     )
-    return write_atomically(run_dir / REPORT_FILE, html)
+    return write_text_atomically(run_dir / REPORT_FILE, html)
 
 
 def build_suite_report(suite_dir: Path) -> Path:
@@ -128,7 +129,7 @@ def build_suite_report(suite_dir: Path) -> Path:
     view = suite_view(suite_dir)
     html = render("suite.html.j2", suite=view, generated_at=time.time(),
                   data_json=script_json({"annotations": None, "charts": []}))
-    return write_atomically(suite_dir / REPORT_FILE, html)
+    return write_text_atomically(suite_dir / REPORT_FILE, html)
 
 
 def build_report(path: Path) -> Path:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from functools import cache
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -59,9 +57,3 @@ def render(template: str, **context: Any) -> str:
     )
 
 
-def write_atomically(path: Path, text: str) -> Path:
-    """A reader (a browser, CI upload) never sees a half-written report."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return path

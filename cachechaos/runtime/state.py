@@ -7,12 +7,13 @@ die with it. The state file records that process's pid and what it runs, so
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import time
 from pathlib import Path
 from typing import Any
+
+from cachechaos.files import read_json, write_json
 
 STATE_ENV = "CACHECHAOS_STATE_DIR"
 
@@ -27,17 +28,11 @@ def state_path(state_dir: Path) -> Path:
 
 def write_state(state_dir: Path, data: dict[str, Any]) -> None:
     state_dir.mkdir(parents=True, exist_ok=True)
-    tmp = state_path(state_dir).with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    tmp.replace(state_path(state_dir))  # atomic: a reader never sees half a file
+    write_json(state_path(state_dir), data)
 
 
 def read_state(state_dir: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(state_path(state_dir).read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
-    return data if isinstance(data, dict) else None
+    return read_json(state_path(state_dir)) or None
 
 
 def clear_state(state_dir: Path, owner_pid: int | None = None) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cachechaos.files import write_text_atomically
 from cachechaos.traffic.spec import TrafficSpec
 
 
@@ -34,9 +35,7 @@ class ProcessConfig(BaseModel):
 
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(self.model_dump_json(indent=2))
-        tmp.replace(path)
+        write_text_atomically(path, self.model_dump_json(indent=2))
 
     @classmethod
     def read(cls, path: Path) -> ProcessConfig:

@@ -14,11 +14,9 @@ histogram and the aggregate merges those.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 WINDOW_S = 5.0
@@ -72,14 +70,6 @@ def merge(hists: Iterable[Mapping[int, int]]) -> dict[int, int]:
         for value, count in hist.items():
             out[value] = out.get(value, 0) + count
     return out
-
-
-def read_process_stats(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def aggregate(docs: Iterable[Mapping[str, Any]], now: float | None = None) -> LoadStats:

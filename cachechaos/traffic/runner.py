@@ -26,9 +26,10 @@ from pathlib import Path
 
 import cachechaos
 from cachechaos.experiment.rundir import HISTORY_DIR, LOAD_DIR
+from cachechaos.files import read_json
 from cachechaos.runtime.process import ManagedProcess
 from cachechaos.traffic.config import CatalogModel, ProcessConfig
-from cachechaos.traffic.loadstats import LoadStats, aggregate, read_process_stats
+from cachechaos.traffic.loadstats import LoadStats, aggregate
 from cachechaos.traffic.runner_client import RunnerClient
 from cachechaos.traffic.shapes import arrival_users
 from cachechaos.traffic.spec import ArrivalShape, Catalog, RampShape, SpikeShape, SteadyShape, TrafficSpec
@@ -113,7 +114,7 @@ class LoadRun:
 
     def stats(self) -> LoadStats:
         """Live aggregate over the processes, from their load/*.json files."""
-        return aggregate(read_process_stats(self.stats_path(n)) for n in self._names)
+        return aggregate(read_json(self.stats_path(n)) for n in self._names)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Graceful stop (SIGTERM: users finish their request, histories are flushed); SIGKILL after timeout."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections import deque
@@ -12,6 +11,7 @@ from typing import Any
 import gevent
 from locust.env import Environment
 
+from cachechaos.files import write_json
 from cachechaos.traffic.loadstats import WINDOW_S, histogram_delta, percentile
 
 
@@ -71,6 +71,4 @@ class StatsWriter:
 
     def write(self, done: bool = False) -> None:
         doc = self.snapshot(done)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(doc))
-        os.replace(tmp, self.path)
+        write_json(self.path, doc, indent=None)
