@@ -128,15 +128,14 @@ def pressure_limit(used_memory: int, keys: int, key_bytes: float, params: Memory
 
 
 def sample_key_bytes(r: redis.Redis, samples: int = 64) -> float:
-    """Average MEMORY USAGE of up to `samples` random keys (0 when the node is empty)."""
-    sizes = []
+    """Average MEMORY USAGE of `samples` random keys (0 when the node is empty); two round trips."""
+    pipe = r.pipeline(transaction=False)
     for _ in range(samples):
-        key = r.randomkey()
-        if key is None:
-            break
-        usage = r.memory_usage(key)
-        if usage is not None:
-            sizes.append(int(usage))
+        pipe.randomkey()
+    keys = [k for k in pipe.execute() if k is not None]
+    for key in keys:
+        pipe.memory_usage(key)
+    sizes = [int(n) for n in pipe.execute() if n is not None] if keys else []
     return sum(sizes) / len(sizes) if sizes else 0.0
 
 
