@@ -1,4 +1,10 @@
-"""latency: a latency percentile of one route, in milliseconds, as the clients measured it."""
+"""latency: a latency percentile of one route, in milliseconds, as the clients measured it.
+
+Response time by default: from the request's intended send time (the open
+model's scheduled arrival) to its completion, so a stall is charged to every
+request it delayed, including those the generator could only send late.
+`measure: service` asks for service time instead (from the actual send).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from cachechaos.checks.stats import summary
 from cachechaos.history.format import Op, Record
 
 Route = Literal["catalog", "product_write", "discount", "order", "cart"]
+Measure = Literal["response", "service"]
 ROUTES: dict[str, frozenset[int]] = {
     "catalog": frozenset({Op.READ, Op.ABSENT_READ}),
     "product_write": frozenset({Op.WRITE}),
@@ -20,26 +27,34 @@ ROUTES: dict[str, frozenset[int]] = {
 }
 
 
-def _ms(records: list[Record]) -> list[float]:
-    return [(r.complete - r.invoke) * 1000.0 for r in records]
+def _ms(records: list[Record], measure: Measure = "response") -> list[float]:
+    if measure == "service":
+        return [r.service_ms for r in records]
+    return [r.response_ms for r in records]
 
 
-def latency(run: RunData, route: Route = "catalog", percentile: float = 99, phase: str | None = None) -> Measurement:
+def latency(run: RunData, route: Route = "catalog", percentile: float = 99, phase: str | None = None,
+            measure: Measure = "response") -> Measurement:
     """The `percentile` latency (ms) of `route` over every request of it, errors and timeouts included:
-    a client that waited 5 s for a 503 waited 5 s."""
+    a client that waited 5 s for a 503 waited 5 s. Details carry both response and service time."""
     if route not in ROUTES:
         raise ValueError(f"unknown route {route!r}; routes: {', '.join(ROUTES)}")
+    if measure not in ("response", "service"):
+        raise ValueError(f"measure must be response or service, got {measure!r}")
     if not 0 <= percentile <= 100:
         raise ValueError(f"percentile must be within 0..100, got {percentile}")
     records = run.records(phase)
     by_route: dict[str, Any] = {}
     for name, ops in ROUTES.items():
-        by_route[name] = summary(_ms([r for r in records if r.op in ops]))
+        by_route[name] = summary(_ms([r for r in records if r.op in ops], measure))
     by_phase: dict[str, Any] = {}
     ops = ROUTES[route]
     for w in run.phases:
-        by_phase[w.name] = summary(_ms(run.records(w.name, ops=ops)))
-    selected = sorted(_ms([r for r in records if r.op in ops]))
-    details = {"route": route, "percentile": percentile, "phase": phase, "requests": len(selected),
-               "by_route": by_route, "by_phase": by_phase}
+        by_phase[w.name] = summary(_ms(run.records(w.name, ops=ops), measure))
+    chosen = [r for r in records if r.op in ops]
+    selected = sorted(_ms(chosen, measure))
+    other: Measure = "service" if measure == "response" else "response"
+    details = {"route": route, "percentile": percentile, "phase": phase, "measure": measure,
+               "requests": len(selected), "by_route": by_route, "by_phase": by_phase,
+               other: summary(_ms(chosen, other))}
     return Measurement("latency", nearest_rank(selected, percentile), "ms", details)

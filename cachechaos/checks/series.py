@@ -20,7 +20,8 @@ from cachechaos.history.format import Layer, Op, Record
 Series = list[tuple[float, float]]
 
 # Requests a client sent (DISCOUNT_WRITE is derived from a DISCOUNT, FINAL_READ happens after the run).
-REQUEST_OPS = frozenset(int(op) for op in Op) - {int(Op.DISCOUNT_WRITE), int(Op.FINAL_READ)}
+# DROPPED arrivals were never sent: the load fidelity report counts them, not the error rate.
+REQUEST_OPS = frozenset(int(op) for op in Op) - {int(Op.DISCOUNT_WRITE), int(Op.FINAL_READ), int(Op.DROPPED)}
 CACHE_LAYERS = {"l1": int(Layer.L1), "l2": int(Layer.L2), "miss": int(Layer.MISS)}
 
 METRIC_SERIES = ("l2_hit_rate", "db_qps", "backend_db_qps", "evicted_keys_per_s", "redis_ops")
@@ -169,7 +170,7 @@ def history_series(history: Iterable[Record], start: float | None, end: float | 
         requests[second] = requests.get(second, 0) + 1
         if r.status == 0 or r.status >= 500:
             errors[second] = errors.get(second, 0) + 1
-        latencies.setdefault(second, []).append((r.complete - r.invoke) * 1000.0)
+        latencies.setdefault(second, []).append(r.response_ms)
         if r.op == read_op and 200 <= r.status < 300 and Layer.L1 <= r.layer <= Layer.MISS:
             layers.setdefault(second, [0, 0, 0])[r.layer - 1] += 1
     out: dict[str, Series] = {name: [] for name in HISTORY_SERIES}

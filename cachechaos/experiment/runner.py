@@ -251,6 +251,11 @@ class ExperimentRun:
                 fault = pending.pop(0)
                 self.scheduler.inject(fault, phase.name)
                 view.event(f"inject {fault.id} ({fault.type})")
+            died = self.load.died() if self.load else []
+            if died:
+                # The run would be judged on part of its traffic: an error, never a verdict.
+                raise EnvironmentFailure(f"load process {', '.join(died)} died during phase {phase.name}; "
+                                         f"see {self.run_dir / 'nodes'}/load-*/load-*.log")
             state.active_faults = self.scheduler.active_ids()
             state.load = _jsonable(self.load.stats()) if self.load else {}
             state.metrics = self.sampler.last
@@ -292,11 +297,19 @@ class ExperimentRun:
         from cachechaos.report.outputs import write_run_outputs
 
         verdicts: list[dict[str, Any]] = []
+        load: dict[str, Any] | None = None
         if status == "finished" and (self.run_dir / HISTORY_DIR).exists():
             from cachechaos.checks.criteria import evaluate
             from cachechaos.checks.rundata import RunData
+            from cachechaos.traffic.fidelity import load_fidelity, process_configs
 
-            verdicts = [_jsonable(v) for v in evaluate(RunData.load(self.run_dir), self.spec.criteria)]
+            data = RunData.load(self.run_dir)
+            verdicts = [_jsonable(v) for v in evaluate(data, self.spec.criteria)]
+            fidelity = load_fidelity(process_configs(self.run_dir), data.history)
+            load = fidelity.to_dict() if fidelity else None
+            if fidelity and not fidelity.ok:
+                for v in verdicts:
+                    v["caveat"] = "judged on a run whose load fell short: " + "; ".join(fidelity.problems)
             passed = all(v["passed"] for v in verdicts)
             status, code = ("passed", EXIT_OK) if passed else ("failed", EXIT_FAILED)
         info = read_json(self.run_dir / RUN_FILE)
@@ -305,7 +318,7 @@ class ExperimentRun:
             "purpose": self.spec.purpose, "status": status, "exit_code": code, "error": error,
             "expect": self.expect, "started_at": info.get("started_at"), "ended_at": info.get("ended_at"),
             "duration_s": (info.get("ended_at") or time.time()) - (info.get("started_at") or time.time()),
-            "verdicts": verdicts,
+            "verdicts": verdicts, "load": load,
         }
         write_json(self.run_dir / SUMMARY_FILE, summary)
         write_run_outputs(self.run_dir, summary)

@@ -25,8 +25,9 @@ class HistoryWriter:
         self.count = 0
 
     def record(self, invoke: float, complete: float, op: int, key: int, version: int, layer: int, status: int,
-               client: int = 0) -> None:
-        packed = RECORD.pack(invoke, complete, key, version, client, status, op, layer)
+               client: int = 0, intended: float | None = None) -> None:
+        packed = RECORD.pack(invoke, complete, key, version, client, status, op, layer,
+                             invoke if intended is None else intended)
         with self._lock:
             self._buffer += packed
             self.count += 1

@@ -27,6 +27,9 @@ def run_markdown(summary: dict[str, Any]) -> str:
             measured = f"{fmt_value(v.get('measured'))} {v.get('unit', '')}".strip()
             lines.append(f"| {v['name']} | {v.get('threshold', '')} | {measured} | {_ICON[bool(v['passed'])]} |")
         lines.append("")
+    load = summary.get("load")
+    if load and not load.get("ok", True):
+        lines += ["**The load fell short; every verdict above was judged on it:** " + "; ".join(load["problems"]), ""]
     lines.append(f"Run `{summary['run_id']}`, {summary.get('duration_s') or 0:.0f} s.")
     return "\n".join(lines) + "\n"
 

@@ -106,7 +106,7 @@ class RouteStats:
             if route is None:
                 route = counts[r.op] = [0.0] * n
             route[i] += 1  # type: ignore[operator]
-            latencies.setdefault((r.op, i), []).append((r.complete - r.invoke) * 1000.0)
+            latencies.setdefault((r.op, i), []).append(r.response_ms)
             if is_error(r.status):
                 if r.status == 0:
                     self.no_response[i] += 1  # type: ignore[operator]

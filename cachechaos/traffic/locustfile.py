@@ -11,6 +11,7 @@ class and shape through Locust's library API with graceful signal handling.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,8 @@ _CONFIG = os.environ.get("CACHECHAOS_TRAFFIC_CONFIG")
 if not _CONFIG:
     raise SystemExit("set CACHECHAOS_TRAFFIC_CONFIG to a load process configuration (see this file's docstring)")
 
-_process = LoadProcess(ProcessConfig.read(Path(_CONFIG)))
+# Run by hand, the load's timeline starts now, not when the run that wrote the file started.
+_process = LoadProcess(ProcessConfig.read(Path(_CONFIG)).model_copy(update={"start_at": time.time(), "go_path": None}))
 
 # Locust collects User subclasses and LoadTestShape instances from this module's names.
 Shopper = _process.user_class

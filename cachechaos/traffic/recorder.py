@@ -16,6 +16,7 @@ from cachechaos.history.writer import HistoryWriter
 _VERSION_KEY = b'"version":'
 _VERSION_KEY_LEN = len(_VERSION_KEY)
 _DISCOUNT = int(Op.DISCOUNT)
+_DROPPED = int(Op.DROPPED)
 _LAYERS = {"l1": int(Layer.L1), "l2": int(Layer.L2), "miss": int(Layer.MISS),
            "L1": int(Layer.L1), "L2": int(Layer.L2), "MISS": int(Layer.MISS)}
 
@@ -75,10 +76,12 @@ class Recorder:
         self._record = writer.record
 
     def record(self, op: int, key: int, invoke: float, complete: float, status: int, x_cache: str | None,
-               body: bytes | None, client: int = 0, version: int | None = None) -> int:
+               body: bytes | None, client: int = 0, version: int | None = None,
+               intended: float | None = None) -> int:
         """Record one request (op: an Op); returns the version written to the history.
 
-        `version` overrides what the body says (orders record their qty). The
+        `version` overrides what the body says (orders record their qty);
+        `intended` is the open model's scheduled send time (default: invoke). The
         layer comes from X-Cache when the response has one (reads; writes have none).
         A discount records the request itself, with the number of products it
         rewrote as its version, and one DISCOUNT_WRITE per product with the
@@ -89,15 +92,19 @@ class Recorder:
         if op == _DISCOUNT:
             updates = discount_updates(body) if ok else []
             count = len(updates) if ok else UNKNOWN_VERSION
-            self._record(invoke, complete, _DISCOUNT, key, count, 0, status, client)
+            self._record(invoke, complete, _DISCOUNT, key, count, 0, status, client, intended)
             for pid, committed in updates:
-                self._record(invoke, complete, Op.DISCOUNT_WRITE, pid, committed, 0, status, client)
+                self._record(invoke, complete, Op.DISCOUNT_WRITE, pid, committed, 0, status, client, intended)
             return count
         if version is None:
             version = body_version(body) if ok else UNKNOWN_VERSION
         layer = (_LAYERS.get(x_cache) or layer_of(x_cache)) if x_cache else 0
-        self._record(invoke, complete, op, key, version, layer, status, client)
+        self._record(invoke, complete, op, key, version, layer, status, client, intended)
         return version
+
+    def dropped(self, op: int, intended: float, client: int = 0) -> None:
+        """An open-model arrival that found max_in_flight full and was never sent."""
+        self._record(intended, intended, _DROPPED, op, UNKNOWN_VERSION, 0, 0, client, intended)
 
     def flush(self) -> None:
         self.writer.flush()

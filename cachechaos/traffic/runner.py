@@ -26,30 +26,34 @@ from pathlib import Path
 
 import cachechaos
 from cachechaos.experiment.rundir import HISTORY_DIR, LOAD_DIR
-from cachechaos.files import read_json
+from cachechaos.files import read_json, write_text_atomically
 from cachechaos.runtime.process import ManagedProcess
+from cachechaos.traffic.arrivals import open_shape
 from cachechaos.traffic.config import CatalogModel, ProcessConfig
 from cachechaos.traffic.loadstats import LoadStats, aggregate
 from cachechaos.traffic.runner_client import RunnerClient
-from cachechaos.traffic.shapes import arrival_users
-from cachechaos.traffic.spec import ArrivalShape, Catalog, RampShape, SpikeShape, SteadyShape, TrafficSpec
+from cachechaos.traffic.spec import Catalog, RampShape, SpikeShape, SteadyShape, TrafficSpec
 
 __all__ = ["Catalog", "LoadRun", "LoadStats", "RunnerClient", "TrafficSpec"]
 
 # The safety net: a process quits on its own this long after the planned end.
 RUN_TIME_MARGIN_S = 5.0
+# How long the processes may take to boot (import Python and Locust) before the load starts.
+BOOT_TIMEOUT_S = 60.0
+GO_FILE = "go"
 
 
 def peak_users(spec: TrafficSpec) -> int:
+    """Locust users at the busiest moment (an open model runs one per process)."""
     s = spec.shape
+    if open_shape(spec) is not None:
+        return spec.processes
     if isinstance(s, SteadyShape):
         return s.users if s.users is not None else spec.users
     if isinstance(s, RampShape):
         return max(s.start_users, s.end_users)
     if isinstance(s, SpikeShape):
         return max(s.base_users, s.spike_users)
-    if isinstance(s, ArrivalShape):
-        return arrival_users(spec, s.rate_per_s)
     raise TypeError(f"unknown shape {s!r}")
 
 
@@ -70,6 +74,7 @@ class LoadRun:
         self._names = [f"load-{i}" for i in range(processes)]
         self._procs: list[ManagedProcess] = []
         self._stopped = False
+        self.start_at: float | None = None  # unix time the load started (set by start())
 
     @property
     def processes(self) -> list[str]:
@@ -85,11 +90,19 @@ class LoadRun:
     def config_path(self, name: str) -> Path:
         return self.run_dir / "nodes" / name / "traffic.json"
 
+    def ready_path(self, name: str) -> Path:
+        return self.run_dir / LOAD_DIR / f"{name}.ready"
+
     def start(self) -> None:
-        """Spawn the load processes and return at once (call from the main thread)."""
+        """Spawn the load processes, wait until all have booted, start them together and return at that moment.
+
+        Call from the main thread. The load's timeline (duration, shapes, arrivals) starts on return.
+        """
         if self._procs:
             return
-        start_at = time.time()
+        go = self.run_dir / LOAD_DIR / GO_FILE
+        go.unlink(missing_ok=True)
+        start_at = time.time()  # provisional: the go file carries the real one
         env = dict(os.environ)
         # The children import this very checkout, installed or not.
         root = str(Path(cachechaos.__file__).resolve().parents[1])
@@ -100,7 +113,7 @@ class LoadRun:
             cfg = ProcessConfig(
                 name=name, index=index, spec=self.spec, catalog=catalog, backends=self.backends,
                 history_path=self.history_path(name), stats_path=self.stats_path(name),
-                start_at=start_at, duration_s=self.duration_s,
+                start_at=start_at, go_path=go, ready_path=self.ready_path(name), duration_s=self.duration_s,
                 run_time_s=self.duration_s + RUN_TIME_MARGIN_S + 0.1 * self.duration_s,
                 seed=self.spec.seed * 1_000 + index,
             )
@@ -111,6 +124,21 @@ class LoadRun:
             )
             proc.start()
             self._procs.append(proc)
+        self._wait_ready()
+        start_at = time.time() + 0.01
+        write_text_atomically(go, repr(start_at))
+        self.start_at = start_at
+        time.sleep(max(0.0, start_at - time.time()))
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + BOOT_TIMEOUT_S
+        while not all(self.ready_path(n).exists() for n in self._names):
+            failed = [p.name for p in self._procs if not p.running]
+            if failed or time.monotonic() > deadline:
+                why = f"exited while booting: {', '.join(failed)}" if failed else f"not ready within {BOOT_TIMEOUT_S:.0f} s"
+                self.stop(timeout=2.0)
+                raise RuntimeError(f"load processes {why}\n{self.log_tail()}")
+            time.sleep(0.005)
 
     def stats(self) -> LoadStats:
         """Live aggregate over the processes, from their load/*.json files."""
@@ -138,6 +166,22 @@ class LoadRun:
                 return False
             time.sleep(0.05)
         return True
+
+    def died(self) -> list[str]:
+        """Processes that failed before they were told to stop, each with how it ended.
+
+        A process ends by itself (status 0) when the load's duration is over; anything else
+        before stop() means its share of the traffic is missing from the run.
+        """
+        if self._stopped:
+            return []
+        out = []
+        for p in self._procs:
+            code = p.returncode
+            if code:
+                how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
+                out.append(f"{p.name} ({how})")
+        return out
 
     def returncodes(self) -> dict[str, int | None]:
         return {p.name: p.returncode for p in self._procs}

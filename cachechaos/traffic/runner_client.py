@@ -8,7 +8,6 @@ process must not be monkey-patched by gevent.
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import httpx
 
 from cachechaos.experiment.rundir import HISTORY_DIR
+from cachechaos.history.clock import now
 from cachechaos.history.format import UNKNOWN_VERSION, Op
 from cachechaos.history.writer import HistoryWriter
 from cachechaos.traffic.recorder import Recorder, layer_of
@@ -43,15 +43,15 @@ class Outcome:
 def record_request(recorder: Recorder, http: httpx.Client, op: Op, method: str, url: str, key: int,
                    json: Any = None, client: int = 0, version: int | None = None) -> Outcome:
     """Send one request and record it; never raises for HTTP or transport failures (status 0)."""
-    invoke = time.time()
+    invoke = now()
     try:
         resp = http.request(method, url, json=json)
     except httpx.HTTPError as exc:
-        complete = time.time()
+        complete = now()
         recorder.record(op, key, invoke, complete, 0, None, None, client, version)
         return Outcome(0, UNKNOWN_VERSION if version is None else version, 0, invoke, complete, b"",
                        f"{type(exc).__name__}: {exc}")
-    complete = time.time()
+    complete = now()
     x_cache = resp.headers.get("x-cache")
     body = resp.content
     seen = recorder.record(op, key, invoke, complete, resp.status_code, x_cache, body, client, version)

@@ -9,16 +9,12 @@ gevent's monkey-patching into the test process.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-from cachechaos.traffic.spec import ArrivalShape, RampShape, SpikeShape, SteadyShape, TrafficSpec
+from cachechaos.traffic.arrivals import open_shape
+from cachechaos.traffic.spec import RampShape, SpikeShape, SteadyShape, TrafficSpec
 
 Tick = tuple[int, float] | None
-
-# Per-user pacing interval floor of the open model: a user paced at one request
-# every 0.25 s keeps the arrival rate independent of any response faster than that.
-ARRIVAL_MIN_INTERVAL_S = 0.25
 
 
 def share(total: int, processes: int, index: int) -> int:
@@ -92,11 +88,6 @@ class Spike(ProcessShape):
         return max(self.rate, abs(self.spike_users - self.base_users))
 
 
-def arrival_users(spec: TrafficSpec, rate_per_s: float) -> int:
-    """Users needed so that each is paced no faster than ARRIVAL_MIN_INTERVAL_S."""
-    return max(spec.users, math.ceil(rate_per_s * ARRIVAL_MIN_INTERVAL_S), spec.processes)
-
-
 def process_shape(spec: TrafficSpec, index: int, duration_s: float) -> ProcessShape:
     s = spec.shape
     n = spec.processes
@@ -108,13 +99,7 @@ def process_shape(spec: TrafficSpec, index: int, duration_s: float) -> ProcessSh
     if isinstance(s, SpikeShape):
         return Spike(n, index, duration_s, base_users=s.base_users, spike_users=s.spike_users, at_s=s.at_s,
                      spike_s=s.duration_s, rate=spec.spawn_rate)
-    if isinstance(s, ArrivalShape):
-        return Steady(n, index, duration_s, users=arrival_users(spec, s.rate_per_s), rate=spec.spawn_rate)
+    if open_shape(spec) is not None:
+        # Open model: one Locust user per process runs that process's arrival schedule.
+        return Steady(n, index, duration_s, users=n, rate=float(n))
     raise TypeError(f"unknown shape {s!r}")
-
-
-def pacing_rate_per_user(spec: TrafficSpec) -> float | None:
-    """Requests per second of each user under the arrival shape; None = closed model (no pacing)."""
-    if not isinstance(spec.shape, ArrivalShape):
-        return None
-    return spec.shape.rate_per_s / arrival_users(spec, spec.shape.rate_per_s)

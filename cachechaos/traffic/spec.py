@@ -39,14 +39,46 @@ class SpikeShape(_Strict):
     duration_s: float = Field(gt=0, description="length of the spike in seconds")
 
 
-class ArrivalShape(_Strict):
-    """Open model: a constant request rate, independent of response times (per-user pacing)."""
+class _OpenModel(_Strict):
+    """Arrivals scheduled independently of responses (open model), split over the load processes."""
+
+    spacing: Literal["poisson", "uniform"] = Field(
+        "poisson", description="gaps between arrivals: exponential (Poisson arrivals) or evenly spaced; "
+                               "each process has its own random phase either way")
+    max_in_flight: int = Field(
+        2000, ge=1, description="requests in flight at once over all processes; an arrival that finds them all "
+                                "busy is recorded as dropped, never delayed")
+
+
+class ArrivalShape(_OpenModel):
+    """Open model: a constant arrival rate, independent of response times."""
 
     kind: Literal["arrival"]
-    rate_per_s: float = Field(gt=0, description="requests per second over all load processes")
+    rate_per_s: float = Field(gt=0, description="arrivals per second over all load processes")
 
 
-Shape = Annotated[SteadyShape | RampShape | SpikeShape | ArrivalShape, Field(discriminator="kind")]
+class ArrivalRampShape(_OpenModel):
+    """Open model: the arrival rate moves linearly from start to end over duration_s, then holds."""
+
+    kind: Literal["arrival_ramp"]
+    start_rate_per_s: float = Field(ge=0, description="arrivals per second at t=0")
+    end_rate_per_s: float = Field(ge=0, description="arrivals per second at t=duration_s and after")
+    duration_s: float = Field(gt=0, description="length of the ramp in seconds")
+
+
+class ArrivalSpikeShape(_OpenModel):
+    """Open model: base_rate_per_s, then spike_rate_per_s for duration_s from at_s, then base again."""
+
+    kind: Literal["arrival_spike"]
+    base_rate_per_s: float = Field(ge=0, description="arrivals per second outside the spike")
+    spike_rate_per_s: float = Field(ge=0, description="arrivals per second during the spike")
+    at_s: float = Field(ge=0, description="seconds after the start when the spike begins")
+    duration_s: float = Field(gt=0, description="length of the spike in seconds")
+
+
+OpenShape = ArrivalShape | ArrivalRampShape | ArrivalSpikeShape
+Shape = Annotated[SteadyShape | RampShape | SpikeShape | ArrivalShape | ArrivalRampShape | ArrivalSpikeShape,
+                  Field(discriminator="kind")]
 
 
 class Mix(_Strict):
@@ -77,7 +109,8 @@ class DiscountSpec(_Strict):
 
 
 class TrafficSpec(_Strict):
-    users: int = Field(50, ge=1, description="concurrent simulated users over all load processes")
+    users: int = Field(50, ge=1, description="simulated users over all load processes: concurrent users of a "
+                                           "closed shape; distinct shoppers (client ids, carts) of an open one")
     processes: int = Field(
         default_factory=lambda: os.cpu_count() or 1, ge=1, le=64,
         description="load-generating processes (one per core by default); users are split evenly",

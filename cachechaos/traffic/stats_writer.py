@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,10 @@ from cachechaos.traffic.loadstats import WINDOW_S, histogram_delta, percentile
 
 
 class StatsWriter:
-    def __init__(self, env: Environment, path: Path, process: str, interval_s: float = 1.0) -> None:
+    def __init__(self, env: Environment, path: Path, process: str, interval_s: float = 1.0,
+                 extra: Callable[[], dict[str, int] | None] | None = None) -> None:
         self.env = env
+        self.extra = extra
         self.path = path
         self.process = process
         self.interval_s = interval_s
@@ -66,6 +69,7 @@ class StatsWriter:
             "p99_ms": percentile(window, 0.99),
             "by_route": {f"{method} {name}": e.num_requests for (name, method), e in stats.entries.items()},
             "window": {str(ms): n for ms, n in window.items()},
+            "arrivals": self.extra() if self.extra is not None else None,
             "done": done,
         }
 

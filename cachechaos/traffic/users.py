@@ -1,4 +1,18 @@
-"""The simulated marketplace user (Locust `FastHttpUser`): browse, buy, write, and record everything.
+"""The simulated marketplace shoppers (Locust `FastHttpUser`s): browse, buy, write, and record everything.
+
+Two user classes over one `Shop` (the actions and the recorded request):
+
+- `ShopperUser`, the closed model (steady / ramp / spike of users): each user
+  sends its next request when the previous one is answered.
+- `ArrivalUser`, the open model (`arrival*` shapes): one user per process runs
+  that process's arrival schedule (`arrivals.py`) and sends every arrival as its
+  own greenlet when it is due, whatever is still in flight; an arrival that
+  finds `max_in_flight` requests busy is recorded as dropped, never delayed.
+
+Each request is stamped right around the socket work (`history.clock.now`),
+the response time is measured from the arrival's intended send time, and the
+request is reported to Locust's own event hook so its statistics and listeners
+see every request.
 
 Imports Locust, hence gevent's monkey-patching: only load processes import
 this module (the worker and the locustfile), never the experiment runner.
@@ -11,16 +25,21 @@ import random
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
-from time import time
 from typing import Any, ClassVar
 
-from locust import FastHttpUser, constant, constant_throughput, task
-from locust.contrib.fasthttp import LocustUserAgent
+import gevent
+from gevent.pool import Pool
+from locust import FastHttpUser, constant, task
+from locust.contrib.fasthttp import FAILURE_EXCEPTIONS, LocustUserAgent
+from locust.event import EventHook
+from locust.user.users import LOCUST_STATE_STOPPING
 
+from cachechaos.history.clock import now
 from cachechaos.history.format import Op
+from cachechaos.traffic.arrivals import arrival_offsets, open_shape, schedule_rng
 from cachechaos.traffic.config import ProcessConfig
 from cachechaos.traffic.recorder import Recorder
-from cachechaos.traffic.shapes import pacing_rate_per_user
+from cachechaos.traffic.spec import OpenShape
 from cachechaos.traffic.zipf import Zipf
 
 # Locust stats names: one entry per route, not per id.
@@ -33,10 +52,16 @@ _JSON = {"Content-Type": "application/json"}
 # Plain ints: struct.pack takes them faster than IntEnum members.
 _READ, _WRITE, _DISCOUNT, _ORDER = int(Op.READ), int(Op.WRITE), int(Op.DISCOUNT), int(Op.ORDER)
 _CART_READ, _CART_WRITE, _ABSENT_READ = int(Op.CART_READ), int(Op.CART_WRITE), int(Op.ABSENT_READ)
-# Outcomes the contract expects, not errors: a lookup of an absent id, an order without stock.
-_OK_CODES = LocustUserAgent.valid_response_codes
-_OK_WITH_404 = _OK_CODES | {404}
-_OK_WITH_409 = _OK_CODES | {409}
+# Answers the contract expects (a lookup of an absent id, an order without stock) are not failures in
+# Locust's live statistics; the history keeps every status and the checks judge it.
+_VALID_CODES = LocustUserAgent.valid_response_codes | {404, 409}
+# libev's timers wake on whole milliseconds (epoll), up to 1 ms late: the scheduler sleeps until
+# this much before an arrival is due, then yields to the other greenlets until it is.
+TIMER_SLACK_S = 0.0012
+# Closed-model users start within this many seconds of their spawn, so they never move in lockstep.
+START_SPREAD_S = 0.1
+
+Action = Callable[[int, float | None], None]
 
 
 @dataclass
@@ -58,6 +83,11 @@ class Plan:
     seed: int
     process_index: int
     processes: int
+    clients: int  # simulated shoppers of this process (client ids 0..clients-1)
+    start_at: float
+    duration_s: float
+    request_timeout_s: float
+    shape: OpenShape | None  # None: closed model
 
     @classmethod
     def from_config(cls, cfg: ProcessConfig, recorder: Recorder) -> Plan:
@@ -79,114 +109,206 @@ class Plan:
             cumulative=cumulative,
             seed=cfg.seed,
             process_index=cfg.index,
-            processes=cfg.spec.processes,
+            processes=spec.processes,
+            clients=max(1, -(-spec.users // spec.processes)),
+            start_at=cfg.start_at,
+            duration_s=cfg.duration_s,
+            request_timeout_s=spec.request_timeout_s,
+            shape=open_shape(spec),
         )
+
+    def user_id(self, client: int) -> int:
+        """The shopper's global user number across processes, so carts of different processes never collide."""
+        return (client * self.processes + self.process_index) % self.users + 1
+
+
+class Shop:
+    """The actions of a shopper and the one recorded request they all go through."""
+
+    def __init__(self, plan: Plan, agent: LocustUserAgent, request_event: EventHook, rng: random.Random) -> None:
+        self.plan = plan
+        self.agent = agent
+        agent.valid_response_codes = _VALID_CODES  # type: ignore[misc]
+        self.fire = request_event.fire
+        self.rng = rng
+        self.record = plan.recorder.record
+        self.backends = plan.backends
+        self.total_weight = plan.cumulative[-1]
+        self.dispatch: list[Action] = [getattr(self, name) for name in plan.actions]
+
+    def pick(self) -> Action:
+        i = bisect_right(self.plan.cumulative, self.rng.random() * self.total_weight)
+        return self.dispatch[min(i, len(self.dispatch) - 1)]
+
+    # -- the actions: (client id, intended send time or None = now) ------------------------------
+
+    def browse(self, client: int, intended: float | None) -> None:
+        plan = self.plan
+        pid = plan.hot_key if plan.hot_share and self.rng.random() < plan.hot_share else plan.zipf.sample(self.rng)
+        self._send("GET", f"/products/{pid}", PRODUCT, _READ, pid, client, intended)
+
+    def hot(self, client: int, intended: float | None) -> None:
+        pid = self.plan.hot_key
+        self._send("GET", f"/products/{pid}", PRODUCT, _READ, pid, client, intended)
+
+    def absent(self, client: int, intended: float | None) -> None:
+        pid = self.plan.products + 1 + self.rng.randrange(self.plan.products)
+        self._send("GET", f"/products/{pid}", PRODUCT, _ABSENT_READ, pid, client, intended)
+
+    def write_price(self, client: int, intended: float | None) -> None:
+        pid = self.plan.zipf.sample(self.rng)
+        price = round(self.rng.uniform(1, 1000), 2)
+        self._send("PUT", f"/products/{pid}", PRODUCT, _WRITE, pid, client, intended, f'{{"price":{price}}}')
+
+    def discount(self, client: int, intended: float | None) -> None:
+        plan = self.plan
+        category = plan.discount_category or self.rng.randint(1, plan.categories)
+        self._send("POST", f"/categories/{category}/discount", DISCOUNT, _DISCOUNT, category, client, intended,
+                   f'{{"percent":{plan.discount_percent}}}')
+
+    def checkout(self, client: int, intended: float | None) -> None:
+        pid = self.plan.zipf.sample(self.rng)
+        qty = self.rng.randint(1, 2)
+        body = f'{{"product_id":{pid},"qty":{qty},"user_id":{self.plan.user_id(client)}}}'
+        self._send("POST", "/orders", ORDERS, _ORDER, pid, client, intended, body, version=qty)
+
+    def cart_read(self, client: int, intended: float | None) -> None:
+        user = self.plan.user_id(client)
+        self._send("GET", f"/carts/{user}", CART, _CART_READ, user, client, intended)
+
+    def cart_write(self, client: int, intended: float | None) -> None:
+        user = self.plan.user_id(client)
+        items = ",".join(
+            f'{{"product_id":{self.plan.zipf.sample(self.rng)},"qty":{self.rng.randint(1, 3)}}}'
+            for _ in range(self.rng.randint(1, 3))
+        )
+        self._send("PUT", f"/carts/{user}", CART, _CART_WRITE, user, client, intended, f'{{"items":[{items}]}}')
+
+    # -- one request -------------------------------------------------------
+
+    def _send(self, method: str, path: str, name: str, op: int, key: int, client: int, intended: float | None,
+              payload: str | None = None, version: int | None = None) -> None:
+        # A new instance per request: a user may read from one instance right after another served it.
+        backends = self.backends
+        url = (backends[int(self.rng.random() * len(backends))] if len(backends) > 1 else backends[0]) + path
+        headers = _JSON if payload is not None else None
+        error: Exception | None = None
+        # The timed window holds only the socket work: Locust's session bookkeeping and the
+        # statistics event come after `complete`, the URL and body before `invoke`.
+        invoke = now()
+        try:
+            resp: Any = self.agent.urlopen(url, method=method, payload=payload, headers=headers)
+            body = resp.content
+        except FAILURE_EXCEPTIONS as exc:  # a 5xx (with its response), a timeout, a refused connection
+            error = exc
+            resp = getattr(exc, "response", None)
+            body = resp.content if resp is not None and resp.headers is not None else None
+        complete = now()
+        due = invoke if intended is None else intended
+        status = resp.status_code if resp is not None else 0
+        headers_in = resp.headers if resp is not None else None
+        x_cache = headers_in.get("x-cache") if headers_in is not None else None
+        self.record(op, key, invoke, complete, status, x_cache if isinstance(x_cache, str) else None,
+                    body if 200 <= status < 300 else None, client, version, due)
+        self.fire(request_type=method, name=name, response_time=(complete - due) * 1000.0,
+                  response_length=len(body) if body else 0, response=resp, context={}, exception=error,
+                  start_time=due, url=url)
+
+    def dropped(self, action: Action, client: int, intended: float) -> None:
+        self.plan.recorder.dropped(_ACTION_OPS.get(getattr(action, "__name__", ""), 0), intended, client)
+
+
+_ACTION_OPS = {"browse": _READ, "hot": _READ, "absent": _ABSENT_READ, "write_price": _WRITE, "discount": _DISCOUNT,
+               "checkout": _ORDER, "cart_read": _CART_READ, "cart_write": _CART_WRITE}
+
+
+def wait_until(due: float) -> None:
+    """Return at `due` (unix s), within a few microseconds when the process is not saturated."""
+    delay = due - now() - TIMER_SLACK_S
+    if delay > 0:
+        gevent.sleep(delay)
+    while now() < due:
+        gevent.sleep(0)  # responses in flight are handled meanwhile
 
 
 class ShopperUser(FastHttpUser):
-    """One shopper; every request goes to a randomly picked backend instance and into the history."""
+    """Closed model: one shopper sending its next request when the previous one is answered."""
 
     abstract = True
     plan: ClassVar[Plan]
     _indexes: ClassVar[itertools.count[int]]
 
     def on_start(self) -> None:
-        plan = self.plan
         # Per-process user index: the history's client field.
         self.index = next(self._indexes)
-        self.rng = random.Random(f"{plan.seed}:{self.index}")
-        # Global user number across processes, so carts of different processes do not collide.
-        self.user_id = (self.index * plan.processes + plan.process_index) % plan.users + 1
-        self.backends = plan.backends
-        self.n_backends = len(plan.backends)
-        self.record = plan.recorder.record
-        self.agent = self.client.client
-        self.total_weight = plan.cumulative[-1]
-        self.dispatch: list[Callable[[], None]] = [getattr(self, name) for name in plan.actions]
+        rng = random.Random(f"{self.plan.seed}:{self.index}")
+        self.shop = Shop(self.plan, self.client.client, self.environment.events.request, rng)
+        gevent.sleep(rng.random() * START_SPREAD_S)
 
     @task
     def step(self) -> None:
-        i = bisect_right(self.plan.cumulative, self.rng.random() * self.total_weight)
-        self.dispatch[min(i, len(self.dispatch) - 1)]()
-
-    # -- the actions -------------------------------------------------------
-
-    def browse(self) -> None:
-        plan = self.plan
-        pid = plan.hot_key if plan.hot_share and self.rng.random() < plan.hot_share else plan.zipf.sample(self.rng)
-        self._send("GET", f"/products/{pid}", PRODUCT, _READ, pid)
-
-    def hot(self) -> None:
-        pid = self.plan.hot_key
-        self._send("GET", f"/products/{pid}", PRODUCT, _READ, pid)
-
-    def absent(self) -> None:
-        pid = self.plan.products + 1 + self.rng.randrange(self.plan.products)
-        self._send("GET", f"/products/{pid}", PRODUCT, _ABSENT_READ, pid, ok_codes=_OK_WITH_404)
-
-    def write_price(self) -> None:
-        pid = self.plan.zipf.sample(self.rng)
-        price = round(self.rng.uniform(1, 1000), 2)
-        self._send("PUT", f"/products/{pid}", PRODUCT, _WRITE, pid, f'{{"price":{price}}}')
-
-    def discount(self) -> None:
-        plan = self.plan
-        category = plan.discount_category or self.rng.randint(1, plan.categories)
-        self._send("POST", f"/categories/{category}/discount", DISCOUNT, _DISCOUNT, category,
-                   f'{{"percent":{plan.discount_percent}}}')
-
-    def checkout(self) -> None:
-        pid = self.plan.zipf.sample(self.rng)
-        qty = self.rng.randint(1, 2)
-        body = f'{{"product_id":{pid},"qty":{qty},"user_id":{self.user_id}}}'
-        self._send("POST", "/orders", ORDERS, _ORDER, pid, body, version=qty, ok_codes=_OK_WITH_409)
-
-    def cart_read(self) -> None:
-        self._send("GET", f"/carts/{self.user_id}", CART, _CART_READ, self.user_id)
-
-    def cart_write(self) -> None:
-        items = ",".join(
-            f'{{"product_id":{self.plan.zipf.sample(self.rng)},"qty":{self.rng.randint(1, 3)}}}'
-            for _ in range(self.rng.randint(1, 3))
-        )
-        self._send("PUT", f"/carts/{self.user_id}", CART, _CART_WRITE, self.user_id, f'{{"items":[{items}]}}')
-
-    # -- one request -------------------------------------------------------
-
-    def _send(self, method: str, path: str, name: str, op: int, key: int, payload: str | None = None,
-              version: int | None = None, ok_codes: frozenset[int] = _OK_CODES) -> None:
-        # A new instance per request: a user may read from one instance right after another served it.
-        base = self.backends[int(self.rng.random() * self.n_backends)] if self.n_backends > 1 else self.backends[0]
-        if ok_codes is not _OK_CODES:
-            self.agent.valid_response_codes = ok_codes  # type: ignore[misc]
-        invoke = time()
-        if payload is None:
-            resp = self.client.request(method, base + path, name=name)
-        else:
-            resp = self.client.request(method, base + path, name=name, data=payload, headers=_JSON)
-        complete = time()
-        if ok_codes is not _OK_CODES:
-            self.agent.valid_response_codes = _OK_CODES  # type: ignore[misc]
-        status = resp.status_code
-        headers = resp.headers
-        x_cache = headers.get("x-cache") if headers is not None else None
-        ok = 200 <= status < 300
-        self.record(op, key, invoke, complete, status, x_cache if isinstance(x_cache, str) else None,
-                    resp.content if ok else None, self.index, version)
+        self.shop.pick()(self.index, None)
 
 
-def make_user_class(cfg: ProcessConfig, recorder: Recorder) -> type[ShopperUser]:
-    """A concrete ShopperUser for this process: host, timeouts and pacing come from the config."""
+class ArrivalUser(FastHttpUser):
+    """Open model: runs this process's arrival schedule; every arrival is its own greenlet."""
+
+    abstract = True
+    plan: ClassVar[Plan]
+    _indexes: ClassVar[itertools.count[int]]
+    scheduled = 0
+    sent = 0
+    dropped = 0
+
+    def on_start(self) -> None:
+        rng = random.Random(f"{self.plan.seed}:arrivals:{next(self._indexes)}")
+        self.shop = Shop(self.plan, self.client.client, self.environment.events.request, rng)
+        self.pool = Pool(self.concurrency)
+        self.finished = False
+
+    @task
+    def run_schedule(self) -> None:
+        if self.finished:  # the schedule is over; idle until the process stops the user
+            gevent.sleep(0.1)
+            return
+        plan, shop, pool, cls = self.plan, self.shop, self.pool, type(self)
+        assert plan.shape is not None
+        clients, rng = plan.clients, shop.rng
+        for offset in arrival_offsets(plan.shape, plan.processes, plan.duration_s, schedule_rng(plan.seed)):
+            due = plan.start_at + offset
+            wait_until(due)
+            if self._state == LOCUST_STATE_STOPPING:
+                break
+            cls.scheduled += 1
+            action, client = shop.pick(), rng.randrange(clients)
+            if pool.full():
+                cls.dropped += 1
+                shop.dropped(action, client, due)
+                continue
+            cls.sent += 1
+            pool.spawn(action, client, due)
+        self.finished = True
+        # Every request in flight finishes (bounded by its timeout) and is recorded.
+        pool.join(timeout=plan.request_timeout_s + 1.0)
+        pool.kill(block=True, timeout=1.0)
+
+
+def make_user_class(cfg: ProcessConfig, recorder: Recorder) -> type[FastHttpUser]:
+    """The concrete user class of this process: closed shoppers, or the open model's arrival runner."""
     spec = cfg.spec
-    rate = pacing_rate_per_user(spec)
+    plan = Plan.from_config(cfg, recorder)
     attrs: dict[str, Any] = {
         "abstract": False,
         "host": cfg.backends[0],
-        "plan": Plan.from_config(cfg, recorder),
+        "plan": plan,
         "_indexes": itertools.count(),
         "network_timeout": spec.request_timeout_s,
         "connection_timeout": spec.request_timeout_s,
-        "wait_time": constant_throughput(rate) if rate else constant(0),
+        "wait_time": constant(0),
         "__module__": __name__,
     }
-    return type("Shopper", (ShopperUser,), attrs)
+    if plan.shape is None:
+        return type("Shopper", (ShopperUser,), attrs)
+    # One user per process holds this process's share of max_in_flight as its connection pool.
+    attrs["concurrency"] = max(1, -(-plan.shape.max_in_flight // spec.processes))
+    return type("Arrivals", (ArrivalUser,), attrs)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import gevent
 from gevent.event import Event
+from locust import FastHttpUser
 from locust.env import Environment
 
 from cachechaos.history.writer import HistoryWriter
@@ -31,7 +32,7 @@ from cachechaos.traffic.locust_shapes import RampLoadShape, SpikeLoadShape, Stea
 from cachechaos.traffic.recorder import Recorder
 from cachechaos.traffic.shapes import Ramp, Spike, process_shape
 from cachechaos.traffic.stats_writer import StatsWriter
-from cachechaos.traffic.users import ShopperUser, make_user_class
+from cachechaos.traffic.users import ArrivalUser, make_user_class
 
 log = logging.getLogger("cachechaos.traffic.worker")
 
@@ -42,7 +43,7 @@ class LoadProcess:
     def __init__(self, cfg: ProcessConfig) -> None:
         self.cfg = cfg
         self.recorder = Recorder(HistoryWriter(cfg.history_path))
-        self.user_class: type[ShopperUser] = make_user_class(cfg, self.recorder)
+        self.user_class: type[FastHttpUser] = make_user_class(cfg, self.recorder)
         shape = process_shape(cfg.spec, cfg.index, cfg.duration_s)
         shape_class: type[TimelineShape] = (
             RampLoadShape if isinstance(shape, Ramp) else SpikeLoadShape if isinstance(shape, Spike) else SteadyLoadShape
@@ -51,8 +52,15 @@ class LoadProcess:
         self.stats: StatsWriter | None = None
         self._closed = False
 
+    def arrivals(self) -> dict[str, int] | None:
+        """The open model's own accounting: arrivals due so far, sent, and dropped at max_in_flight."""
+        cls = self.user_class
+        if not issubclass(cls, ArrivalUser):
+            return None
+        return {"scheduled": cls.scheduled, "sent": cls.sent, "dropped": cls.dropped}
+
     def attach(self, env: Environment) -> None:
-        self.stats = StatsWriter(env, self.cfg.stats_path, self.cfg.name)
+        self.stats = StatsWriter(env, self.cfg.stats_path, self.cfg.name, extra=self.arrivals)
         self.stats.start()
 
     def close(self) -> None:
@@ -108,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stdout)
-    cfg = ProcessConfig.read(args.config)
+    cfg = ProcessConfig.read(args.config).wait_for_go()
     log.info("%s: starting (pid %d, shape %s, %d backends, %.2f s after the run's start)",
              cfg.name, os.getpid(), cfg.spec.shape.kind, len(cfg.backends), time.time() - cfg.start_at)
     return run(cfg)

@@ -1,0 +1,99 @@
+"""Did the load generators deliver the load the experiment asked for? A pure function of the run's record.
+
+An open-model process's schedule is a function of its seed, so it is drawn
+again here and compared with what the history shows it sent: arrivals due,
+sent, dropped at `max_in_flight`, and missing (due but never sent: the
+generator fell behind and the run ended first). The send lag (actual send -
+intended send) shows a generator that kept up only late. A run whose load
+fell short is flagged, and every verdict judged on it says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cachechaos.checks.stats import percentile
+from cachechaos.history.format import Op, Record
+from cachechaos.traffic.arrivals import arrival_offsets, open_shape, schedule_rng
+from cachechaos.traffic.config import ProcessConfig
+
+# A generator that sent less than this share of its due arrivals fell behind.
+BEHIND_LIMIT = 0.10
+_NOT_SENT = frozenset({int(Op.DISCOUNT_WRITE), int(Op.FINAL_READ), int(Op.DROPPED)})
+
+
+@dataclass
+class ProcessLoad:
+    process: str
+    due: int | None  # None: closed model (nothing is due at a set time)
+    sent: int
+    dropped: int
+    lag_p50_ms: float | None
+    lag_p99_ms: float | None
+
+    @property
+    def missing(self) -> int:
+        return max(0, (self.due or 0) - self.sent - self.dropped)
+
+    @property
+    def behind(self) -> float:
+        """Share of due arrivals not sent on time or at all (dropped + missing)."""
+        return (self.dropped + self.missing) / self.due if self.due else 0.0
+
+
+@dataclass
+class LoadFidelity:
+    model: str  # "open" | "closed"
+    processes: list[ProcessLoad] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        due = sum(p.due or 0 for p in self.processes)
+        return {
+            "model": self.model, "ok": self.ok, "problems": list(self.problems),
+            "due": due if self.model == "open" else None,
+            "sent": sum(p.sent for p in self.processes),
+            "dropped": sum(p.dropped for p in self.processes),
+            "missing": sum(p.missing for p in self.processes),
+            "processes": [{**asdict(p), "missing": p.missing, "behind": round(p.behind, 4)} for p in self.processes],
+        }
+
+
+def process_configs(run_dir: Path) -> list[ProcessConfig]:
+    return [ProcessConfig.read(p) for p in sorted(Path(run_dir).glob("nodes/load-*/traffic.json"))]
+
+
+def load_fidelity(configs: list[ProcessConfig], history: list[Record]) -> LoadFidelity | None:
+    """What each load process delivered against what it was asked for; None when the run had no load."""
+    if not configs:
+        return None
+    by_process: dict[str, list[Record]] = {c.name: [] for c in configs}
+    for r in history:
+        records = by_process.get(r.process)
+        if records is not None:
+            records.append(r)
+    model = "open" if open_shape(configs[0].spec) is not None else "closed"
+    out = LoadFidelity(model)
+    for cfg in configs:
+        records = by_process[cfg.name]
+        sent = [r for r in records if r.op not in _NOT_SENT]
+        dropped = sum(1 for r in records if r.op == Op.DROPPED)
+        lags = sorted((r.invoke - r.due) * 1000.0 for r in sent)
+        shape = open_shape(cfg.spec)
+        due = None
+        if shape is not None:
+            due = sum(1 for _ in arrival_offsets(shape, cfg.spec.processes, cfg.duration_s, schedule_rng(cfg.seed)))
+        load = ProcessLoad(cfg.name, due, len(sent), dropped, percentile(lags, 50), percentile(lags, 99))
+        out.processes.append(load)
+        if load.dropped:
+            out.problems.append(f"{cfg.name}: {load.dropped} arrivals dropped: max_in_flight was full")
+        if load.due and load.behind > BEHIND_LIMIT:
+            out.problems.append(f"{cfg.name}: sent {load.sent} of {load.due} due arrivals on time "
+                                f"({load.behind:.0%} behind, more than {BEHIND_LIMIT:.0%})")
+    return out
