@@ -169,3 +169,38 @@ def test_sigkill_leaves_history_readable_and_sigterm_flushes(
     survivor = json.loads(stats["load-1"].read_text())
     assert survivor["done"] is True
     assert len(list(read_history_file(run_dir / "history" / "load-1.hist"))) == survivor["requests"]
+
+
+def test_a_stall_is_charged_to_every_arrival_it_held_up(
+    topology_factory: Callable[..., LocalTopology], tmp_path: Path
+) -> None:
+    """Open model: while the only backend is frozen, arrivals keep coming on schedule, and each records
+    the wait from its intended send time (no coordinated omission)."""
+    topo = topology_factory(products=PRODUCTS, backends={"instances": 1, "config": {"strategy": "ttl"}})
+    rate, freeze = 200.0, 0.6
+    spec = TrafficSpec.model_validate({
+        "processes": 2, "request_timeout_s": 5,
+        "shape": {"kind": "arrival", "rate_per_s": rate, "spacing": "uniform"},
+        "mix": {"browse": 1, "write_price": 0, "checkout": 0, "cart_read": 0, "cart_write": 0, "absent": 0}})
+    run_dir = tmp_path / "run"
+    run = LoadRun(spec, topo.endpoints.backends, run_dir, 4.0, CATALOG)
+    run.start()
+    backend = topo.nodes["backend-1"]
+    try:
+        time.sleep(1.5)
+        backend.pause()
+        frozen_from = time.time()
+        time.sleep(freeze)
+        frozen_to = time.time()
+        backend.resume()
+        assert run.wait(20)
+    finally:
+        backend.resume()
+        run.stop()
+    reads = [r for r in read_history(run_dir) if r.op == Op.READ]
+    held = [r for r in reads if frozen_from <= r.due < frozen_to]
+    assert abs(len(held) - rate * (frozen_to - frozen_from)) <= 0.1 * rate * freeze
+    assert all(r.ok for r in held)
+    assert all(r.response_ms >= (frozen_to - r.due) * 1000.0 - 10.0 for r in held)
+    before = [r.response_ms for r in reads if r.due < frozen_from - 0.1]
+    assert statistics.median(before) < 20.0  # the stall, not the system's normal speed, made them slow
