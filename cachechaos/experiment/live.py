@@ -54,7 +54,9 @@ def render(state: LiveState) -> RenderableType:
     table.add_row("experiment", state.experiment)
     table.add_row("phase", f"{state.phase} ({state.phase_index + 1}/{len(state.phases)})")
     table.add_row("elapsed", f"{state.elapsed:5.1f}s of {state.total_s:.0f}s")
-    table.add_row("load", f"{load.get('rps', 0):,.0f} req/s, {load.get('requests', 0):,} requests, {load.get('errors', 0):,} errors")
+    dropped = f", [red]{load['dropped']:,} arrivals dropped[/]" if load.get("dropped") else ""
+    table.add_row("load", f"{load.get('rps', 0):,.0f} req/s, {load.get('requests', 0):,} requests, "
+                          f"{load.get('errors', 0):,} errors{dropped}")
     table.add_row("p50 / p99", f"{load.get('p50_ms', 0):.1f} / {load.get('p99_ms', 0):.1f} ms")
     table.add_row("hit rate", f"L1 {_pct(l1)}  L2 {_pct(l2)}")
     table.add_row("stale reads", stale)
@@ -99,7 +101,8 @@ class LiveView:
             s, load = self.state, self.state.load
             self.console.print(
                 f"  [{s.elapsed:5.1f}s] {s.phase}: {load.get('rps', 0):,.0f} req/s, p99 {load.get('p99_ms', 0):.1f} ms, "
-                f"{load.get('errors', 0):,} errors, faults: {', '.join(s.active_faults) or 'none'}",
+                f"{load.get('errors', 0):,} errors, {load.get('dropped', 0):,} dropped, "
+                f"faults: {', '.join(s.active_faults) or 'none'}",
                 highlight=False,
             )
 

@@ -6,6 +6,7 @@ Each process writes every second:
      "rps": float (last ~1 s), "p50_ms": float, "p99_ms": float (last ~5 s),
      "by_route": {"GET /products/[id]": requests, ...},
      "window": {"<ms>": count, ...}  (response times of the last ~5 s, Locust's rounding),
+     "arrivals": {"scheduled", "sent", "dropped"} or null (open model only),
      "done": bool}
 
 Percentiles do not add up across processes, so each file carries its window
@@ -34,10 +35,12 @@ class LoadStats:
     by_route: dict[str, int] = field(default_factory=dict)
     users: int = 0
     processes: int = 0  # processes that reported
+    dropped: int = 0  # open-model arrivals dropped at max_in_flight
 
     def as_dict(self) -> dict[str, Any]:
         return {"requests": self.requests, "errors": self.errors, "rps": self.rps, "p50_ms": self.p50_ms,
-                "p99_ms": self.p99_ms, "by_route": dict(self.by_route), "users": self.users}
+                "p99_ms": self.p99_ms, "by_route": dict(self.by_route), "users": self.users,
+                "dropped": self.dropped}
 
 
 def histogram_delta(now: Mapping[int, int], before: Mapping[int, int]) -> dict[int, int]:
@@ -82,6 +85,7 @@ def aggregate(docs: Iterable[Mapping[str, Any]], now: float | None = None) -> Lo
         stats.processes += 1
         stats.requests += int(doc.get("requests", 0))
         stats.errors += int(doc.get("errors", 0))
+        stats.dropped += int((doc.get("arrivals") or {}).get("dropped", 0))
         for route, count in (doc.get("by_route") or {}).items():
             stats.by_route[route] = stats.by_route.get(route, 0) + int(count)
         if doc.get("done") or now - float(doc.get("t", 0)) > STALE_AFTER_S:
