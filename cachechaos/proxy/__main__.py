@@ -28,7 +28,8 @@ def main(argv: list[str] | None = None) -> int:
         "--compat",
         choices=sorted(DIALECTS),
         default=None,
-        help="answer as an older Toxiproxy API would (2.1: no PATCH, plain-text /version)",
+        help="answer as an older Toxiproxy API would (2.1: no PATCH, plain-text /version; "
+        "2.0: also no /populate; 2.6: /version not valid JSON)",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(

@@ -56,6 +56,8 @@ class Api:
             payload["proxies"] = [p.to_json() for p in exc.applied]
             return exc.error.status, payload
         except ApiError as exc:
+            if self.compat is not None and self.compat.error_key != "error":
+                return exc.status, {self.compat.error_key: exc.message, "status": exc.status}
             return exc.status, exc.to_json()
         except _NoRoute as exc:
             assert self.compat is not None
@@ -90,7 +92,7 @@ class Api:
                 self._allow(method, "POST")
                 await col.reset()
                 return 204, None
-            case ["populate"]:
+            case ["populate"] if self.compat is None or self.compat.populate_route:
                 self._allow(method, "POST")
                 proxies = await col.populate(_populate_configs(_decode(body)))
                 return 201, {"proxies": [p.to_json() for p in proxies]}

@@ -28,8 +28,9 @@ def proxy() -> None:
     "--compat",
     type=click.Choice(sorted(DIALECTS)),
     default=None,
-    help="Answer as an older Toxiproxy would: 2.1 (no PATCH, plain-text /version, "
-    "no reset_peer) or 2.6 (/version body that is not valid JSON). Default: the current API.",
+    help="Answer as an older Toxiproxy would: 2.0 (as 2.1, and no /populate), 2.1 (no PATCH, "
+    "plain-text /version, no reset_peer) or 2.6 (/version body that is not valid JSON). "
+    "Default: the current API.",
 )
 def serve(listen: str, compat: str | None) -> None:
     """Serve the Toxiproxy HTTP API and its proxies until SIGTERM or Ctrl-C."""

@@ -17,7 +17,7 @@ from urllib.parse import quote
 import httpx
 
 from .addresses import split_address
-from .versions import UNKNOWN, parse_api_version, updates_with_patch
+from .versions import UNKNOWN, has_populate, parse_api_version, updates_with_patch
 
 DEFAULT_URL = "http://127.0.0.1:8474"
 # What Go's http.NotFound writes for a path or (before 2.1.5) a method no route matches.
@@ -165,8 +165,24 @@ class ToxiproxyClient:
 
     def populate(self, proxies: list[dict[str, Any]]) -> list[Proxy]:
         """Create or replace proxies in one call; unchanged ones are kept as they are."""
+        if not has_populate(self.server_version()):
+            return [self._put_proxy(p) for p in proxies]
         data = self._request("POST", "/populate", json=proxies).json()
         return [Proxy.from_json(p) for p in data.get("proxies") or ()]
+
+    def _put_proxy(self, config: dict[str, Any]) -> Proxy:
+        """What /populate does for one proxy, for 2.0.x servers that lack it."""
+        wanted = {"listen": "127.0.0.1:0", "enabled": True, **config}
+        try:
+            current = self.get_proxy(wanted["name"])
+        except ProxyNotFound:
+            return self.create_proxy(**wanted)
+        if (current.upstream, current.enabled) == (wanted["upstream"], wanted["enabled"]) and (
+            current.listen == wanted["listen"] or wanted["listen"].endswith(":0")
+        ):
+            return current
+        self.delete_proxy(current.name)
+        return self.create_proxy(**wanted)
 
     def enable(self, name: str) -> Proxy:
         return self.update_proxy(name, enabled=True)
@@ -275,7 +291,9 @@ def _error_for(
 ) -> ToxiproxyError:
     status = response.status_code
     try:
-        message = str(response.json().get("error") or response.text)
+        data = response.json()
+        # Toxiproxy 2.0.x named the message "title".
+        message = str(data.get("error") or data.get("title") or response.text)
     except (ValueError, AttributeError):
         message = response.text.strip() or response.reason_phrase
     where = f"{method} {path} -> {status} {message}"

@@ -71,6 +71,12 @@ def updates_with_patch(version: str | None) -> bool:
     return numbers is not None and numbers[0] >= 3
 
 
+def has_populate(version: str | None) -> bool:
+    """Whether the server has `POST /populate` (2.1.0 on); unknown versions are taken to."""
+    numbers = version_numbers(version)
+    return numbers is None or numbers >= (2, 1, 0)
+
+
 def _clean(version: str) -> str | None:
     version = version.strip()
     if not version:

@@ -47,7 +47,7 @@ class PostgresSettings(_Strict):
 
 class ProxySettings(_Strict):
     binary: str | None = Field(None, description="toxiproxy-server path, or 'builtin' (default: toxiproxy-server on PATH, else builtin)")
-    compat: str | None = Field(None, description="run the built-in proxy as an older Toxiproxy API: '2.1' (no PATCH, plain-text /version) or '2.6'")
+    compat: str | None = Field(None, description="run the built-in proxy as an older Toxiproxy API: '2.0', '2.1' (no PATCH, plain-text /version) or '2.6'")
 
     @model_validator(mode="after")
     def _compat_is_builtin(self) -> ProxySettings:

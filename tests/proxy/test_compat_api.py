@@ -1,6 +1,7 @@
 """The built-in proxy's old-API modes (`--compat`) and the client driving them.
 
-Anchors, from Toxiproxy's own source: at v2.1.4 api.go routes updates by POST
+Anchors, from Toxiproxy's own source: v2.0.0 has no /populate and names the
+error message "title"; at v2.1.4 api.go routes updates by POST
 only, its vendored gorilla/mux answers any unrouted method with Go's bare
 "404 page not found", and Version writes the version as text/plain; v2.6.0
 adds PATCH and writes `{"version": "2.6.0"}\\n` with a literal backslash-n;
@@ -21,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cachechaos.proxy.client import ToxiproxyClient, ToxiproxyError
+from cachechaos.proxy.client import ProxyNotFound, ToxiproxyClient, ToxiproxyError
 
 from .conftest import free_port, start_proxy_process, stop_process, wait_until
 
@@ -45,7 +46,8 @@ def _serve(tmp: Path, compat: str | None) -> Iterator[Served]:
         assert stop_process(proc) == 0
 
 
-@pytest.fixture(scope="module", params=[None, "2.1", "2.6"], ids=["current", "compat-2.1", "compat-2.6"])
+@pytest.fixture(scope="module", params=[None, "2.0", "2.1", "2.6"],
+                ids=["current", "compat-2.0", "compat-2.1", "compat-2.6"])
 def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     yield from _serve(tmp_path_factory.mktemp("compat"), request.param)
 
@@ -102,6 +104,22 @@ def test_2_1_has_no_reset_peer_toxic(old: Served) -> None:
             c.delete_proxy("rp")
 
 
+def test_2_0_has_no_populate_and_names_errors_title(tmp_path: Path) -> None:
+    served = _serve(tmp_path, "2.0")
+    server = next(served)
+    try:
+        response = httpx.post(f"{server.url}/populate", json=[])
+        assert (response.status_code, response.text) == (404, "404 page not found\n")
+        missing = httpx.get(f"{server.url}/proxies/nope")
+        assert missing.json() == {"title": "proxy not found", "status": 404}
+        with ToxiproxyClient(server.url) as c:
+            assert c.version() == "2.0.0"
+            with pytest.raises(ProxyNotFound, match="proxy not found"):
+                c.get_proxy("nope")
+    finally:
+        served.close()
+
+
 def test_2_6_version_body_is_not_json_and_still_read(tmp_path: Path) -> None:
     served = _serve(tmp_path, "2.6")
     server = next(served)
@@ -143,6 +161,11 @@ def test_client_round_trip_uses_only_routes_every_server_has(client: ToxiproxyCl
         assert client.get_proxy("rt").enabled and client.toxics("rt") == []
         populated = client.populate([{"name": "pop", "upstream": "127.0.0.1:9", "listen": "127.0.0.1:0"}])
         assert [p.name for p in populated] == ["pop"]
+        again = client.populate([{"name": "pop", "upstream": "127.0.0.1:9", "listen": "127.0.0.1:0"},
+                                 {"name": "rt", "upstream": "127.0.0.1:10", "listen": proxy.listen}])
+        assert again[0] == populated[0]  # unchanged: kept as it is
+        assert (again[1].upstream, again[1].listen) == ("127.0.0.1:10", proxy.listen)
+        assert client.get_proxy("rt").upstream == "127.0.0.1:10"
     finally:
         upstream.close()
     assert "no route for" not in served.log.read_text()

@@ -17,6 +17,7 @@ import pytest
 
 from cachechaos.proxy.versions import (
     UNKNOWN,
+    has_populate,
     parse_api_version,
     parse_binary_version,
     updates_with_patch,
@@ -81,6 +82,9 @@ def test_release_numbers_and_the_update_verb() -> None:
     # Every 2.x server takes POST for updates; PATCH only for a later major that may drop POST.
     assert [updates_with_patch(v) for v in ("2.1.4", "2.6.0", "2.12.0", UNKNOWN, "git-abc1234")] == [False] * 5
     assert updates_with_patch("3.0.0") is True
+    # /populate came in 2.1.0; an unknown build is taken to have it.
+    assert [has_populate(v) for v in ("2.0.0", "2.0.1", "2.1.0", "2.12.0", "git-abc1234")] == [
+        False, False, True, True, True]
 
 
 def _fake_toxiproxy(path: Path, stdout: str, stderr: str, code: int) -> Path:
