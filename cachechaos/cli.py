@@ -270,6 +270,7 @@ def down(state_dir: Path | None, timeout: float) -> None:
               help="Topology file whose binary settings to honour.")
 def doctor(topology: Path | None) -> None:
     """Show which server binaries were found, their versions, which will be used, and how to install what is missing."""
+    from cachechaos.proxy.versions import UNKNOWN
     from cachechaos.runtime.binaries import ENV_VARS, INSTALL_HINTS, BinaryNotFound, Kind, found_all, resolve
     from cachechaos.runtime.process import unprivileged_user
 
@@ -279,6 +280,7 @@ def doctor(topology: Path | None) -> None:
     for col in ("server", "found", "source", "version", "used"):
         table.add_column(col)
     missing = False
+    notes: list[str] = []
     kinds: tuple[Kind, ...] = ("redis", "postgres", "toxiproxy")
     for kind in kinds:
         try:
@@ -293,7 +295,12 @@ def doctor(topology: Path | None) -> None:
             candidates.append(chosen)
         for b in candidates:
             table.add_row(kind, b.path, b.source, b.version, "[green]✓[/]" if b.path == chosen.path else "")
+            if kind == "toxiproxy" and b.version == UNKNOWN and not b.is_builtin:
+                notes.append(f"{b.path}: no version from -version (the flag came in Toxiproxy 2.4.0); "
+                             "cachechaos drives every 2.x server with requests all of them route")
     out.print(table)
+    for note in notes:
+        out.print(note, highlight=False)
     out.print(f"python {sys.version.split()[0]} at {sys.executable}", highlight=False)
     user = unprivileged_user()
     if user:

@@ -10,6 +10,7 @@ import argparse
 import logging
 import sys
 
+from .compat import DIALECTS
 from .server import DEFAULT_API_LISTEN, run_server
 
 
@@ -23,11 +24,18 @@ def main(argv: list[str] | None = None) -> int:
         default=DEFAULT_API_LISTEN,
         help=f"HOST:PORT for the HTTP API (default {DEFAULT_API_LISTEN})",
     )
+    parser.add_argument(
+        "--compat",
+        choices=sorted(DIALECTS),
+        default=None,
+        help="answer as an older Toxiproxy API would (2.1: no PATCH, plain-text /version; "
+        "2.0: also no /populate; 2.6: /version not valid JSON)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
     )
-    return run_server(args.listen)
+    return run_server(args.listen, args.compat)
 
 
 if __name__ == "__main__":

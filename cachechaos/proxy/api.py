@@ -3,29 +3,52 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
 from . import errors
 from .addresses import split_address
 from .collection import PopulateError, ProxyCollection, ProxyConfig
+from .compat import NOT_FOUND_BODY, Dialect, version_body
 from .errors import ApiError, bad_request, missing_field
 from .toxic_spec import STREAMS, ToxicSpec
 from .toxics import parse_attributes, toxic_type
 
+log = logging.getLogger("cachechaos.proxy")
+
 VERSION = "2.12.0-cachechaos"
 DEFAULT_LISTEN = "127.0.0.1:0"
+
+
+@dataclass(frozen=True)
+class RawBody:
+    """A body sent as is, for the answers old servers gave that are not our JSON."""
+
+    content_type: str
+    data: bytes
+
 
 Response = tuple[int, Any]
 
 
+class _NoRoute(Exception):
+    """The router of the emulated server has no route: a bare 404, or 405 for a known path."""
+
+    def __init__(self, method: str, path_known: bool) -> None:
+        super().__init__(method)
+        self.path_known = path_known
+
+
 class Api:
-    def __init__(self, collection: ProxyCollection) -> None:
+    def __init__(self, collection: ProxyCollection, compat: Dialect | None = None) -> None:
         self.collection = collection
+        self.compat = compat
 
     async def handle(self, method: str, target: str, body: bytes) -> Response:
-        """Answer one request with (status, JSON-able body or None for no body)."""
+        """Answer one request with (status, JSON-able body, RawBody, or None for no body)."""
         try:
             return await self._route(method, target, body)
         except PopulateError as exc:
@@ -33,7 +56,29 @@ class Api:
             payload["proxies"] = [p.to_json() for p in exc.applied]
             return exc.error.status, payload
         except ApiError as exc:
+            if self.compat is not None and self.compat.error_key != "error":
+                return exc.status, {self.compat.error_key: exc.message, "status": exc.status}
             return exc.status, exc.to_json()
+        except _NoRoute as exc:
+            assert self.compat is not None
+            # Logged, so a run against an old-API server shows any request it would refuse.
+            log.warning("no route for %s %s on Toxiproxy %s", method, target, self.compat.version)
+            if self.compat.method_mismatch == 404 or not exc.path_known:
+                return 404, RawBody("text/plain; charset=utf-8", NOT_FOUND_BODY)
+            return 405, None
+
+    def _allow(self, method: str, *methods: str) -> None:
+        compat = self.compat
+        if compat is None:
+            _allow(method, *methods)
+        elif method not in methods or (method == "PATCH" and not compat.patch_routes):
+            raise _NoRoute(method, path_known=True)
+
+    def _version(self) -> Response:
+        if self.compat is None:
+            return 200, {"version": VERSION}
+        kind = "text/plain" if self.compat.version_body == "text" else "application/json"
+        return 200, RawBody(f"{kind};charset=utf-8", version_body(self.compat))
 
     async def _route(self, method: str, target: str, body: bytes) -> Response:
         path = target.split("?", 1)[0]
@@ -41,23 +86,23 @@ class Api:
         col = self.collection
         match parts:
             case ["version"]:
-                _allow(method, "GET")
-                return 200, {"version": VERSION}
+                self._allow(method, "GET")
+                return self._version()
             case ["reset"]:
-                _allow(method, "POST")
+                self._allow(method, "POST")
                 await col.reset()
                 return 204, None
-            case ["populate"]:
-                _allow(method, "POST")
+            case ["populate"] if self.compat is None or self.compat.populate_route:
+                self._allow(method, "POST")
                 proxies = await col.populate(_populate_configs(_decode(body)))
                 return 201, {"proxies": [p.to_json() for p in proxies]}
             case ["proxies"]:
-                _allow(method, "GET", "POST")
+                self._allow(method, "GET", "POST")
                 if method == "GET":
                     return 200, {name: p.to_json() for name, p in col.proxies.items()}
                 return 201, (await col.create(_proxy_config(_decode(body)))).to_json()
             case ["proxies", name]:
-                _allow(method, "GET", "POST", "PATCH", "DELETE")
+                self._allow(method, "GET", "POST", "PATCH", "DELETE")
                 if method == "GET":
                     return 200, col.get(name).to_json()
                 if method == "DELETE":
@@ -67,13 +112,14 @@ class Api:
                 listen, upstream, enabled = _proxy_update(_decode(body))
                 return 200, (await col.update(name, listen, upstream, enabled)).to_json()
             case ["proxies", name, "toxics"]:
-                _allow(method, "GET", "POST")
+                self._allow(method, "GET", "POST")
                 proxy = col.get(name)
                 if method == "GET":
                     return 200, proxy.toxics_json()
-                return 200, col.add_toxic(name, _new_toxic(_decode(body), proxy.toxics)).to_json()
+                toxic = _new_toxic(_decode(body), proxy.toxics, self._toxic_types())
+                return 200, col.add_toxic(name, toxic).to_json()
             case ["proxies", name, "toxics", toxic]:
-                _allow(method, "GET", "POST", "PATCH", "DELETE")
+                self._allow(method, "GET", "POST", "PATCH", "DELETE")
                 if method == "GET":
                     return 200, col.get_toxic(name, toxic).to_json()
                 if method == "DELETE":
@@ -81,7 +127,12 @@ class Api:
                     return 204, None
                 current = col.get_toxic(name, toxic)
                 return 200, col.update_toxic(name, _updated_toxic(current, _decode(body))).to_json()
+        if self.compat is not None:
+            raise _NoRoute(method, path_known=False)
         raise ApiError("not found", 404)
+
+    def _toxic_types(self) -> frozenset[str] | None:
+        return None if self.compat is None else self.compat.toxic_types
 
 
 def _allow(method: str, *methods: str) -> None:
@@ -176,14 +227,16 @@ def _toxicity(data: dict[str, Any], default: float) -> float:
     return float(value)
 
 
-def _new_toxic(data: Any, existing: dict[str, ToxicSpec]) -> ToxicSpec:
+def _new_toxic(
+    data: Any, existing: dict[str, ToxicSpec], types: frozenset[str] | None = None
+) -> ToxicSpec:
     data = _object(data, "toxic")
     stream = _optional(data, "stream", str) or "downstream"
     type_name = _optional(data, "type", str) or ""
     name = _optional(data, "name", str) or f"{type_name}_{stream}"
     if stream not in STREAMS:
         raise ApiError(errors.INVALID_STREAM, 400)
-    cls = toxic_type(type_name)
+    cls = toxic_type(type_name) if types is None or type_name in types else None
     if cls is None:
         raise ApiError(errors.INVALID_TOXIC_TYPE, 400)
     if name in existing:

@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from .compat import DIALECTS
 from .server import DEFAULT_API_LISTEN, run_server
 
 
@@ -23,11 +24,19 @@ def proxy() -> None:
     metavar="HOST:PORT",
     help="Address of the HTTP API (Toxiproxy's default port is 8474; use port 0 for a free one).",
 )
-def serve(listen: str) -> None:
+@click.option(
+    "--compat",
+    type=click.Choice(sorted(DIALECTS)),
+    default=None,
+    help="Answer as an older Toxiproxy would: 2.0 (as 2.1, and no /populate), 2.1 (no PATCH, "
+    "plain-text /version, no reset_peer) or 2.6 (/version body that is not valid JSON). "
+    "Default: the current API.",
+)
+def serve(listen: str, compat: str | None) -> None:
     """Serve the Toxiproxy HTTP API and its proxies until SIGTERM or Ctrl-C."""
     logging.basicConfig(
         stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
     )
-    code = run_server(listen)
+    code = run_server(listen, compat)
     if code:
         raise SystemExit(code)

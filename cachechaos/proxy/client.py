@@ -1,7 +1,9 @@
 """The HTTP client for Toxiproxy's API, used by all of cachechaos.
 
-Works against `toxiproxy-server` and against our own server alike. One
-client per API URL; clients share no state.
+Works against `toxiproxy-server` 2.x (2.0 to the newest) and against our own
+server alike: it sends only requests every 2.x server routes, reads the
+server's version once and switches to a newer verb only for a server that
+needs it (see versions.py). One client per API URL; clients share no state.
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ from urllib.parse import quote
 import httpx
 
 from .addresses import split_address
+from .versions import UNKNOWN, has_populate, parse_api_version, updates_with_patch
 
 DEFAULT_URL = "http://127.0.0.1:8474"
+# What Go's http.NotFound writes for a path or (before 2.1.5) a method no route matches.
+ROUTER_NOT_FOUND = "404 page not found"
 
 
 class ToxiproxyError(Exception):
@@ -96,19 +101,23 @@ class ToxiproxyClient:
     def __init__(self, url: str = DEFAULT_URL, timeout: float = 5.0) -> None:
         self.url = url.rstrip("/")
         self._http = httpx.Client(base_url=self.url, timeout=timeout, trust_env=False)
+        self._server_version: str | None = None
 
     # -- server --------------------------------------------------------------
 
     def version(self) -> str:
-        """The server's version; real Toxiproxy answers either JSON or plain text."""
-        response = self._request("GET", "/version")
-        try:
-            data = response.json()
-        except ValueError:
-            return response.text.strip()
-        if isinstance(data, dict) and "version" in data:
-            return str(data["version"])
-        return str(data)
+        """The server's version as it answers now ("unknown" if its body names none).
+
+        Toxiproxy before 2.6 answers plain text, 2.6.0 a JSON-like body that is
+        not valid JSON, 2.7 on valid JSON: all three are read.
+        """
+        return parse_api_version(self._request("GET", "/version").text) or UNKNOWN
+
+    def server_version(self) -> str:
+        """The server's version, asked once per client (a server does not change under it)."""
+        if self._server_version is None:
+            self._server_version = self.version()
+        return self._server_version
 
     def wait_ready(self, timeout: float = 10.0) -> None:
         """Poll /version until the API answers; raise ToxiproxyUnavailable after `timeout` s."""
@@ -156,8 +165,24 @@ class ToxiproxyClient:
 
     def populate(self, proxies: list[dict[str, Any]]) -> list[Proxy]:
         """Create or replace proxies in one call; unchanged ones are kept as they are."""
+        if not has_populate(self.server_version()):
+            return [self._put_proxy(p) for p in proxies]
         data = self._request("POST", "/populate", json=proxies).json()
         return [Proxy.from_json(p) for p in data.get("proxies") or ()]
+
+    def _put_proxy(self, config: dict[str, Any]) -> Proxy:
+        """What /populate does for one proxy, for 2.0.x servers that lack it."""
+        wanted = {"listen": "127.0.0.1:0", "enabled": True, **config}
+        try:
+            current = self.get_proxy(wanted["name"])
+        except ProxyNotFound:
+            return self.create_proxy(**wanted)
+        if (current.upstream, current.enabled) == (wanted["upstream"], wanted["enabled"]) and (
+            current.listen == wanted["listen"] or wanted["listen"].endswith(":0")
+        ):
+            return current
+        self.delete_proxy(current.name)
+        return self.create_proxy(**wanted)
 
     def enable(self, name: str) -> Proxy:
         return self.update_proxy(name, enabled=True)
@@ -230,13 +255,10 @@ class ToxiproxyClient:
         self.close()
 
     def _update(self, path: str, body: dict[str, Any], **context: str) -> httpx.Response:
-        try:
-            return self._request("PATCH", path, json=body, **context)
-        except ToxiproxyError as exc:
-            # Toxiproxy before 2.2 only knows the (now deprecated) POST for updates.
-            if exc.status != 405:
-                raise
-        return self._request("POST", path, json=body, **context)
+        # POST is the update verb of every 2.x server: PATCH came in 2.6.0 and
+        # older servers refuse it (2.1.4 and before with a bare 404).
+        method = "PATCH" if updates_with_patch(self.server_version()) else "POST"
+        return self._request(method, path, json=body, **context)
 
     def _request(
         self,
@@ -269,10 +291,19 @@ def _error_for(
 ) -> ToxiproxyError:
     status = response.status_code
     try:
-        message = str(response.json().get("error") or response.text)
+        data = response.json()
+        # Toxiproxy 2.0.x named the message "title".
+        message = str(data.get("error") or data.get("title") or response.text)
     except (ValueError, AttributeError):
         message = response.text.strip() or response.reason_phrase
     where = f"{method} {path} -> {status} {message}"
+    if status in (404, 405) and message in (ROUTER_NOT_FOUND, "", response.reason_phrase):
+        # The router's own answer, not the API's JSON error: the server has no such route.
+        return ToxiproxyError(
+            f"{where}: this Toxiproxy server has no route for {method} {path}; "
+            "it is older than this request needs (see the README's compatibility table)",
+            status,
+        )
     if status == 404 and "toxic" in message.lower():
         return ToxicNotFound(
             f"{where}: proxy {proxy!r} has no toxic {toxic!r}; list them with toxics({proxy!r})",

@@ -14,7 +14,7 @@ from http import HTTPStatus
 
 import h11
 
-from .api import Api
+from .api import Api, RawBody
 
 log = logging.getLogger("cachechaos.proxy")
 
@@ -62,10 +62,10 @@ async def serve_http(api: Api, reader: asyncio.StreamReader, writer: asyncio.Str
                     event.target.decode("utf-8", "replace"),
                     body,
                 )
-            data = b"" if payload is None else json.dumps(payload).encode()
+            data, content_type = _body(payload)
             headers = [("Content-Length", str(len(data)))]
-            if payload is not None:
-                headers.append(("Content-Type", "application/json"))
+            if content_type:
+                headers.append(("Content-Type", content_type))
             writer.write(conn.send(h11.Response(
                 status_code=status, headers=headers, reason=HTTPStatus(status).phrase)))
             if data:
@@ -87,6 +87,15 @@ async def serve_http(api: Api, reader: asyncio.StreamReader, writer: asyncio.Str
         await _send_raw(writer, _raw_error(500, "internal error, see the server log"))
     finally:
         writer.close()
+
+
+def _body(payload: object) -> tuple[bytes, str | None]:
+    """The bytes and content type of an answer: JSON unless the Api chose the bytes."""
+    if payload is None:
+        return b"", None
+    if isinstance(payload, RawBody):
+        return payload.data, payload.content_type
+    return json.dumps(payload).encode(), "application/json"
 
 
 async def _send_raw(writer: asyncio.StreamWriter, data: bytes) -> None:

@@ -12,6 +12,7 @@ from types import TracebackType
 from .addresses import join_address, split_address
 from .api import Api
 from .collection import ProxyCollection
+from .compat import dialect
 from .httpd import serve_http
 
 log = logging.getLogger("cachechaos.proxy")
@@ -37,15 +38,17 @@ class ProxyServer:
 
     `await start_async()` / `await stop_async()` inside a running loop, or
     `start()` / `stop()` (also a context manager) to run it in a thread of
-    its own, e.g. in tests.
+    its own, e.g. in tests. `compat` names an older API to answer as
+    (compat.DIALECTS, e.g. "2.1"); None is the current API.
     """
 
-    def __init__(self, listen: str = DEFAULT_API_LISTEN) -> None:
+    def __init__(self, listen: str = DEFAULT_API_LISTEN, compat: str | None = None) -> None:
         split_address(listen)
         self.listen = listen
+        self.compat = dialect(compat)
         self.address: str | None = None
         self.collection = ProxyCollection()
-        self._api = Api(self.collection)
+        self._api = Api(self.collection, self.compat)
         self._http: asyncio.AbstractServer | None = None
         self._api_writers: set[asyncio.StreamWriter] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -135,9 +138,9 @@ class ProxyServer:
         self.stop()
 
 
-async def serve_until_signalled(listen: str) -> int:
+async def serve_until_signalled(listen: str, compat: str | None = None) -> int:
     """Serve until SIGTERM or SIGINT, then close everything; the process exit code."""
-    server = ProxyServer(listen)
+    server = ProxyServer(listen, compat)
     try:
         await server.start_async()
     except OSError as exc:
@@ -147,14 +150,15 @@ async def serve_until_signalled(listen: str) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    log.info("cachechaos proxy API listening on http://%s", server.address)
+    mode = f" as Toxiproxy {server.compat.version} (compat {server.compat.name})" if server.compat else ""
+    log.info("cachechaos proxy API listening on http://%s%s", server.address, mode)
     await stop.wait()
     await server.stop_async()
     log.info("cachechaos proxy stopped")
     return 0
 
 
-def run_server(listen: str = DEFAULT_API_LISTEN) -> int:
+def run_server(listen: str = DEFAULT_API_LISTEN, compat: str | None = None) -> int:
     """Blocking entry point used by `python -m cachechaos.proxy` and `cachechaos proxy serve`."""
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        return runner.run(serve_until_signalled(listen))
+        return runner.run(serve_until_signalled(listen, compat))

@@ -61,12 +61,19 @@ class Binary:
         return self.path == BUILTIN_PROXY
 
 
-def _version(argv: list[str]) -> str:
+def _run_output(argv: list[str]) -> str | None:
+    """What a version command printed (stdout, else stderr); None if it could not run."""
     try:
         out = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"unknown ({exc})"
-    text = (out.stdout or out.stderr).strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return (out.stdout or out.stderr).strip()
+
+
+def _version(argv: list[str]) -> str:
+    text = _run_output(argv)
+    if text is None:
+        return "unknown"
     match = re.search(r"v=(\S+)", text) or re.search(r"(\d+\.\d+(?:\.\d+)?)", text)
     name = "valkey" if "valkey" in text.lower() else ""
     if match:
@@ -161,8 +168,15 @@ def binary_version(kind: Kind, path: str) -> str:
     if kind == "postgres":
         return _version([os.path.join(path, "postgres"), "--version"])
     if kind == "toxiproxy":
-        return _version([path, "-version"])
+        return toxiproxy_version(_run_output([path, "-version"]))
     return _version([path, "--version"])
+
+
+def toxiproxy_version(output: str | None) -> str:
+    """A clean version from `toxiproxy-server -version`, else "unknown" (no flag before 2.4.0)."""
+    from cachechaos.proxy.versions import UNKNOWN, parse_binary_version
+
+    return (parse_binary_version(output) if output else None) or UNKNOWN
 
 
 def _builtin_proxy_version() -> str:
@@ -183,5 +197,7 @@ def found_all(kind: Kind, explicit: str | None = None) -> list[Binary]:
     return out
 
 
-def builtin_proxy_argv(listen: str) -> list[str]:
-    return [sys.executable, "-m", "cachechaos.proxy", "--listen", listen]
+def builtin_proxy_argv(listen: str, compat: str | None = None) -> list[str]:
+    """The built-in proxy's command line; `compat` makes it answer as an older Toxiproxy."""
+    argv = [sys.executable, "-m", "cachechaos.proxy", "--listen", listen]
+    return [*argv, "--compat", compat] if compat else argv

@@ -12,9 +12,12 @@ from cachechaos.runtime.node import Node
 class FaultProxyNode(Node):
     kind = "toxiproxy"
 
-    def __init__(self, name: str, host: str, port: int, node_dir: Path, binary: Binary) -> None:
+    def __init__(
+        self, name: str, host: str, port: int, node_dir: Path, binary: Binary, compat: str | None = None
+    ) -> None:
         super().__init__(name, host, port, node_dir)
         self.binary = binary
+        self.compat = compat  # an older Toxiproxy API for the built-in proxy to answer as
 
     @property
     def api_url(self) -> str:
@@ -22,7 +25,7 @@ class FaultProxyNode(Node):
 
     def argv(self) -> list[str]:
         if self.binary.is_builtin:
-            return builtin_proxy_argv(self.address)
+            return builtin_proxy_argv(self.address, self.compat)
         return [self.binary.path, "-host", self.host, "-port", str(self.port)]
 
     def client(self, timeout: float = 5.0) -> ToxiproxyClient:

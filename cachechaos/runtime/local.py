@@ -105,7 +105,8 @@ class LocalTopology:
     def _create_nodes(self) -> None:
         spec, nodes_dir = self.spec, self.run_dir / "nodes"
         redis_bin = self.binaries["redis"].path
-        proxy = FaultProxyNode("toxiproxy", HOST, free_port(), nodes_dir / "toxiproxy", self.binaries["toxiproxy"])
+        proxy = FaultProxyNode("toxiproxy", HOST, free_port(), nodes_dir / "toxiproxy", self.binaries["toxiproxy"],
+                               compat=spec.proxy.compat)
         self.nodes[proxy.name] = proxy
         self._links: dict[str, tuple[int, str]] = {}  # proxy name -> (listen port, upstream)
 

@@ -47,6 +47,20 @@ class PostgresSettings(_Strict):
 
 class ProxySettings(_Strict):
     binary: str | None = Field(None, description="toxiproxy-server path, or 'builtin' (default: toxiproxy-server on PATH, else builtin)")
+    compat: str | None = Field(None, description="run the built-in proxy as an older Toxiproxy API: '2.0', '2.1' (no PATCH, plain-text /version) or '2.6'")
+
+    @model_validator(mode="after")
+    def _compat_is_builtin(self) -> ProxySettings:
+        if self.compat is None:
+            return self
+        from cachechaos.proxy.compat import dialect
+
+        dialect(self.compat)  # ValueError names the modes there are
+        if self.binary not in (None, "builtin"):
+            raise ValueError("compat applies to the built-in proxy only; drop binary or set it to 'builtin'")
+        # Only the built-in proxy has a compat mode, so a toxiproxy-server on PATH must not win.
+        self.binary = "builtin"
+        return self
 
 class BackendSettings(_Strict):
     instances: int = Field(2, ge=0, le=16, description="sample backend instances to start")

@@ -75,10 +75,12 @@ class Server:
         return f"{self.host}:{self.port}"
 
 
-def start_proxy_process(port: int, log_path: Path) -> subprocess.Popen[bytes]:
+def start_proxy_process(port: int, log_path: Path, compat: str | None = None) -> subprocess.Popen[bytes]:
+    """`python -m cachechaos.proxy` on `port`; `compat` names an older API to answer as."""
+    extra = ["--compat", compat] if compat else []
     with open(log_path, "wb") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "cachechaos.proxy", "--listen", f"127.0.0.1:{port}"],
+            [sys.executable, "-m", "cachechaos.proxy", "--listen", f"127.0.0.1:{port}", *extra],
             stdout=log,
             stderr=subprocess.STDOUT,
             preexec_fn=_die_with_parent,
