@@ -69,10 +69,12 @@ def stale_read_rate(run: RunData, window_s: float = 0.0, phase: str | None = Non
     stale_per_layer: dict[int, int] = {}
     for s in stale:
         stale_per_layer[s.read.layer] = stale_per_layer.get(s.read.layer, 0) + 1
-    for layer, n in sorted(reads_per_layer.items()):
+    # Every layer is listed, with zeros: "no stale read from L1" is a finding, not a gap.
+    for layer in sorted({*(int(x) for x in Layer), *reads_per_layer}):
+        n = reads_per_layer.get(layer, 0)
         k = stale_per_layer.get(layer, 0)
         by_layer[_layer_name(layer)] = {
-            "reads": n, "stale": k, "stale_rate": k / n,
+            "reads": n, "stale": k, "stale_rate": (k / n) if n else None,
             "share_of_stale": (k / len(stale)) if stale else 0.0,
         }
 
