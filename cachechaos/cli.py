@@ -459,6 +459,8 @@ def _render_matrix(rows: list[dict[str, Any]], repeat: int) -> None:
         right = by_kind.get("right", []) + by_kind.get("gate", [])
         control = by_kind.get("control") or (["[red]missing[/]"] if row["missing"] else ["-"])
         criterion = f"{row.get('criterion') or '(any criterion)'} ({threshold})"
+        if row.get("trigger"):
+            criterion += f"; trigger: {row['trigger']}"
         table.add_row(row["experiment"], escape(criterion), "\n".join(by_kind.get("wrong", ["-"])), "\n".join(right or ["-"]),
                       "\n".join(control), "[green]OK[/]" if row["ok"] else "[red]NO[/]")
     out.print(table)

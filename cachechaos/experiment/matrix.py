@@ -75,7 +75,7 @@ def matrix_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for run in runs:
         exp = str(run.get("experiment", "?"))
         rows.setdefault(exp, {"experiment": exp, "mechanism": run.get("mechanism"), "criterion": run.get("detects"),
-                              "purpose": run.get("purpose") or ""})
+                              "trigger": run.get("trigger"), "purpose": run.get("purpose") or ""})
         cells.setdefault((exp, run.get("variant"), cell_kind(run)), []).append(run)
     order = {WRONG: 0, RIGHT: 1, CONTROL: 2, GATE: 3}
     for exp, row in rows.items():

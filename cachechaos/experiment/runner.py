@@ -309,6 +309,7 @@ class ExperimentRun:
             "expect": self.expect, "cell": self.cell,
             "detects": self.spec.detection.criterion if self.spec.detection else None,
             "mechanism": self.spec.detection.mechanism if self.spec.detection else None,
+            "trigger": self.spec.detection.trigger if self.spec.detection else None,
             "started_at": info.get("started_at"), "ended_at": info.get("ended_at"),
             "duration_s": (info.get("ended_at") or time.time()) - (info.get("started_at") or time.time()),
             "verdicts": verdicts,

@@ -86,6 +86,7 @@ def _matrix_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The three-cell rows of a matrix summary, with each cell's range and margin as text."""
     return [{
         "experiment": row.get("experiment"), "criterion": row.get("criterion"), "mechanism": row.get("mechanism"),
+        "trigger": row.get("trigger"),
         "ok": row.get("ok"), "missing": row.get("missing") or [],
         "cells": {kind: [{"text": fmt.matrix_cell_text(c), "ok": c.get("ok")} for c in row.get("cells") or []
                          if c.get("cell") == kind] for kind in ("wrong", "right", "control", "gate")},
