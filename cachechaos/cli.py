@@ -318,7 +318,9 @@ run_options = [
                  show_default=True, help="Where run directories go."),
     click.option("--topology", "topology", type=click.Path(dir_okay=False, path_type=Path), default=None,
                  help="Topology file to run against, instead of the experiment's target."),
-    click.option("--scale", type=float, default=None, help="Multiply every duration (overrides the experiment's scale)."),
+    click.option("--scale", type=float, default=None,
+                 help="Multiply every duration field once (phases, fault delays, TTLs, check windows; not rates or "
+                      "timeouts), overriding the experiment's scale."),
     click.option("--allow-destructive", is_flag=True,
                  help="Let destructive faults act on external nodes the topology marks as chaos targets."),
     click.option("--no-live", is_flag=True, help="No live view; progress lines only."),
@@ -331,19 +333,22 @@ def _with_run_options(fn: Any) -> Any:
     return fn
 
 
-def _options(reports_dir: Path, topology: Path | None, allow_destructive: bool, no_live: bool, variant: str | None = None) -> Any:
+def _options(reports_dir: Path, topology: Path | None, allow_destructive: bool, no_live: bool, variant: str | None = None,
+             control: bool = False) -> Any:
     from cachechaos.experiment.runner import RunOptions
 
     return RunOptions(reports_dir=reports_dir, topology=topology, allow_destructive=allow_destructive,
-                      live=not no_live, variant=variant)
+                      live=not no_live, variant=variant, control=control)
 
 
 @cli.command()
 @click.argument("experiment", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--variant", default=None, help="Run one of the experiment's variants (its backend/topology settings).")
+@click.option("--control", is_flag=True,
+              help="Run the control cell: faults journaled but not applied, the detection's control traffic merged in.")
 @_with_run_options
-def run(experiment: Path, variant: str | None, reports_dir: Path, topology: Path | None, scale: float | None,
-        allow_destructive: bool, no_live: bool) -> None:
+def run(experiment: Path, variant: str | None, control: bool, reports_dir: Path, topology: Path | None,
+        scale: float | None, allow_destructive: bool, no_live: bool) -> None:
     """Run one experiment: bring the target up, drive load, inject the phases' faults, check the criteria.
 
     Exit 0 all criteria met, 1 a criterion failed, 2 bad input, 3 environment, 130 aborted.
@@ -362,7 +367,8 @@ def run(experiment: Path, variant: str | None, reports_dir: Path, topology: Path
     if scale is not None:
         spec = spec.model_copy(update={"scale": scale})
     try:
-        outcome = ExperimentRun(spec, experiment, _options(reports_dir, topology, allow_destructive, no_live, variant), err).execute()
+        options = _options(reports_dir, topology, allow_destructive, no_live, variant, control)
+        outcome = ExperimentRun(spec, experiment, options, err).execute()
     except ConfigFileError as exc:
         _fail(EXIT_BAD_INPUT, str(exc))
     _render_summary(outcome.summary, outcome.run_dir)
@@ -392,13 +398,19 @@ DEFAULT_SUITE = Path("experiments/checklist.yaml")
 @click.argument("suite", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_SUITE)
 @click.option("--matrix", is_flag=True, help="Run every variant (wrong and right configurations) and print the detection table.")
 @click.option("--only", multiple=True, help="Run only the named experiment(s); repeatable.")
+@click.option("--repeat", type=click.IntRange(1, 50), default=1, show_default=True,
+              help="Run every cell this many times; the matrix prints each cell's range and margin to its threshold.")
 @_with_run_options
-def gate(suite: Path, matrix: bool, only: tuple[str, ...], reports_dir: Path, topology: Path | None,
+def gate(suite: Path, matrix: bool, only: tuple[str, ...], repeat: int, reports_dir: Path, topology: Path | None,
          scale: float | None, allow_destructive: bool, no_live: bool) -> None:
     """Run a suite of experiments as a release gate (default: experiments/checklist.yaml).
 
-    Exit 0 when every experiment passes (with --matrix: when every variant gets the verdict it
-    expects and every experiment without variants passes), 1 otherwise, 2 bad input,
+    With --matrix every row runs three cells: the wrong configuration with the fault (its named
+    criterion must fail), each right configuration with the fault (must pass) and the control,
+    the wrong configuration with the fault dry (the named criterion must pass).
+
+    Exit 0 when every experiment passes (with --matrix: when every cell of every run gets the
+    verdict it expects and every experiment without variants passes), 1 otherwise, 2 bad input,
     3 environment, 130 aborted.
     """
     from cachechaos.experiment.suite import run_suite
@@ -407,7 +419,7 @@ def gate(suite: Path, matrix: bool, only: tuple[str, ...], reports_dir: Path, to
         _fail(EXIT_BAD_INPUT, f"{suite}: no such suite file")
     try:
         outcome = run_suite(suite, _options(reports_dir, topology, allow_destructive, no_live), err,
-                            matrix=matrix, only=list(only) or None, scale=scale)
+                            matrix=matrix, only=list(only) or None, scale=scale, repeat=repeat)
     except ConfigFileError as exc:
         _fail(EXIT_BAD_INPUT, str(exc))
     _render_suite(outcome.summary, outcome.run_dir)
@@ -419,17 +431,46 @@ def _render_suite(summary: dict[str, Any], run_dir: Path) -> None:
 
     matrix = summary["matrix"]
     table = Table(title=f"suite {summary['suite']}{' (matrix)' if matrix else ''}: {summary['status'].upper()}", title_justify="left")
-    for col in ["experiment", "variant", "expect", "result", "measured (required)"] + (["detected"] if matrix else []):
+    for col in ["experiment", "variant", "cell", "expect", "result", "measured (required)"] + (["as expected"] if matrix else []):
         table.add_column(col, no_wrap=col in ("experiment", "variant"))
     for row in summary["runs"]:
         measured = "; ".join(f"{fmt_value(v.get('measured'))} ({v.get('threshold')})" for v in row.get("verdicts", [])) or (row.get("error") or "")
         result = {"passed": "[green]PASS[/]", "failed": "[red]FAIL[/]"}.get(row["status"], f"[yellow]{row['status'].upper()}[/]")
-        cells = [row["experiment"], row.get("variant") or "-", row.get("expect") or "-", result, measured]
+        cells = [row["experiment"], row.get("variant") or "-", row.get("cell") or "fault", row.get("expect") or "-", result,
+                 escape(measured)]
         if matrix:
             cells.append({True: "[green]yes[/]", False: "[red]NO[/]", None: "-"}[row.get("detected")])
         table.add_row(*cells)
     out.print(table)
+    if matrix and summary.get("rows"):
+        _render_matrix(summary["rows"], int(summary.get("repeat") or 1))
     out.print(f"suite directory: {run_dir} ({summary['duration_s']:.0f}s)", highlight=False)
+
+
+def _render_matrix(rows: list[dict[str, Any]], repeat: int) -> None:
+    """One line per row: the named criterion, and per cell the range over repeats and the margin."""
+    from cachechaos.report.fmt import matrix_cell_text
+
+    table = Table(title=f"detection matrix ({repeat} run(s) per cell; margin: distance of the worst run to the "
+                        "threshold, on the side the cell must be on)", title_justify="left")
+    for col in ("row", "criterion (threshold)", "wrong + fault → FAIL", "right + fault → PASS", "control → PASS", "row"):
+        table.add_column(col)
+    for row in rows:
+        by_kind: dict[str, list[str]] = {}
+        threshold = ""
+        for cell in row["cells"]:
+            text = matrix_cell_text(cell)
+            colour = "green" if cell["ok"] else "red"
+            by_kind.setdefault(cell["cell"], []).append(f"[{colour}]{escape(text)}[/]")
+            threshold = threshold or str(cell.get("threshold") or "")
+        right = by_kind.get("right", []) + by_kind.get("gate", [])
+        control = by_kind.get("control") or (["[red]missing[/]"] if row["missing"] else ["-"])
+        criterion = f"{row.get('criterion') or '(any criterion)'} ({threshold})"
+        if row.get("trigger"):
+            criterion += f"; trigger: {row['trigger']}"
+        table.add_row(row["experiment"], escape(criterion), "\n".join(by_kind.get("wrong", ["-"])), "\n".join(right or ["-"]),
+                      "\n".join(control), "[green]OK[/]" if row["ok"] else "[red]NO[/]")
+    out.print(table)
 
 
 @cli.command()

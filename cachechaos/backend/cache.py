@@ -17,6 +17,7 @@ from cachechaos.backend.hotkeys import HotKeyDetector
 from cachechaos.backend.l1 import L1Cache
 from cachechaos.backend.l2 import RedisL2
 from cachechaos.backend.metrics import Metrics
+from cachechaos.backend.popularity import Popularity
 from cachechaos.backend.singleflight import SingleFlight
 from cachechaos.backend.strategies import Deps, Lookup, make_strategy, product_key
 
@@ -53,6 +54,9 @@ class ProductCache:
             if cfg.hot_keys.enabled and s.caches_l2
             else None
         )
+        wc = cfg.warmup
+        self.popularity = (Popularity(l2, wc.popularity_key)
+                           if wc.enabled and wc.source == "observed" and l2 is not None and s.caches_l2 else None)
         self.sf: SingleFlight[Served] | None = (
             SingleFlight(metrics.singleflight_joins.inc) if cfg.single_flight.enabled else None
         )
@@ -71,6 +75,8 @@ class ProductCache:
             product = await self.db.get_product(pid)
             return self._served(pid, make_entry(product, 0.0, 0.0)), "miss"
         key = product_key(pid)
+        if self.popularity is not None:
+            self.popularity.read(pid)
         hot = self.hot is not None and self.hot.hit(key)
         if self.l1_all or hot:
             self.metrics.req_l1.inc()
@@ -212,10 +218,13 @@ class ProductCache:
         wc = self.cfg.warmup
         if not self.strategy.caches_l2 or wc.top_n <= 0:
             return 0
-        rows = await self.db.top_products(wc.top_n)
+        if self.popularity is not None:
+            top = await self.popularity.top(wc.top_n)
+        else:
+            top = [p["id"] for p in await self.db.top_products(wc.top_n)]
         done = 0
-        for i in range(0, len(rows), wc.batch_size):
-            ids = [p["id"] for p in rows[i : i + wc.batch_size]]
+        for i in range(0, len(top), wc.batch_size):
+            ids = top[i : i + wc.batch_size]
             # Take leases (or whatever the strategy needs) before reading, so a write landing
             # between our read and our fill invalidates the fill instead of being overwritten.
             lookups = await asyncio.gather(*(self.strategy.lookup(pid) for pid in ids))
@@ -248,8 +257,12 @@ class ProductCache:
 
     async def start(self) -> None:
         await self.strategy.start()
+        if self.popularity is not None:
+            self.popularity.start()
 
     async def stop(self) -> None:
+        if self.popularity is not None:
+            await self.popularity.stop()
         for t in list(self._tasks):
             t.cancel()
         await self.strategy.stop()

@@ -71,6 +71,10 @@ class WarmupConfig(_Section):
     batch_size: int = Field(default=100, ge=1)
     # Block startup (and so /health) until warm-up is done.
     blocking: bool = True
+    # observed: the top_n most-read products, counted by every instance into a Redis sorted set
+    # (popularity_key); orders: the most-ordered products, then by id (knows nothing of reads).
+    source: Literal["observed", "orders"] = "observed"
+    popularity_key: str = "cachechaos:popularity"
 
 
 class EventConfig(_Section):

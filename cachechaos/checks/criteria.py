@@ -90,6 +90,8 @@ class Verdict:
     unit: str
     passed: bool
     details: dict[str, Any] = field(default_factory=dict)
+    max: float | None = None    # the bounds again as numbers: the matrix measures margins to them
+    min: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -108,9 +110,10 @@ def evaluate_one(run: RunData, criterion: Criterion) -> Verdict:
     except Exception as exc:  # any failure of a check is reported, not raised
         unit = _UNITS.get(criterion.check, "")
         return Verdict(criterion.label, criterion.check, dict(criterion.params), criterion.threshold(unit), None,
-                       unit, False, {"error": f"{type(exc).__name__}: {exc}"})
+                       unit, False, {"error": f"{type(exc).__name__}: {exc}"},
+                       criterion.max, criterion.min)
     return Verdict(criterion.label, criterion.check, dict(criterion.params), criterion.threshold(m.unit), m.value,
-                   m.unit, criterion.passes(m.value), m.details)
+                   m.unit, criterion.passes(m.value), m.details, criterion.max, criterion.min)
 
 
 def evaluate(run: RunData, criteria: list[Criterion]) -> list[Verdict]:

@@ -1,8 +1,10 @@
-"""failover_time: from a fault to the first successful write by a client once writes fail.
+"""failover_time: from a fault to the end of the clients' write outage it caused.
 
 Writes that go to Redis (carts with `cart_store: redis`) fail while no primary is
-reachable; the first success after the first failure marks the end of the client's
-outage. When no write failed, clients saw no failover window: the value is 0.
+reachable. The outage ends at the first successful write after which no write fails
+for `hold_s`: one lucky write while others keep failing does not end it. When no
+write failed the fault had no visible effect: that is reported as "no effect" (no
+value, so the criterion fails), not as a failover of 0 s.
 """
 
 from __future__ import annotations
@@ -12,27 +14,46 @@ from typing import Literal
 from cachechaos.checks.result import Measurement
 from cachechaos.checks.rundata import RunData
 from cachechaos.checks.stats import rounded
-from cachechaos.history.format import Op
+from cachechaos.history.format import Op, Record
 
 _WRITE_OPS = {"cart": (int(Op.CART_WRITE),), "product": (int(Op.WRITE),)}
 
 
-def failover_time(run: RunData, fault: str | None = None, op: Literal["cart", "product"] = "cart") -> Measurement:
+def sustained_success(writes: list[Record], after: float, hold_s: float, end: float) -> Record | None:
+    """The first successful write invoked after `after` that no failed write follows within `hold_s`
+    (and the run lasted `hold_s` beyond it, so the calm was observed)."""
+    failures = [r.invoke for r in writes if not r.ok]
+    j = 0
+    for r in writes:
+        if not r.ok or r.invoke <= after:
+            continue
+        while j < len(failures) and failures[j] <= r.invoke:
+            j += 1
+        calm_until = failures[j] if j < len(failures) else end
+        if calm_until > r.invoke + hold_s:
+            return r
+    return None
+
+
+def failover_time(run: RunData, fault: str | None = None, op: Literal["cart", "product"] = "cart",
+                  hold_s: float = 2.0) -> Measurement:
     windows = [f for f in run.faults if f.ok] if fault is None else [run.fault(fault)]
     if not windows:
         return Measurement("failover_time", None, "s", {"reason": "no fault was injected"})
     start = windows[0].start
     writes = [r for r in run.records(ops=_WRITE_OPS[op]) if r.invoke >= start]
     first_failure = next((r for r in writes if not r.ok), None)
-    details: dict[str, object] = {"fault": windows[0].name, "fault_at": start, "op": op, "writes_after_fault": len(writes)}
+    details: dict[str, object] = {"fault": windows[0].name, "fault_at": start, "op": op, "hold_s": hold_s,
+                                  "writes_after_fault": len(writes)}
     if first_failure is None:
-        details["reason"] = "no write failed after the fault"
-        return Measurement("failover_time", 0.0, "s", details)
-    recovered = next((r for r in writes if r.ok and r.invoke > first_failure.invoke), None)
+        details["reason"] = "no effect: no write failed after the fault, so there was no failover to time"
+        details["effect"] = False
+        return Measurement("failover_time", None, "s", details)
+    recovered = sustained_success(writes, first_failure.invoke, hold_s, run.end)
     failed = sum(1 for r in writes if not r.ok)
-    details.update(first_failure_at=first_failure.invoke, failed_writes=failed)
+    details.update(first_failure_at=first_failure.invoke, failed_writes=failed, effect=True)
     if recovered is None:
-        details["reason"] = "writes never succeeded again within the run"
+        details["reason"] = f"writes never succeeded for {hold_s:g} s without a failure within the run"
         return Measurement("failover_time", None, "s", details)
     details["write_outage_s"] = rounded(recovered.complete - first_failure.invoke, 3)
     return Measurement("failover_time", recovered.complete - start, "s", details)

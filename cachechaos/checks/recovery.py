@@ -8,6 +8,7 @@ from cachechaos.checks.result import Measurement
 from cachechaos.checks.rundata import RunData
 from cachechaos.checks.series import SERIES_NAMES
 from cachechaos.checks.stats import mean, rounded
+from cachechaos.checks.windows import FaultWindow
 
 # Samples arrive about once a second with jitter: a hold counts as covered when the data reaches
 # within this much of its end, otherwise a sample 10 ms early would cost a whole extra second.
@@ -73,17 +74,23 @@ def recovery_time(run: RunData, metric: str = "l2_hit_rate", band: float = 0.8, 
 
 
 def _fault_end(run: RunData, after: str | None) -> tuple[float, str]:
-    """The instant recovery is measured from: a fault's heal, a phase's end, or the first injected fault's heal."""
+    """The instant recovery is measured from: a fault's heal, a phase's end, or the first injected
+    fault's heal. A one-shot fault (FLUSHALL, a restart) counts from its start: a restart's inject
+    returns only once the instances are back (and warmed), and that outage is part of the recovery."""
     if after is None:
         injected = [f for f in run.faults if f.ok] or run.faults
         if not injected:
             raise ValueError("the run has no injected fault; name a fault id or phase with `after`")
-        return injected[0].end, injected[0].name
+        return _instant(injected[0]), injected[0].name
     for fault in run.faults:
         if fault.name == after:
-            return fault.end, after
+            return _instant(fault), after
     for phase in run.phases:
         if phase.name == after:
             return phase.end, after
     known = [f.name for f in run.faults] + [p.name for p in run.phases]
     raise ValueError(f"`after`: no fault or phase {after!r} in this run; known: {', '.join(known) or 'none'}")
+
+
+def _instant(fault: FaultWindow) -> float:
+    return fault.start if fault.one_shot else fault.end

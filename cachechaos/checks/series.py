@@ -161,7 +161,7 @@ def history_series(history: Iterable[Record], start: float | None, end: float | 
     requests: dict[int, int] = {}
     errors: dict[int, int] = {}
     latencies: dict[int, list[float]] = {}
-    layers: dict[int, list[int]] = {}  # second -> [l1, l2, miss]
+    layers: dict[int, list[int]] = {}  # second -> [l1, l2, miss, failed]
     read_op = int(Op.READ)
     for r in history:
         if r.op not in REQUEST_OPS:
@@ -172,7 +172,11 @@ def history_series(history: Iterable[Record], start: float | None, end: float | 
             errors[second] = errors.get(second, 0) + 1
         latencies.setdefault(second, []).append(r.response_ms)
         if r.op == read_op and 200 <= r.status < 300 and Layer.L1 <= r.layer <= Layer.MISS:
-            layers.setdefault(second, [0, 0, 0])[r.layer - 1] += 1
+            layers.setdefault(second, [0, 0, 0, 0])[r.layer - 1] += 1
+        elif r.op == read_op and (r.status == 0 or r.status >= 500):
+            # A read that failed was not served by any cache: hit rates count it (an outage is
+            # at 0, not a gap), the layer shares of served reads do not.
+            layers.setdefault(second, [0, 0, 0, 0])[3] += 1
     out: dict[str, Series] = {name: [] for name in HISTORY_SERIES}
     seconds = set(requests)
     if start is not None and end is not None and end >= start:
@@ -191,8 +195,10 @@ def history_series(history: Iterable[Record], start: float | None, end: float | 
             reads = sum(served)
             out["l1_hit_rate"].append((t, served[0] / reads))
             out["hit_rate"].append((t, (served[0] + served[1]) / reads))
+            answered = reads - served[3]
             for layer, i in (("l1", 0), ("l2", 1), ("miss", 2)):
-                out[f"layer_share:{layer}"].append((t, served[i] / reads))
+                if answered:
+                    out[f"layer_share:{layer}"].append((t, served[i] / answered))
     return out
 
 

@@ -22,17 +22,34 @@ def _layer_name(layer: int) -> str:
         return str(layer)
 
 
-def stale_read_rate(run: RunData, window_s: float = 0.0, phase: str | None = None) -> Measurement:
+# Successful reads without a version cannot be judged; above this share of them the rate says
+# more about what was left out than about what was measured.
+MAX_UNJUDGED = 0.05
+
+
+class UnjudgedReads(ValueError):
+    """Too many successful reads carried no version: the stale rate would rest on too little evidence."""
+
+
+def stale_read_rate(run: RunData, window_s: float = 0.0, phase: str | None = None,
+                    max_unjudged: float = MAX_UNJUDGED) -> Measurement:
     """Stale fraction at `window_s` among successful product READs (invoked in `phase` if given).
 
     A read is stale at window w iff a successful write of its key with a higher version was
     acknowledged before (read invoke - w). Writes from any phase count: a write acknowledged
-    before the phase began still makes a read inside it stale.
+    before the phase began still makes a read inside it stale. When more than `max_unjudged`
+    of the successful reads reported no version the check raises (an error verdict), because
+    leaving them out of both counts would pass on no evidence.
     """
     window_s = float(window_s)
     if window_s < 0:
         raise ValueError(f"window_s must be >= 0, got {window_s}")
-    reads = [r for r in run.records(phase, ops=[Op.READ]) if is_judged_read(r)]
+    ok_reads = [r for r in run.records(phase, ops=[Op.READ]) if 200 <= r.status < 300]
+    reads = [r for r in ok_reads if is_judged_read(r)]
+    unjudged = len(ok_reads) - len(reads)
+    if ok_reads and unjudged / len(ok_reads) > max_unjudged:
+        raise UnjudgedReads(f"{unjudged} of {len(ok_reads)} successful reads ({unjudged / len(ok_reads):.1%}) reported "
+                            f"no version, above the {max_unjudged:.0%} allowed: staleness cannot be judged")
     stale_all = run.stale_reads()
     if phase is not None:
         w = run.window(phase)
@@ -52,10 +69,12 @@ def stale_read_rate(run: RunData, window_s: float = 0.0, phase: str | None = Non
     stale_per_layer: dict[int, int] = {}
     for s in stale:
         stale_per_layer[s.read.layer] = stale_per_layer.get(s.read.layer, 0) + 1
-    for layer, n in sorted(reads_per_layer.items()):
+    # Every layer is listed, with zeros: "no stale read from L1" is a finding, not a gap.
+    for layer in sorted({*(int(x) for x in Layer), *reads_per_layer}):
+        n = reads_per_layer.get(layer, 0)
         k = stale_per_layer.get(layer, 0)
         by_layer[_layer_name(layer)] = {
-            "reads": n, "stale": k, "stale_rate": k / n,
+            "reads": n, "stale": k, "stale_rate": (k / n) if n else None,
             "share_of_stale": (k / len(stale)) if stale else 0.0,
         }
 
@@ -63,7 +82,7 @@ def stale_read_rate(run: RunData, window_s: float = 0.0, phase: str | None = Non
         "window_s": window_s,
         "phase": phase,
         "reads": total,
-        "unjudged_reads": sum(1 for r in run.records(phase, ops=[Op.READ]) if 200 <= r.status < 300 and r.version < 0),
+        "unjudged_reads": unjudged,
         "stale": len(stale),
         "fractions": fractions,
         "stale_counts": counts,

@@ -36,6 +36,7 @@ class FaultWindow(Window):
     target: str = ""
     ok: bool = True                # the inject succeeded
     error: str | None = None
+    one_shot: bool = False         # acts at an instant: recovery is timed from its start
 
 
 def phase_windows(journal: list[dict[str, Any]], run_end: float) -> list[Window]:
@@ -67,7 +68,7 @@ def fault_windows(journal: list[dict[str, Any]], run_end: float) -> list[FaultWi
         return FaultWindow(
             name=str(inject.get("fault")), start=start, end=max(end, start), closed=closed,
             type=str(inject.get("type", "")), phase=inject.get("phase"), target=str(inject.get("target", "")),
-            ok=bool(inject.get("ok", True)), error=inject.get("error"),
+            ok=bool(inject.get("ok", True)), error=inject.get("error"), one_shot=bool(inject.get("one_shot", False)),
         )
 
     for entry in journal:

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cachechaos.checks.criteria import Criterion
+from cachechaos.experiment.scaling import scale_durations
 from cachechaos.faults import FaultSpec
 from cachechaos.traffic.spec import TrafficSpec
 from cachechaos.yamlmodel import load_model, load_yaml, parse_model
@@ -43,6 +44,30 @@ class VariantSpec(_Strict):
     topology: dict[str, Any] = Field(default_factory=dict, description="deep-merged into the topology overrides")
 
 
+class ControlSpec(_Strict):
+    """The control cell: the wrong configuration with its trigger removed. Faults stay in the
+    journal as dry markers (time-anchored criteria still find them) but do not act."""
+
+    variant: str | None = Field(None, description="the wrong configuration (default: the first `expect: fail` variant)")
+    traffic: dict[str, Any] = Field(default_factory=dict, description="deep-merged into traffic when the load is the "
+                                                                      "trigger, e.g. {mix: {absent: 0}}")
+
+
+class DetectionSpec(_Strict):
+    """What a matrix row proves: the criterion aimed at the mechanism, and what triggers it."""
+
+    criterion: str = Field(description="name of the criterion that targets the mechanism; the row is detected only when it fails")
+    mechanism: str = Field(description="one line: why the wrong configuration fails")
+    trigger: str | None = Field(None, description="what exposes the bug when it is not a fault (e.g. the bulk discount)")
+    control: ControlSpec = Field(default_factory=ControlSpec)  # type: ignore[arg-type]
+
+
+# Checks about what a fault does to reads: without `phase:` they look at the phase holding the
+# faults (when one phase does), not at an average diluted by baseline and recovery. `phase: null`
+# asks for the whole run.
+FAULT_SCOPED_CHECKS = frozenset({"stale_read_rate", "hit_rate", "key_redis_rate", "series_stat"})
+
+
 class ExperimentSpec(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     purpose: str = Field(description="one line: what this experiment proves")
@@ -54,6 +79,7 @@ class ExperimentSpec(_Strict):
     phases: list[PhaseSpec] = Field(min_length=1)
     criteria: list[Criterion] = Field(default_factory=list)
     variants: dict[str, VariantSpec] = Field(default_factory=dict)
+    detection: DetectionSpec | None = Field(None, description="the matrix row: its mechanism's criterion and control")
 
     @model_validator(mode="after")
     def _unique_names(self) -> ExperimentSpec:
@@ -70,30 +96,55 @@ class ExperimentSpec(_Strict):
                 ids.append(fault.id)
         if len(set(ids)) != len(ids):
             raise ValueError(f"fault ids must be unique: {ids}")
+        self._scope_criteria()
+        self._check_detection()
         return self
+
+    def _scope_criteria(self) -> None:
+        faulted = [p.name for p in self.phases if p.faults]
+        if len(faulted) != 1:
+            return
+        for criterion in self.criteria:
+            if criterion.check in FAULT_SCOPED_CHECKS and "phase" not in criterion.params:
+                criterion.params["phase"] = faulted[0]
+
+    def _check_detection(self) -> None:
+        if self.detection is None:
+            return
+        labels = [c.label for c in self.criteria]
+        if self.detection.criterion not in labels:
+            raise ValueError(f"detection.criterion {self.detection.criterion!r} names no criterion; criteria: {labels}")
+        wrong = self.detection.control.variant
+        if wrong is not None and wrong not in self.variants:
+            raise ValueError(f"detection.control.variant {wrong!r} is not a variant; variants: {list(self.variants)}")
+
+    @property
+    def control_variant(self) -> str | None:
+        """The wrong configuration the control cell runs, when the experiment has one."""
+        if self.detection and self.detection.control.variant:
+            return self.detection.control.variant
+        return next((n for n, v in self.variants.items() if v.expect == "fail"), None)
+
+    def control(self) -> ExperimentSpec:
+        """This (variant of the) experiment without its trigger: every fault dry, the control's traffic merged in."""
+        data = self.model_dump(mode="json", exclude_unset=True)
+        for phase in data["phases"]:
+            for fault in phase.get("faults", []):
+                fault["dry"] = True
+        if self.detection:
+            data["traffic"] = deep_merge(data.get("traffic", {}), self.detection.control.traffic)
+        return ExperimentSpec.model_validate(data)
 
     @property
     def duration_s(self) -> float:
         return sum(p.duration_s for p in self.phases)
 
     def scaled(self) -> ExperimentSpec:
-        """This experiment at scale 1: every duration multiplied by `scale`.
-
-        One factor keeps an experiment's ratios while moving it between CI and production
-        scale: every field named `*_s` (phase lengths, fault delays, backend TTLs, check
-        windows and hold periods) and the bounds of checks measured in seconds.
-        """
+        """This experiment at scale 1: every duration field (scaling.DURATION_FIELDS) multiplied
+        by `scale` once, and the bounds of checks measured in seconds with them."""
         if self.scale == 1:
             return self
-        data = self.model_dump(mode="json", exclude_none=False)
-        # Client timeouts are not durations of the scenario.
-        data = _scale_seconds(data, self.scale, skip={"request_timeout_s", "timeout_s"})
-        for criterion in data["criteria"]:
-            criterion["params"] = _scale_seconds(criterion.get("params", {}), self.scale)
-            if criterion["check"] in SECONDS_CHECKS:
-                for bound in ("max", "min"):
-                    if criterion.get(bound) is not None:
-                        criterion[bound] *= self.scale
+        data = scale_durations(self.model_dump(mode="json", exclude_unset=True), self.scale)
         data["scale"] = 1.0
         return ExperimentSpec.model_validate(data)
 
@@ -118,20 +169,6 @@ class SuiteSpec(_Strict):
     name: str
     description: str = ""
     experiments: list[SuiteEntry] = Field(min_length=1)
-
-
-# Checks whose measurement is a duration: their bounds scale with the experiment.
-SECONDS_CHECKS = frozenset({"recovery_time", "failover_time"})
-
-
-def _scale_seconds(value: Any, factor: float, skip: frozenset[str] | set[str] = frozenset()) -> Any:
-    """`value` with every number under a key ending in `_s` multiplied by `factor`."""
-    if isinstance(value, dict):
-        return {k: (v if k in skip else v * factor if k.endswith("_s") and isinstance(v, int | float) and not isinstance(v, bool)
-                    else _scale_seconds(v, factor, skip)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_scale_seconds(v, factor) for v in value]
-    return value
 
 
 def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

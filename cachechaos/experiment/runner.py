@@ -63,6 +63,7 @@ class RunOptions:
     allow_destructive: bool = False
     live: bool = True
     topology: Path | None = None  # overrides the experiment's target topology file
+    control: bool = False  # the matrix's control cell: the variant with its faults dry and its trigger removed
 
 
 @dataclass
@@ -113,13 +114,15 @@ def _signals_raise() -> Iterator[None]:
 
 class ExperimentRun:
     def __init__(self, spec: ExperimentSpec, source: Path | None, options: RunOptions, console: Console) -> None:
-        self.spec = (spec.variant(options.variant) if options.variant else spec).scaled()
-        # The default configuration is what a gate ships: it must pass.
-        self.expect = spec.variants[options.variant].expect if options.variant else "pass"
+        chosen = spec.variant(options.variant) if options.variant else spec
+        self.spec = (chosen.control() if options.control else chosen).scaled()
+        # The default configuration is what a gate ships: it must pass; so must a control.
+        self.expect = spec.variants[options.variant].expect if options.variant and not options.control else "pass"
+        self.cell = "control" if options.control else "fault"
         self.source = source
         self.options = options
         self.console = console
-        name = spec.name + (f"-{options.variant}" if options.variant else "")
+        name = spec.name + (f"-{options.variant}" if options.variant else "") + ("-control" if options.control else "")
         self.run_id = options.run_id or new_run_id(name)
         self.run_dir = (options.reports_dir / self.run_id).resolve()
         self.target: Any = None
@@ -316,9 +319,16 @@ class ExperimentRun:
         summary = {
             "run_id": self.run_id, "experiment": self.spec.name, "variant": self.options.variant,
             "purpose": self.spec.purpose, "status": status, "exit_code": code, "error": error,
-            "expect": self.expect, "started_at": info.get("started_at"), "ended_at": info.get("ended_at"),
+            "expect": self.expect, "cell": self.cell,
+            "detects": self.spec.detection.criterion if self.spec.detection else None,
+            "mechanism": self.spec.detection.mechanism if self.spec.detection else None,
+            "trigger": self.spec.detection.trigger if self.spec.detection else None,
+            "started_at": info.get("started_at"), "ended_at": info.get("ended_at"),
             "duration_s": (info.get("ended_at") or time.time()) - (info.get("started_at") or time.time()),
             "verdicts": verdicts, "load": load,
+            # Where staleness came from, per stale-read criterion: l1, l2, miss (PostgreSQL), none (no X-Cache).
+            "stale_by_layer": {v["name"]: v["details"]["by_layer"] for v in verdicts
+                               if v["check"] == "stale_read_rate" and "by_layer" in (v.get("details") or {})},
         }
         write_json(self.run_dir / SUMMARY_FILE, summary)
         write_run_outputs(self.run_dir, summary)

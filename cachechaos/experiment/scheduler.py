@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +27,8 @@ class FaultScheduler:
         self.journal = journal
         self.active: list[ActiveFault] = []
 
-    def _edge(self, event: str, entry: ActiveFault, ok: bool, details: dict[str, Any], error: str | None = None) -> None:
+    def _edge(self, event: str, entry: ActiveFault, ok: bool, details: dict[str, Any], error: str | None = None,
+              started: float | None = None) -> None:
         fields: dict[str, Any] = {
             "fault": entry.fault.id, "type": entry.fault.type, "phase": entry.phase,
             "target": entry.fault.target_name, "ok": ok, "one_shot": entry.fault.one_shot,
@@ -34,21 +36,26 @@ class FaultScheduler:
         }
         if error:
             fields["error"] = error
+        if started is not None:
+            # The edge is timed from when the fault began to act (a restart's inject returns only once
+            # the instances are back); when it finished acting is kept next to it.
+            fields.update(t=started, applied_at=time.time())
         self.journal.write(event, **fields)
 
     def inject(self, params: FaultParams, phase: str) -> Fault[Any]:
         entry = ActiveFault(build_fault(params, self.ctx), phase)
         # Registered before inject: a half-applied fault still gets healed.
         self.active.append(entry)
+        started = time.time()
         try:
-            details = entry.fault.inject()
+            details = {"dry": True} if params.dry else entry.fault.inject()
         except FaultRefused as exc:
-            self._edge("inject", entry, False, {}, str(exc))
+            self._edge("inject", entry, False, {}, str(exc), started)
             raise  # the safety rules said no: bad input, not a broken environment
         except Exception as exc:
-            self._edge("inject", entry, False, {}, f"{type(exc).__name__}: {exc}")
+            self._edge("inject", entry, False, {}, f"{type(exc).__name__}: {exc}", started)
             raise FaultInjectionError(f"fault {entry.fault.id} ({entry.fault.type}) could not be injected: {exc}") from exc
-        self._edge("inject", entry, True, details)
+        self._edge("inject", entry, True, details, started=started)
         if entry.fault.one_shot:
             self.heal(entry.fault)
         return entry.fault
@@ -57,7 +64,7 @@ class FaultScheduler:
         entry = next(e for e in self.active if e.fault is fault)
         self.active.remove(entry)
         try:
-            details = fault.heal()
+            details = {"dry": True} if fault.params.dry else fault.heal()
         except Exception as exc:
             self._edge("heal", entry, False, {}, f"{type(exc).__name__}: {exc}")
             raise

@@ -10,7 +10,8 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from cachechaos.experiment.model import load_experiment, load_suite
+from cachechaos.experiment.matrix import matrix_rows
+from cachechaos.experiment.model import ExperimentSpec, load_experiment, load_suite
 from cachechaos.experiment.rundir import SUMMARY_FILE, detected, write_json
 from cachechaos.experiment.runner import (
     EXIT_ABORTED,
@@ -28,7 +29,8 @@ _PRECEDENCE = [EXIT_ABORTED, 2, 3, EXIT_FAILED, EXIT_OK]
 
 def suite_exit_code(rows: list[dict[str, Any]], matrix: bool) -> int:
     """The worst run's exit code. In a matrix a FAIL is the right outcome of a wrong
-    configuration, so a run that finished counts by whether it did what was expected of it."""
+    configuration, so a run that finished counts by whether it did what was expected of it,
+    and a row whose wrong configuration has no control cell fails."""
     def code(row: dict[str, Any]) -> int:
         finished = row["exit_code"] in (EXIT_OK, EXIT_FAILED)
         if not (matrix and finished):
@@ -36,11 +38,26 @@ def suite_exit_code(rows: list[dict[str, Any]], matrix: bool) -> int:
         return EXIT_FAILED if detected(row) is False else EXIT_OK
 
     codes = {code(r) for r in rows}
+    if matrix and any(row["missing"] for row in matrix_rows(rows)):
+        codes.add(EXIT_FAILED)
     return next((c for c in _PRECEDENCE if c in codes), EXIT_OK)
 
 
+# One run to make: a variant (None: the default configuration), and whether it is the control cell.
+Cell = tuple[str | None, bool]
+
+
+def matrix_cells(spec: ExperimentSpec, variants: list[str]) -> list[Cell]:
+    """Every variant with its fault, then the control: the wrong configuration without its trigger."""
+    cells: list[Cell] = [(v, False) for v in variants]
+    wrong = spec.control_variant
+    if wrong is not None and any(spec.variants[v].expect == "fail" for v in variants):
+        cells.append((wrong, True))
+    return cells
+
+
 def run_suite(path: Path, options: RunOptions, console: Console, matrix: bool = False,
-              only: list[str] | None = None, scale: float | None = None) -> RunOutcome:
+              only: list[str] | None = None, scale: float | None = None, repeat: int = 1) -> RunOutcome:
     suite = load_suite(path)
     entries = []
     for entry in suite.experiments:
@@ -50,37 +67,36 @@ def run_suite(path: Path, options: RunOptions, console: Console, matrix: bool = 
             spec = spec.model_copy(update={"scale": scale})
         if only and spec.name not in only:
             continue
-        variants: list[str | None] = [None]
+        cells: list[Cell] = [(None, False)]
         if matrix and spec.variants:
-            variants = list(entry.variants or spec.variants)
-        entries.append((exp_path, spec, variants))
+            cells = matrix_cells(spec, list(entry.variants or spec.variants))
+        entries.append((exp_path, spec, cells))
     suite_id = options.run_id or new_run_id(f"suite-{suite.name}" + ("-matrix" if matrix else ""))
     suite_dir = (options.reports_dir / suite_id).resolve()
     suite_dir.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
     started = time.time()
-    total = sum(len(v) for _, _, v in entries)
-    for exp_path, spec, variants in entries:
-        for variant in variants:
-            console.rule(escape(f"[{len(rows) + 1}/{total}] {spec.name}" + (f" [{variant}]" if variant else "")))
-            run_options = replace(options, run_id=None, variant=variant, reports_dir=suite_dir)
-            outcome = ExperimentRun(spec, exp_path, run_options, console).execute()
-            summary = outcome.summary
-            row = {**summary, "run_dir": outcome.run_dir.name}
-            row["detected"] = detected(row)
-            rows.append(row)
-            console.print(f"→ {summary['status'].upper()} (exit {summary['exit_code']})", highlight=False)
-            if summary["exit_code"] == EXIT_ABORTED:
-                break
-        if rows and rows[-1]["exit_code"] == EXIT_ABORTED:
+    plan = [(exp_path, spec, cell, r) for exp_path, spec, cells in entries for cell in cells for r in range(repeat)]
+    for exp_path, spec, (variant, control), attempt in plan:
+        label = (f" [{variant}]" if variant else "") + (" control" if control else "") + (f" #{attempt + 1}" if repeat > 1 else "")
+        console.rule(escape(f"[{len(rows) + 1}/{len(plan)}] {spec.name}{label}"))
+        run_options = replace(options, run_id=None, variant=variant, reports_dir=suite_dir, control=control)
+        outcome = ExperimentRun(spec, exp_path, run_options, console).execute()
+        row = {**outcome.summary, "run_dir": outcome.run_dir.name, "repeat": attempt + 1}
+        row["detected"] = detected(row)
+        rows.append(row)
+        console.print(f"→ {row['status'].upper()} (exit {row['exit_code']})", highlight=False)
+        if row["exit_code"] == EXIT_ABORTED:
             break
     code = suite_exit_code(rows, matrix)
     summary = {
         "suite": suite.name, "description": suite.description, "matrix": matrix, "run_id": suite_id,
         "started_at": started, "ended_at": time.time(), "duration_s": time.time() - started,
         "exit_code": code, "status": "passed" if code == EXIT_OK else "aborted" if code == EXIT_ABORTED else "failed",
-        "runs": rows,
+        "repeat": repeat, "runs": rows,
     }
+    if matrix:
+        summary["rows"] = matrix_rows(rows)
     write_json(suite_dir / SUMMARY_FILE, summary)
     from cachechaos.report.outputs import write_suite_outputs
 

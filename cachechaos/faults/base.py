@@ -29,6 +29,8 @@ class FaultParams(BaseModel):
     type: str
     id: str | None = Field(None, description="name in the journal and criteria (default: <type>-<n>)")
     after_s: float = Field(0.0, ge=0, description="inject this long after the phase starts")
+    dry: bool = Field(False, description="journal both edges at their instants but do not act: the control cell of "
+                                          "the detection matrix, where time-anchored criteria still find their fault")
 
 
 P = TypeVar("P", bound=FaultParams)

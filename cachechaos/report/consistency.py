@@ -25,7 +25,8 @@ def _age_label(lo: float, hi: float | None) -> str:
 def consistency_view(run: RunData) -> dict[str, Any]:
     """Everything the section shows, from the stale_read_rate check over the whole run (window 0)."""
     try:
-        m = CHECKS["stale_read_rate"](run, window_s=0.0)
+        # The section shows whatever could be judged, and how many reads could not.
+        m = CHECKS["stale_read_rate"](run, window_s=0.0, max_unjudged=1.0)
     except Exception as exc:  # a broken history must not cost the rest of the report
         return {"error": f"{type(exc).__name__}: {exc}"}
     d = m.details

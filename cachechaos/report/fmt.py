@@ -110,3 +110,20 @@ FILTERS = {
     "number": number, "percent": percent, "measured": measured, "threshold": threshold, "nines": nines, "fresh": fresh,
     "clock": clock, "duration": duration, "params": params,
 }
+
+
+def matrix_cell_text(cell: dict[str, Any]) -> str:
+    """One matrix cell: variant, runs as expected, range of the named criterion, signed margin."""
+    unit = str(cell.get("unit") or "")
+    rng = cell.get("range")
+    if rng is None:
+        spread = "not measured"
+    elif rng[0] == rng[1]:
+        spread = measured(rng[0], unit)
+    else:
+        spread = f"{measured(rng[0], unit)} .. {measured(rng[1], unit)}"
+    margin = cell.get("margin")
+    margin_text = EMPTY if margin is None else ("+" if margin >= 0 else "-") + measured(abs(margin), unit)
+    variant = cell.get("variant") or "default"
+    unmeasured = f", {cell['unmeasured']} unmeasured" if cell.get("unmeasured") else ""
+    return f"{variant}: {cell['as_expected']}/{cell['runs']} as expected; {spread}{unmeasured}; margin {margin_text}"

@@ -20,7 +20,9 @@ def write_junit(path: Path, summaries: list[dict[str, Any]]) -> None:
     suites = ET.Element("testsuites")
     for summary in summaries:
         verdicts = summary.get("verdicts", [])
-        name = summary["experiment"] + (f"[{summary['variant']}]" if summary.get("variant") else "")
+        name = (summary["experiment"] + (f"[{summary['variant']}]" if summary.get("variant") else "")
+                + (" control" if summary.get("cell") == "control" else "")
+                + (f" #{summary['repeat']}" if (summary.get("repeat") or 1) > 1 else ""))
         failures = sum(1 for v in verdicts if not v["passed"])
         suite = ET.SubElement(suites, "testsuite", name=name, tests=str(len(verdicts) or 1),
                               failures=str(failures), errors="1" if summary["status"] in ("error", "aborted") else "0",

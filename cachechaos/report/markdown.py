@@ -25,13 +25,25 @@ def run_markdown(summary: dict[str, Any]) -> str:
         lines += ["| criterion | required | measured | result |", "|---|---|---|---|"]
         for v in verdicts:
             measured = f"{fmt_value(v.get('measured'))} {v.get('unit', '')}".strip()
-            lines.append(f"| {v['name']} | {v.get('threshold', '')} | {measured} | {_ICON[bool(v['passed'])]} |")
+            named = " (mechanism)" if v["name"] == summary.get("detects") else ""
+            lines.append(f"| {v['name']}{named} | {v.get('threshold', '')} | {measured} | {_ICON[bool(v['passed'])]} |")
         lines.append("")
     load = summary.get("load")
     if load and not load.get("ok", True):
         lines += ["**The load fell short; every verdict above was judged on it:** " + "; ".join(load["problems"]), ""]
+    for name, layers in (summary.get("stale_by_layer") or {}).items():
+        lines.append(f"Stale reads by serving layer ({name}): {stale_layers_text(layers)}.")
+        lines.append("")
+    if summary.get("mechanism"):
+        cell = " (control: faults journaled, not applied)" if summary.get("cell") == "control" else ""
+        lines += [f"Mechanism{cell}: {summary['mechanism']}", ""]
     lines.append(f"Run `{summary['run_id']}`, {summary.get('duration_s') or 0:.0f} s.")
     return "\n".join(lines) + "\n"
+
+
+def stale_layers_text(layers: dict[str, dict[str, Any]]) -> str:
+    """'l1 12 of 300, l2 0 of 900, ...': the stale reads each layer served, of the reads it served."""
+    return ", ".join(f"{name} {row.get('stale', 0):,} of {row.get('reads', 0):,}" for name, row in layers.items())
 
 
 def write_markdown(path: Path, summaries: list[dict[str, Any]], title: str | None = None) -> None:

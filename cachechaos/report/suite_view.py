@@ -52,7 +52,8 @@ def suite_view(suite_dir: Path) -> dict[str, Any]:
         run_dir = str(run.get("run_dir") or run.get("run_id") or "")
         rows.append({
             "experiment": run.get("experiment", "?"), "variant": run.get("variant"),
-            "variant_label": run.get("variant") or DEFAULT_VARIANT, "purpose": run.get("purpose") or "",
+            "variant_label": (run.get("variant") or DEFAULT_VARIANT) + (" (control)" if run.get("cell") == "control" else ""),
+            "purpose": run.get("purpose") or "",
             "status": status, "expect": run.get("expect"), "detected": run.get("detected"),
             "headline": headline(run), "duration_s": run.get("duration_s"), "exit_code": run.get("exit_code"),
             "link": f"{run_dir}/index.html", "has_report": (suite_dir / run_dir / "index.html").is_file(),
@@ -77,4 +78,16 @@ def suite_view(suite_dir: Path) -> dict[str, Any]:
         "status": status, "detail": detail, "duration_s": summary.get("duration_s"),
         "started_at": summary.get("started_at") or (runs[0].get("started_at") if runs else None),
         "exit_code": summary.get("exit_code"), "rows": rows, "variants": variants, "scorecard": scorecard,
+        "matrix_rows": _matrix_rows(summary.get("rows") or []), "repeat": summary.get("repeat") or 1,
     }
+
+
+def _matrix_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The three-cell rows of a matrix summary, with each cell's range and margin as text."""
+    return [{
+        "experiment": row.get("experiment"), "criterion": row.get("criterion"), "mechanism": row.get("mechanism"),
+        "trigger": row.get("trigger"),
+        "ok": row.get("ok"), "missing": row.get("missing") or [],
+        "cells": {kind: [{"text": fmt.matrix_cell_text(c), "ok": c.get("ok")} for c in row.get("cells") or []
+                         if c.get("cell") == kind] for kind in ("wrong", "right", "control", "gate")},
+    } for row in rows]

@@ -42,10 +42,19 @@ def backend_config(instance: str, endpoints: Endpoints, overrides: dict[str, Any
         "instance": instance,
         "sentinels": sentinels,
         "master_name": endpoints.master_name,
-        "postgres_dsn": endpoints.postgres_dsn,
+        "postgres_dsn": _own_postgres_dsn(endpoints, instance),
         "redis_address_map": own,
         "pubsub_address_map": pubsub,
     }
+
+
+def _own_postgres_dsn(endpoints: Endpoints, instance: str) -> str:
+    """The DSN through the instance's own PostgreSQL link when the topology has one."""
+    links = endpoints.links
+    own, shared = links.get(f"postgres.{instance}"), links.get("postgres")
+    if own is None or shared is None:
+        return endpoints.postgres_dsn
+    return endpoints.postgres_dsn.replace(f"@{shared.listen}/", f"@{own.listen}/")
 
 
 class BackendNode(Node):

@@ -197,6 +197,9 @@ class LocalTopology:
             for i in range(1, settings.instances + 1):
                 for node in targets:
                     added[f"{node.name}.backend-{i}"] = (free_port(), f"{HOST}:{node.port}")
+                # Chained in front of the shared postgres link: a fault on `postgres` still reaches
+                # every backend, one on `postgres.backend-1` only that backend's DB path.
+                added[f"postgres.backend-{i}"] = (free_port(), f"{HOST}:{self._links['postgres'][0]}")
         with self.proxy_client() as client:
             client.populate([{"name": name, "listen": f"{HOST}:{port}", "upstream": upstream, "enabled": True}
                              for name, (port, upstream) in added.items()])

@@ -68,7 +68,8 @@ class BackendSettings(_Strict):
     own_links: bool = Field(
         False,
         description="give every backend its own proxied links to each Redis node and Sentinel "
-        "(redis-1.backend-1, sentinel-1.backend-1, ...), so a partition can split the backends",
+        "(redis-1.backend-1, sentinel-1.backend-1, ...), so a partition can split the backends, and to PostgreSQL "
+        "(postgres.backend-1, chained in front of the shared postgres link), so a fault can slow one backend's DB path",
     )
 
     @field_validator("config")

@@ -97,7 +97,7 @@ class Plan:
         return cls(
             backends=[b.rstrip("/") for b in cfg.backends],
             recorder=recorder,
-            zipf=Zipf(cfg.catalog.products, spec.zipf_s),
+            zipf=Zipf(cfg.catalog.products, spec.zipf_s, seed=spec.seed),  # one permutation for every process
             products=cfg.catalog.products,
             categories=cfg.catalog.categories,
             users=cfg.catalog.users,

@@ -1,4 +1,10 @@
-"""Zipf-distributed product ids: rank k (= product id k) is drawn with weight 1 / k**s."""
+"""Zipf-distributed product ids: rank k is drawn with weight 1 / k**s.
+
+With a seed, rank k maps to a product id through a seeded permutation, so the popular
+products are not the lowest ids: a backend that warms "the first N ids" (or sorts by id
+when it knows nothing better) does not hit the hot set by coincidence, and has to learn
+popularity from what it observes.
+"""
 
 from __future__ import annotations
 
@@ -16,11 +22,18 @@ EXACT_RANKS = 1 << 17
 class Zipf:
     """Draw ids 1..n with P(k) proportional to k**-s; `sample` costs one random() and one bisect."""
 
-    def __init__(self, n: int, s: float) -> None:
+    def __init__(self, n: int, s: float, seed: int | None = None) -> None:
         if n < 1:
             raise ValueError("a Zipf distribution needs at least one id")
         self.n = n
         self.s = s
+        # rank -> id as (a * (rank - 1) + b) mod n + 1 with gcd(a, n) = 1: a bijection that costs
+        # no memory per product (a catalogue of millions), drawn from the seed.
+        self._a, self._b = 1, 0
+        if seed is not None and n > 1:
+            rng = random.Random(f"zipf-permutation:{seed}")
+            self._b = rng.randrange(n)
+            self._a = next(a for a in iter(lambda: rng.randrange(1, n), None) if math.gcd(a, n) == 1)
         exact = min(n, EXACT_RANKS)
         cdf = array("d")
         total = 0.0
@@ -51,7 +64,14 @@ class Zipf:
             x = (a ** (1 - self.s) + mass * (1 - self.s)) ** (1 / (1 - self.s))
         return min(self.n, max(self._exact + 1, round(x)))
 
+    def id_of(self, rank: int) -> int:
+        """The product id that has popularity rank `rank` (1 = most popular)."""
+        return (self._a * (rank - 1) + self._b) % self.n + 1
+
     def sample(self, rng: random.Random) -> int:
+        return self.id_of(self._sample_rank(rng))
+
+    def _sample_rank(self, rng: random.Random) -> int:
         u = rng.random()
         i = bisect_right(self._cdf, u)
         if i < self._exact:
@@ -61,5 +81,5 @@ class Zipf:
         return self._tail_rank(u * self._total - self._head_mass)
 
     def probability(self, k: int) -> float:
-        """P(id == k), for tests and reports."""
+        """P(rank == k), for tests and reports (the id of rank k is `id_of(k)`)."""
         return float(k ** -self.s / self._total)

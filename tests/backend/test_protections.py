@@ -108,7 +108,7 @@ def test_hot_key_replicated_into_l1(launch: Launcher) -> None:
 
 
 def test_warm_up_fills_the_top_n(launch: Launcher, redis_primary: redis.Redis) -> None:
-    (warm,) = launch(strategy="delete", warmup={"enabled": True, "top_n": 100, "batch_size": 25})
+    (warm,) = launch(strategy="delete", warmup={"enabled": True, "top_n": 100, "batch_size": 25, "source": "orders"})
     assert warm.metric("cache_warmup_loaded_total") == 100
     assert warm.metric("db_queries_total", kind="warmup") == 1
     assert all(warm.get(pid).headers["X-Cache"] == "l1" for pid in range(1, 101))
@@ -117,6 +117,25 @@ def test_warm_up_fills_the_top_n(launch: Launcher, redis_primary: redis.Redis) -
     assert all(redis_primary.exists(f"product:{pid}") for pid in range(1, 101))
     (other,) = launch(strategy="delete", l1={"enabled": False})
     assert all(other.get(pid).headers["X-Cache"] == "l2" for pid in range(1, 101))
+
+
+def test_warm_up_loads_what_was_observed_to_be_read(launch: Launcher, redis_primary: redis.Redis) -> None:
+    """Popularity is learnt from reads (any instance's), not from orders or id order."""
+    key = f"test:popularity:{time.time_ns()}"
+    warmup = {"enabled": True, "top_n": 3, "batch_size": 2, "popularity_key": key}
+    try:
+        (first,) = launch(strategy="delete", warmup=warmup)
+        assert first.metric("cache_warmup_loaded_total") == 0  # nothing observed yet: nothing warmed
+        for pid, reads in ((907, 9), (311, 7), (642, 5), (5, 1)):
+            for _ in range(reads):
+                first.get(pid)
+        assert wait_for(lambda: redis_primary.zscore(key, "642") == 5, timeout=5)  # flushed once a second
+        (deployed,) = launch(strategy="delete", warmup=warmup)
+        assert deployed.metric("cache_warmup_loaded_total") == 3
+        assert [deployed.get(pid).headers["X-Cache"] for pid in (907, 311, 642)] == ["l1"] * 3
+        assert deployed.get(5).headers["X-Cache"] != "l1" and deployed.get(1).headers["X-Cache"] != "l1"
+    finally:
+        redis_primary.delete(key)
 
 
 def test_no_oversell_with_concurrent_orders(launch: Launcher, shared: Any) -> None:

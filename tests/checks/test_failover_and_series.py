@@ -30,14 +30,27 @@ def test_failover_time_runs_from_the_fault_to_the_first_write_after_the_outage(t
     assert m.details["failed_writes"] == 28 and m.details["write_outage_s"] == pytest.approx(8.31 - 5.5, abs=1e-3)
 
 
-def test_failover_time_is_zero_without_failures_and_none_without_recovery(tmp_path: Path) -> None:
+def test_failover_time_says_no_effect_without_failures_and_none_without_recovery(tmp_path: Path) -> None:
     b = RunDirBuilder(tmp_path / "a").phases(("fault", 0, 10)).fault("kill", 1, 10, "kill")
     _cart_writes(b, [(0, 10, 200)])
-    assert CHECKS["failover_time"](RunData.load(b.write_dir())).value == 0.0
+    m = CHECKS["failover_time"](RunData.load(b.write_dir()))
+    assert m.value is None and m.details["effect"] is False and "no effect" in m.details["reason"]
     b = RunDirBuilder(tmp_path / "b").phases(("fault", 0, 10)).fault("kill", 1, 10, "kill")
     _cart_writes(b, [(0, 2, 200), (2, 10, 0)])
     m = CHECKS["failover_time"](RunData.load(b.write_dir()))
     assert m.value is None and "never" in m.details["reason"]
+
+
+def test_failover_time_needs_sustained_success_not_one_lucky_write(tmp_path: Path) -> None:
+    # Writes fail from 5.5 s; one succeeds at 6.0 while the rest keep failing until 9.0.
+    b = RunDirBuilder(tmp_path).phases(("baseline", 0, 5), ("fault", 5, 15)).fault("kill", 5, 15, "kill")
+    _cart_writes(b, [(0, 5.5, 200), (5.5, 6.0, 503), (6.0, 6.1, 200), (6.1, 9.0, 503), (9.0, 15, 200)])
+    m = CHECKS["failover_time"](RunData.load(b.write_dir()), hold_s=2.0)
+    assert m.value == pytest.approx(9.0 + 0.01 - 5, abs=1e-6)
+    # Success that lasts less than hold_s before the run ends is not a recovery either.
+    b = RunDirBuilder(tmp_path / "short").phases(("fault", 0, 10)).fault("kill", 1, 10, "kill")
+    _cart_writes(b, [(0, 2, 200), (2, 9.5, 503), (9.5, 10, 200)])
+    assert CHECKS["failover_time"](RunData.load(b.write_dir()), hold_s=2.0).value is None
 
 
 def test_series_stat_over_a_phase(tmp_path: Path) -> None:

@@ -112,3 +112,30 @@ def test_history_metric_hit_rate(tmp_path: Path) -> None:
     run = RunData.load(b.write_dir())
     # Buckets start at whole seconds; 16 is the first all-hit second after the heal at 12.
     assert recovery_time(run, metric="hit_rate", hold_s=5).value == pytest.approx(4.0)
+
+
+def test_a_one_shot_restart_is_timed_from_its_start_and_its_outage_counts(tmp_path: Path) -> None:
+    """A restart's inject returns once the instances are back: the outage before that is part of the recovery."""
+    from cachechaos.history import Layer
+
+    b = RunDirBuilder(tmp_path)
+    b.event(0, "run_start").phases(("baseline", 0, 10), ("deploy", 10, 30))
+    # The restart began at 12 and its inject returned (with the immediate heal) at 16.
+    b.event(12, "inject", fault="restart_backends", type="restart_backends", phase="deploy", target="backends",
+            params={}, ok=True, one_shot=True, applied_at=T0 + 16)
+    b.event(16, "heal", fault="restart_backends", type="restart_backends", phase="deploy", target="backends",
+            params={}, ok=True, one_shot=True)
+    for second in range(30):
+        for i in range(10):
+            t = second + i / 10
+            if 12 <= t < 16:
+                b.read(t, key=1, version=1, layer=Layer.NONE, status=0)    # instances down: reads fail
+            elif 16 <= t < 18:
+                b.read(t, key=1, version=1, layer=Layer.MISS)             # back, L1 cold
+            else:
+                b.read(t, key=1, version=1, layer=Layer.L1)
+    b.event(30, "run_end", status="finished")
+    m = recovery_time(RunData.load(b.write_dir()), metric="l1_hit_rate", band=0.8, hold_s=3, after="restart_backends")
+    # From the start of the restart (12) to the first second (18) after which the L1 hit rate holds.
+    assert m.value == pytest.approx(6.0)
+    assert m.details["fault_end"] == pytest.approx(T0 + 12)

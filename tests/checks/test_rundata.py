@@ -121,8 +121,9 @@ def test_history_series_by_second(tmp_path: Path) -> None:
     # Latencies are differences of unix times near 1.7e9: exact to about a microsecond.
     assert at("p50_ms") == pytest.approx({0: 20, 1: 100, 2: 100, 3: 1}, abs=1e-3)
     assert at("p99_ms") == pytest.approx({0: 40, 1: 100, 2: 1000, 3: 1}, abs=1e-3)
-    assert at("l1_hit_rate") == {0: 0.5, 3: 1.0}
-    assert at("hit_rate") == {0: 0.75, 3: 1.0}
+    # The failed read at 2.1 s was served by no cache: an outage is a hit rate of 0, not a gap.
+    assert at("l1_hit_rate") == {0: 0.5, 2: 0.0, 3: 1.0}
+    assert at("hit_rate") == {0: 0.75, 2: 0.0, 3: 1.0}
     assert at("layer_share:miss") == {0: 0.25, 3: 0.0}
     assert at("stale_reads") == {0: 0, 1: 0, 2: 0, 3: 1, 4: 0}
     with pytest.raises(ValueError, match="l2_hit_rate"):

@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cachechaos.checks import RunData
-from cachechaos.checks.stale_reads import stale_read_rate
+from cachechaos.checks.criteria import Criterion, evaluate_one
+from cachechaos.checks.stale_reads import UnjudgedReads, stale_read_rate
 from cachechaos.history import Layer, Op, Record
 from tests.checks.rundirs import T0, RunDirBuilder
 
@@ -111,7 +112,7 @@ def test_finds_exactly_the_stale_reads_of_the_oracle(records: list[Record], wind
     at_zero = sorted(age for _, age in oracle_stale(records, 0.0))
     assert sorted(s.age for s in run.stale_reads()) == at_zero  # stale_reads() is the window-0 set
 
-    m = stale_read_rate(run, window_s=window)
+    m = stale_read_rate(run, window_s=window, max_unjudged=1.0)
     total = oracle_reads(records)
     assert m.details["reads"] == total
     assert m.details["stale"] == len(expected)
@@ -131,7 +132,7 @@ def test_phase_counts_reads_in_the_phase_and_writes_from_anywhere(records: list[
     journal = [{"t": T0 + start, "event": "phase_start", "phase": "fault"},
                {"t": T0 + start + length, "event": "phase_end", "phase": "fault"}]
     run = _run(records, journal)
-    m = stale_read_rate(run, window_s=window, phase="fault")
+    m = stale_read_rate(run, window_s=window, phase="fault", max_unjudged=1.0)
     expected = oracle_stale(records, window, T0 + start, T0 + start + length)
     total = oracle_reads(records, T0 + start, T0 + start + length)
     assert m.details["stale"] == len(expected)
@@ -148,7 +149,7 @@ def test_same_answer_through_real_history_files(tmp_path_factory: pytest.TempPat
         builder.op(r.invoke - T0, r.complete - T0, Op(r.op), r.key, r.version, Layer(r.layer), r.status,
                    r.client, r.process)
     run = RunData.load(builder.write_dir())
-    assert stale_read_rate(run, window_s=window).details["stale"] == len(oracle_stale(records, window))
+    assert stale_read_rate(run, window_s=window, max_unjudged=1.0).details["stale"] == len(oracle_stale(records, window))
 
 
 # -- hand-built cases with answers worked out on paper ------------------------------------------
@@ -186,13 +187,15 @@ def test_hand_built_history(tmp_path: Path) -> None:
     b.read(50.0, key=1, version=-1)
     run = RunData.load(b.write_dir())
 
-    m = stale_read_rate(run)
+    m = stale_read_rate(run, max_unjudged=0.1)  # 1 of 13 successful reads has no version
     assert m.details["reads"] == 12 and m.details["unjudged_reads"] == 1
     assert m.details["stale_counts"] == {"0": 6, "1": 4, "10": 1, "60": 1}
     assert m.value == pytest.approx(6 / 12)
-    assert stale_read_rate(run, window_s=1.0).value == pytest.approx(4 / 12)
-    assert stale_read_rate(run, window_s=1.5).value == pytest.approx(2 / 12)  # ages 4.0 and 65 only
-    assert stale_read_rate(run, window_s=100).value == 0.0
+    assert stale_read_rate(run, window_s=1.0, max_unjudged=0.1).value == pytest.approx(4 / 12)
+    assert stale_read_rate(run, window_s=1.5, max_unjudged=0.1).value == pytest.approx(2 / 12)  # ages 4.0 and 65 only
+    assert stale_read_rate(run, window_s=100, max_unjudged=0.1).value == 0.0
+    with pytest.raises(UnjudgedReads, match="1 of 13"):  # the default 5% refuses to judge on this evidence
+        stale_read_rate(run)
 
     ages = sorted(e["age_s"] for e in m.details["examples"])
     assert ages == pytest.approx([0.5, 1.0, 1.5, 1.5, 4.0, 65.0])
@@ -211,6 +214,19 @@ def test_no_reads_is_not_measurable_but_no_stale_reads_is_zero(tmp_path: Path) -
     assert stale_read_rate(empty).value is None
     clean = RunData.load(RunDirBuilder(tmp_path / "b").write(1, 2, key=1, version=1).read(3, 1, 1).write_dir())
     assert stale_read_rate(clean).value == 0.0
+
+
+def test_reads_without_versions_above_the_share_are_an_error_not_a_pass(tmp_path: Path) -> None:
+    b = RunDirBuilder(tmp_path).write(1, 2, key=1, version=2)
+    for i in range(10):
+        b.read(3 + i, key=1, version=2 if i < 8 else -1)  # 2 of 10 without a version
+    run = RunData.load(b.write_dir())
+    with pytest.raises(UnjudgedReads, match=r"20\.0%"):
+        stale_read_rate(run)
+    assert stale_read_rate(run, max_unjudged=0.25).value == 0.0
+    # Through a criterion the refusal is a failed verdict that says why, never a pass.
+    verdict = evaluate_one(run, Criterion(check="stale_read_rate", max=0.01))
+    assert not verdict.passed and verdict.measured is None and "no version" in verdict.details["error"]
 
 
 def test_negative_window_is_refused() -> None:

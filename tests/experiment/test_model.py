@@ -102,16 +102,21 @@ def test_matrix_detection_logic() -> None:
 
 
 def test_matrix_exit_code_wants_every_run_to_do_what_was_expected_of_it() -> None:
-    wrong_caught = {"expect": "fail", "status": "failed", "exit_code": 1}
-    right_passed = {"expect": "pass", "status": "passed", "exit_code": 0}
-    assert suite_exit_code([wrong_caught, right_passed], matrix=True) == 0
+    wrong_caught = {"experiment": "x", "variant": "wrong", "expect": "fail", "status": "failed", "exit_code": 1}
+    right_passed = {"experiment": "x", "variant": "right", "expect": "pass", "status": "passed", "exit_code": 0}
+    control_passed = {"experiment": "x", "variant": "wrong", "cell": "control", "expect": "pass", "status": "passed",
+                      "exit_code": 0}
+    assert suite_exit_code([wrong_caught, right_passed, control_passed], matrix=True) == 0
+    assert suite_exit_code([wrong_caught, right_passed], matrix=True) == 1  # no control: nothing proves the fault exposed it
+    assert suite_exit_code([wrong_caught, right_passed, {**control_passed, "status": "failed", "exit_code": 1}],
+                           matrix=True) == 1
     assert suite_exit_code([wrong_caught, right_passed], matrix=False) == 1
     assert suite_exit_code([{"expect": "fail", "status": "passed", "exit_code": 0}], matrix=True) == 1
     # An experiment without variants runs its default configuration, which must pass.
     assert suite_exit_code([{"expect": "pass", "status": "failed", "exit_code": 1}], matrix=True) == 1
     assert suite_exit_code([{"expect": "report", "status": "failed", "exit_code": 1}], matrix=True) == 0
-    assert suite_exit_code([right_passed, {"expect": "fail", "status": "aborted", "exit_code": 130}], matrix=True) == 130
-    assert suite_exit_code([right_passed, {"expect": "fail", "status": "error", "exit_code": 3}], matrix=True) == 3
+    assert suite_exit_code([right_passed, {**wrong_caught, "status": "aborted", "exit_code": 130}], matrix=True) == 130
+    assert suite_exit_code([right_passed, {**wrong_caught, "status": "error", "exit_code": 3}], matrix=True) == 3
 
 
 def test_the_default_configuration_is_expected_to_pass(tmp_path: Path) -> None:

@@ -304,3 +304,28 @@ def test_runs_that_ended_badly_say_so(tmp_path: Path, status: str, banner: str) 
     assert doc.banner == banner and doc.verdicts == []
     html = path.read_text()
     assert "the target did not come up" in html and "no verdicts: the run did not finish" in html
+
+
+def test_suite_report_shows_the_three_cell_matrix_with_margins(suite_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from cachechaos.experiment.matrix import matrix_rows
+    from cachechaos.experiment.rundir import write_json
+
+    copy = tmp_path / "matrix"
+    shutil.copytree(suite_dir, copy)
+    summary = read_json(copy / "summary.json")
+    verdict = {"name": "stale", "passed": False, "measured": 0.05, "max": 0.01, "min": None, "threshold": "<= 0.01",
+               "unit": "ratio", "details": {}}
+    runs = [{"experiment": "race", "variant": "delete", "expect": "fail", "cell": "fault", "detects": "stale",
+             "mechanism": "stale SET after DEL", "status": "failed", "exit_code": 1, "verdicts": [verdict],
+             "run_dir": summary["runs"][0]["run_dir"]},
+            {"experiment": "race", "variant": "lease", "expect": "pass", "cell": "fault", "detects": "stale",
+             "status": "passed", "exit_code": 0, "verdicts": [{**verdict, "passed": True, "measured": 0.002}],
+             "run_dir": summary["runs"][1]["run_dir"]}]
+    write_json(copy / "summary.json", {**summary, "matrix": True, "repeat": 1, "runs": runs, "rows": matrix_rows(runs)})
+    html = build_suite_report(copy).read_text()
+    section = html[html.index('id="matrix-rows"'):html.index('id="scorecard"')]
+    assert "delete: 1/1 as expected; 5%; margin +4%" in section
+    assert "lease: 1/1 as expected; 0.2%; margin +0.8%" in section
+    assert ">missing<" in section and 'data-ok="false"' in section  # no control cell: the row proves nothing

@@ -87,3 +87,15 @@ def test_aggregate_merges_windows_and_skips_stale_rates() -> None:
     assert (stats.requests, stats.errors, stats.rps, stats.users, stats.processes) == (115, 6, 55, 10, 3)
     assert stats.by_route == {"GET /a": 107, "PUT /a": 3}
     assert stats.p50_ms == 1 and stats.p99_ms == 100
+
+
+def test_a_seeded_zipf_maps_ranks_to_a_permutation_of_ids() -> None:
+    z = Zipf(5_000, 0.9, seed=42)
+    ids = [z.id_of(k) for k in range(1, 5_001)]
+    assert sorted(ids) == list(range(1, 5_001))  # a bijection
+    assert ids[:10] != list(range(1, 11))  # the hot set is not the lowest ids
+    assert [Zipf(5_000, 0.9, seed=42).id_of(k) for k in range(1, 11)] == ids[:10]  # same seed, same popularity
+    assert [Zipf(5_000, 0.9, seed=7).id_of(k) for k in range(1, 11)] != ids[:10]
+    rng = random.Random(3)
+    counts = Counter(z.sample(rng) for _ in range(50_000))
+    assert counts.most_common(1)[0][0] == z.id_of(1)
