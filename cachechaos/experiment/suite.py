@@ -21,6 +21,7 @@ from cachechaos.experiment.runner import (
     RunOutcome,
     new_run_id,
 )
+from cachechaos.yamlmodel import ConfigFileError
 
 # Which exit code wins when runs of a suite disagree.
 _PRECEDENCE = [EXIT_ABORTED, 2, 3, EXIT_FAILED, EXIT_OK]
@@ -43,9 +44,11 @@ def run_suite(path: Path, options: RunOptions, console: Console, matrix: bool = 
               only: list[str] | None = None, scale: float | None = None) -> RunOutcome:
     suite = load_suite(path)
     entries = []
+    names: list[str] = []
     for entry in suite.experiments:
         exp_path = (path.parent / entry.path).resolve()
         spec = load_experiment(exp_path)  # every file validated before anything runs
+        names.append(spec.name)
         if scale is not None:
             spec = spec.model_copy(update={"scale": scale})
         if only and spec.name not in only:
@@ -54,6 +57,11 @@ def run_suite(path: Path, options: RunOptions, console: Console, matrix: bool = 
         if matrix and spec.variants:
             variants = list(entry.variants or spec.variants)
         entries.append((exp_path, spec, variants))
+    unknown = sorted(set(only or ()) - set(names))
+    if unknown:
+        # A gate that ran nothing must not pass: a misspelt --only is bad input.
+        raise ConfigFileError(path, None, None, f"--only {', '.join(unknown)}: no such experiment in suite {suite.name}; "
+                              f"experiments: {', '.join(names)}")
     suite_id = options.run_id or new_run_id(f"suite-{suite.name}" + ("-matrix" if matrix else ""))
     suite_dir = (options.reports_dir / suite_id).resolve()
     suite_dir.mkdir(parents=True, exist_ok=True)
