@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -72,3 +74,16 @@ def test_the_link_checker_catches_what_it_should(tmp_path: Path) -> None:
     assert links(page) == ["gone.md", "https://example.org", "img.png"]
     page.write_text("# The `gate` command: options\n## Set-up: two commands\n")
     assert anchors(page) == {"the-gate-command-options", "set-up-two-commands"}
+
+
+def test_docs_command_writes_the_pages_and_check_names_a_stale_one(tmp_path: Path) -> None:
+    def docs(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "cachechaos", "docs", "--out", str(tmp_path), *args],
+                              capture_output=True, text=True, timeout=60)
+
+    assert docs("--check").returncode == 1  # nothing written yet
+    assert docs().returncode == 0 and sorted(p.name for p in tmp_path.iterdir()) == sorted(PAGES)
+    assert docs("--check").returncode == 0
+    (tmp_path / "checks.md").write_text((tmp_path / "checks.md").read_text().replace("stale_read_rate", "stale_rate"))
+    stale = docs("--check")
+    assert stale.returncode == 1 and "checks.md" in stale.stderr and "faults.md" not in stale.stderr
