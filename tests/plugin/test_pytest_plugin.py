@@ -52,7 +52,7 @@ def test_a_passing_and_a_failing_experiment_as_tests(tmp_path: Path) -> None:
     )
     output = result.stdout + result.stderr
     assert result.returncode == 1, output  # pytest: some tests failed
-    assert re.search(r"test_cache.py::test_fast_catalogue PASSED", output), output
+    assert re.search(r"PASSED .*test_cache.py::test_fast_catalogue", output), output
     assert re.search(r"FAILED .*test_cache.py::test_slow_redis", output), output
     failure = output[output.index("_ test_slow_redis _"):]
     # The verdict table (title, columns, the criterion and its FAIL) and the report path.
