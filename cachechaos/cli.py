@@ -12,7 +12,7 @@ from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 import click
 from rich.console import Console
@@ -71,10 +71,11 @@ state_dir_option = click.option(
 
 
 def _load_spec(topology: Path | None) -> Any:
+    from cachechaos.checklist import resolve
     from cachechaos.runtime.topology import load_topology_or_default
 
     try:
-        return load_topology_or_default(topology)
+        return load_topology_or_default(resolve(topology) if topology is not None else None)
     except ConfigFileError as exc:
         _fail(EXIT_BAD_INPUT, str(exc))
 
@@ -335,10 +336,11 @@ def _with_run_options(fn: Any) -> Any:
 
 def _options(reports_dir: Path, topology: Path | None, allow_destructive: bool, no_live: bool, variant: str | None = None,
              control: bool = False) -> Any:
+    from cachechaos.checklist import resolve
     from cachechaos.experiment.runner import RunOptions
 
-    return RunOptions(reports_dir=reports_dir, topology=topology, allow_destructive=allow_destructive,
-                      live=not no_live, variant=variant, control=control)
+    return RunOptions(reports_dir=reports_dir, topology=resolve(topology) if topology is not None else None,
+                      allow_destructive=allow_destructive, live=not no_live, variant=variant, control=control)
 
 
 @cli.command()
@@ -353,9 +355,11 @@ def run(experiment: Path, variant: str | None, control: bool, reports_dir: Path,
 
     Exit 0 all criteria met, 1 a criterion failed, 2 bad input, 3 environment, 130 aborted.
     """
+    from cachechaos.checklist import resolve
     from cachechaos.experiment.model import load_experiment
     from cachechaos.experiment.runner import ExperimentRun
 
+    experiment = resolve(experiment)
     try:
         spec = load_experiment(experiment)
         if variant is not None:
@@ -372,38 +376,41 @@ def run(experiment: Path, variant: str | None, control: bool, reports_dir: Path,
     except ConfigFileError as exc:
         _fail(EXIT_BAD_INPUT, str(exc))
     _render_summary(outcome.summary, outcome.run_dir)
+    _publish_summary(outcome.run_dir)
     sys.exit(outcome.exit_code)
 
 
 def _render_summary(summary: dict[str, Any], run_dir: Path) -> None:
-    from cachechaos.report.junit import fmt_value
+    from cachechaos.report.verdict_table import verdict_table
 
-    variant = escape(f" [{summary['variant']}]") if summary.get("variant") else ""
-    table = Table(title=f"{summary['experiment']}{variant}: {summary['status'].upper()}", title_justify="left")
-    for col in ("criterion", "required", "measured", "result"):
-        table.add_column(col)
-    for v in summary.get("verdicts", []):
-        table.add_row(v["name"], str(v.get("threshold", "")), f"{fmt_value(v.get('measured'))} {v.get('unit', '')}",
-                      "[green]PASS[/]" if v["passed"] else "[red]FAIL[/]")
-    out.print(table)
+    out.print(verdict_table(summary))
     if summary.get("error"):
         err.print(f"[red]{summary['error']}[/]", highlight=False)
     out.print(f"run directory: {run_dir}", highlight=False)
 
 
-DEFAULT_SUITE = Path("experiments/checklist.yaml")
+def _publish_summary(run_dir: Path) -> None:
+    from cachechaos.report.step_summary import append_step_summary
+
+    written = append_step_summary(run_dir)
+    if written is not None:
+        err.print(f"[dim]summary appended to {written}[/]", highlight=False)
 
 
 @cli.command()
-@click.argument("suite", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_SUITE)
+@click.argument("suite", type=click.Path(dir_okay=False, path_type=Path), required=False)
 @click.option("--matrix", is_flag=True, help="Run every variant (wrong and right configurations) and print the detection table.")
 @click.option("--only", multiple=True, help="Run only the named experiment(s); repeatable.")
 @click.option("--repeat", type=click.IntRange(1, 50), default=1, show_default=True,
               help="Run every cell this many times; the matrix prints each cell's range and margin to its threshold.")
 @_with_run_options
-def gate(suite: Path, matrix: bool, only: tuple[str, ...], repeat: int, reports_dir: Path, topology: Path | None,
+def gate(suite: Path | None, matrix: bool, only: tuple[str, ...], repeat: int, reports_dir: Path, topology: Path | None,
          scale: float | None, allow_destructive: bool, no_live: bool) -> None:
-    """Run a suite of experiments as a release gate (default: experiments/checklist.yaml).
+    """Run a suite of experiments as a release gate.
+
+    SUITE defaults to ./experiments/checklist.yaml when present (e.g. after `cachechaos init .`),
+    else the production checklist shipped in the package; `experiments/NAME.yaml` paths name
+    the packaged files when the working directory has none.
 
     With --matrix every row runs three cells: the wrong configuration with the fault (its named
     criterion must fail), each right configuration with the fault (must pass) and the control,
@@ -413,8 +420,10 @@ def gate(suite: Path, matrix: bool, only: tuple[str, ...], repeat: int, reports_
     verdict it expects and every experiment without variants passes), 1 otherwise, 2 bad input,
     3 environment, 130 aborted.
     """
+    from cachechaos.checklist import default_suite, resolve
     from cachechaos.experiment.suite import run_suite
 
+    suite = resolve(suite) if suite is not None else default_suite()
     if not suite.exists():
         _fail(EXIT_BAD_INPUT, f"{suite}: no such suite file")
     try:
@@ -423,6 +432,7 @@ def gate(suite: Path, matrix: bool, only: tuple[str, ...], repeat: int, reports_
     except ConfigFileError as exc:
         _fail(EXIT_BAD_INPUT, str(exc))
     _render_suite(outcome.summary, outcome.run_dir)
+    _publish_summary(outcome.run_dir)
     sys.exit(outcome.exit_code)
 
 
@@ -491,6 +501,59 @@ def schema(kind: str) -> None:
     else:
         data = TypeAdapter(TopologySpec | ExternalTopologySpec).json_schema()
     click.echo(json.dumps(data, indent=2))
+
+
+# -- the packaged checklist: init / list ---------------------------------------------------
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=Path("."))
+@click.option("--ci", type=click.Choice(["github", "gitlab", "none"]), default="github", show_default=True,
+              help="Which CI recipe to add (GitHub Actions: .github/workflows/cachechaos.yml; GitLab: .gitlab-ci.yml).")
+@click.option("--force", is_flag=True, help="Overwrite files that already exist.")
+def init(directory: Path, ci: str, force: bool) -> None:
+    """Copy the packaged experiments, suites, topology and a CI recipe into DIRECTORY to edit."""
+    from cachechaos.checklist import CiChoice, InitError, init_project
+
+    try:
+        written = init_project(directory, ci=cast(CiChoice, ci), force=force)  # click.Choice checked it
+    except InitError as exc:
+        _fail(EXIT_BAD_INPUT, str(exc))
+    for path in written:
+        out.print(f"  {path}", highlight=False)
+    out.print(f"wrote {len(written)} files; run the checklist with "
+              f"`cachechaos gate {directory / 'experiments' / 'checklist.yaml'}`", highlight=False)
+
+
+@cli.command("list")
+def list_experiments() -> None:
+    """Show the experiments shipped in the package, their purpose, variants and suites."""
+    from cachechaos.checklist import packaged_experiments
+
+    table = Table(title="packaged experiments (cachechaos init copies them)", title_justify="left")
+    for col in ("experiment", "purpose", "variants (expect)", "suites"):
+        table.add_column(col, no_wrap=col == "experiment")
+    for e in packaged_experiments():
+        variants = ", ".join(f"{name} ({expect})" for name, expect in e.variants.items()) or "-"
+        table.add_row(e.name, e.purpose, variants, ", ".join(e.suites) or "-")
+    out.print(table)
+
+
+@cli.command()
+@click.option("--out", "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("docs/reference"),
+              show_default=True, help="Where the reference pages go.")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 when a page differs from what the code generates.")
+def docs(directory: Path, check: bool) -> None:
+    """Generate the fault and check catalogs (docs/reference/) from the code's own models."""
+    from cachechaos.reference_docs import stale_pages, write_pages
+
+    if check:
+        stale = stale_pages(directory)
+        if stale:
+            _fail(EXIT_FAILED, f"out of date in {directory}: {', '.join(stale)} (run `cachechaos docs`)")
+        out.print(f"{directory}: up to date", highlight=False)
+        return
+    for path in write_pages(directory):
+        out.print(f"wrote {path}", highlight=False)
 
 
 def main() -> None:

@@ -31,7 +31,7 @@ class PhaseSpec(_Strict):
 
 
 class TargetSpec(_Strict):
-    topology: str | None = Field(None, description="topology file, relative to the experiment file (default: targets/local.yaml or built-in defaults)")
+    topology: str | None = Field(None, description="topology file, relative to the experiment file (default: ./targets/local.yaml, else targets/local.yaml beside the experiment's directory, else built-in defaults)")
     overrides: dict[str, Any] = Field(default_factory=dict, description="deep-merged into the topology, e.g. {redis: {maxmemory: 4mb}}")
 
 

@@ -162,12 +162,17 @@ class ExperimentRun:
     # -- the run -------------------------------------------------------------------------------
 
     def topology_spec(self) -> Any:
-        from cachechaos.runtime.topology import load_topology_or_default
+        from cachechaos.runtime.topology import DEFAULT_TOPOLOGY, load_topology_or_default
 
         path = self.options.topology
         if path is None and self.spec.target.topology:
             base = self.source.parent if self.source else Path.cwd()
             path = (base / self.spec.target.topology).resolve()
+        if path is None and self.source and not DEFAULT_TOPOLOGY.exists():
+            # The layout `cachechaos init` writes (and the package holds): experiments/ beside targets/,
+            # so an edited targets/local.yaml applies from any working directory.
+            beside = self.source.parent.parent / DEFAULT_TOPOLOGY
+            path = beside if beside.is_file() else None
         base_spec = load_topology_or_default(path)
         data = deep_merge(base_spec.model_dump(), self.spec.target.overrides)
         if data.get("kind", "local") == "local":

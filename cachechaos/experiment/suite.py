@@ -22,6 +22,7 @@ from cachechaos.experiment.runner import (
     RunOutcome,
     new_run_id,
 )
+from cachechaos.yamlmodel import ConfigFileError
 
 # Which exit code wins when runs of a suite disagree.
 _PRECEDENCE = [EXIT_ABORTED, 2, 3, EXIT_FAILED, EXIT_OK]
@@ -60,9 +61,11 @@ def run_suite(path: Path, options: RunOptions, console: Console, matrix: bool = 
               only: list[str] | None = None, scale: float | None = None, repeat: int = 1) -> RunOutcome:
     suite = load_suite(path)
     entries = []
+    names: list[str] = []
     for entry in suite.experiments:
         exp_path = (path.parent / entry.path).resolve()
         spec = load_experiment(exp_path)  # every file validated before anything runs
+        names.append(spec.name)
         if scale is not None:
             spec = spec.model_copy(update={"scale": scale})
         if only and spec.name not in only:
@@ -71,6 +74,11 @@ def run_suite(path: Path, options: RunOptions, console: Console, matrix: bool = 
         if matrix and spec.variants:
             cells = matrix_cells(spec, list(entry.variants or spec.variants))
         entries.append((exp_path, spec, cells))
+    unknown = sorted(set(only or ()) - set(names))
+    if unknown:
+        # A gate that ran nothing must not pass: a misspelt --only is bad input.
+        raise ConfigFileError(path, None, None, f"--only {', '.join(unknown)}: no such experiment in suite {suite.name}; "
+                              f"experiments: {', '.join(names)}")
     suite_id = options.run_id or new_run_id(f"suite-{suite.name}" + ("-matrix" if matrix else ""))
     suite_dir = (options.reports_dir / suite_id).resolve()
     suite_dir.mkdir(parents=True, exist_ok=True)

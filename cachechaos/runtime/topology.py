@@ -108,7 +108,9 @@ DEFAULT_TOPOLOGY = Path("targets/local.yaml")
 
 
 def load_topology_or_default(path: Path | str | None) -> TopologySpec | ExternalTopologySpec:
-    """`path`, else targets/local.yaml when the working directory has one, else the built-in defaults."""
+    """`path`, else targets/local.yaml when the working directory has one, else the built-in defaults.
+
+    (A run also looks for targets/local.yaml beside its experiment's directory: see ExperimentRun.topology_spec.)"""
     if path is None:
         if not DEFAULT_TOPOLOGY.exists():
             return TopologySpec()

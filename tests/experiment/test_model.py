@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from cachechaos.checklist import EXPERIMENTS_DIR
 from cachechaos.experiment.model import load_experiment, load_suite
 from cachechaos.experiment.rundir import detected
 from cachechaos.experiment.suite import suite_exit_code
@@ -15,8 +16,6 @@ from cachechaos.redact import redact
 from cachechaos.report.junit import write_junit
 from cachechaos.report.markdown import run_markdown
 from cachechaos.yamlmodel import ConfigFileError
-
-REPO = Path(__file__).resolve().parents[2]
 
 GOOD = """\
 name: demo
@@ -75,9 +74,9 @@ def test_errors_name_file_line_and_field(tmp_path: Path, change: tuple[str, str]
 
 
 def test_shipped_experiments_and_suite_validate() -> None:
-    suite = load_suite(REPO / "experiments" / "checklist.yaml")
+    suite = load_suite(EXPERIMENTS_DIR / "checklist.yaml")
     for entry in suite.experiments:
-        spec = load_experiment(REPO / "experiments" / entry.path)
+        spec = load_experiment(EXPERIMENTS_DIR / entry.path)
         assert spec.criteria, f"{entry.path} has no criteria"
         for variant in entry.variants or []:
             spec.variant(variant)

@@ -8,14 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from cachechaos.checklist import TARGETS_DIR
 from cachechaos.runtime.topology import TopologySpec, load_topology
 from cachechaos.yamlmodel import ConfigFileError
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 def test_shipped_local_yaml_is_the_default() -> None:
-    assert load_topology(REPO / "targets" / "local.yaml") == TopologySpec()
+    assert load_topology(TARGETS_DIR / "local.yaml") == TopologySpec()
 
 
 @pytest.mark.parametrize(
