@@ -277,9 +277,12 @@ class ExperimentRun:
 
         assert self.journal is not None
         plan = plan_for(getattr(self.target, "spec", None), self.target)
-        if plan.quiescence_s > 0:
-            self.console.print(f"[dim]final reads after {plan.quiescence_s:g} s without load[/]", highlight=False)
-        self.final_reads = record_final_reads(self.run_dir, plan)
+
+        def quiesce(seconds: float) -> None:
+            self.console.print(f"[dim]final reads after {seconds:g} s without load[/]", highlight=False)
+            time.sleep(seconds)
+
+        self.final_reads = record_final_reads(self.run_dir, plan, sleep=quiesce)
         self.journal.write("final_reads", how=self.final_reads)
 
     def _teardown(self) -> list[str]:

@@ -79,7 +79,7 @@ class ExternalTopologySpec(_Strict):
     backends: list[str] = Field(min_length=1, description="base URLs of backend instances")
     catalog: ExternalCatalog = Field(default_factory=ExternalCatalog)  # type: ignore[arg-type]
     redis: ExternalRedis = Field(default_factory=ExternalRedis)
-    postgres: ExternalPostgres | None = Field(None, description="optional: without it the checks that need PostgreSQL say so")
+    postgres: ExternalPostgres | None = Field(default=None, description="optional: without it the checks that need PostgreSQL say so")
     cache: ExternalCache = Field(default_factory=ExternalCache)  # type: ignore[arg-type]
     final_reads: ExternalFinalReads = Field(default_factory=ExternalFinalReads)  # type: ignore[arg-type]
     toxiproxy: ExternalToxiproxy | None = None
