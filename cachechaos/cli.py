@@ -312,6 +312,55 @@ def doctor(topology: Path | None) -> None:
         sys.exit(EXIT_ENVIRONMENT)
 
 
+# -- probe ------------------------------------------------------------------------------------------
+
+_STATUS_STYLE = {"ok": "[green]ok[/]", "warn": "[yellow]warn[/]", "missing": "[yellow]missing[/]",
+                 "fail": "[red]FAIL[/]", "skipped": "[dim]skipped[/]"}
+
+
+@cli.command("probe")
+@click.argument("topology", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--no-write", is_flag=True, help="Skip the PUTs (versions, no-cache bypass, cart writes).")
+@click.option("--timeout", type=float, default=2.0, show_default=True, help="Seconds to wait for each answer.")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON on stdout.")
+def probe_command(topology: Path, no_write: bool, timeout: float, as_json: bool) -> None:
+    """Check an external target against the backend contract before running experiments on it.
+
+    Shows which checks and faults are possible against it. The write probes PUT a product's
+    current price back twice (versions grow, prices do not change). Exit 0 conformant,
+    1 not (with what is missing), 2 bad topology file.
+    """
+    from cachechaos.probe import probe_target
+    from cachechaos.runtime.external import ExternalTopologySpec
+
+    spec = _load_spec(topology)
+    if not isinstance(spec, ExternalTopologySpec):
+        _fail(EXIT_BAD_INPUT, f"{topology}: probe checks a target someone else runs (kind: external); "
+              "a local topology is the toolkit's own sample backend")
+    report = probe_target(spec, write=not no_write, timeout=timeout)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        table = Table(title=f"contract of {escape(spec.name)} ({escape(spec.backends[0])})", title_justify="left")
+        for col in ("area", "probe", "required", "result", "detail"):
+            table.add_column(col, no_wrap=col in ("area", "probe", "result"))
+        for f in report.findings:
+            table.add_row(f.area, escape(f.name), "yes" if f.required else "", _STATUS_STYLE[f.status], escape(f.detail))
+        out.print(table)
+        possible = Table(title="possible against this target", title_justify="left")
+        for col in ("kind", "name", "possible", "how / why not"):
+            possible.add_column(col, no_wrap=col != "how / why not")
+        for c in report.capabilities:
+            mark = {True: "[green]yes[/]", False: "[red]no[/]", None: "[yellow]untested[/]"}[c.possible]
+            possible.add_row(c.kind, c.name, mark, escape(c.why))
+        out.print(possible)
+    if report.conformant:
+        err.print("[bold green]conformant[/]")
+        sys.exit(EXIT_OK)
+    err.print("[bold red]not conformant:[/] " + "; ".join(escape(m) for m in report.missing()), highlight=False)
+    sys.exit(EXIT_FAILED)
+
+
 # -- run / gate / schema ----------------------------------------------------------------------------
 
 run_options = [
@@ -384,6 +433,12 @@ def _render_summary(summary: dict[str, Any], run_dir: Path) -> None:
     from cachechaos.report.verdict_table import verdict_table
 
     out.print(verdict_table(summary))
+    for v in summary.get("verdicts", []):
+        why = (v.get("details") or {}).get("not_measured")
+        if why:
+            out.print(f"[yellow]{escape(v['name'])} not measured:[/] {escape(why)}", highlight=False)
+    for note in summary.get("notes", []):
+        out.print(f"[dim]note: {escape(note)}[/]", highlight=False)
     if summary.get("error"):
         err.print(f"[red]{summary['error']}[/]", highlight=False)
     out.print(f"run directory: {run_dir}", highlight=False)

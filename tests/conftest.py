@@ -49,3 +49,36 @@ def topology_factory(tmp_path: Path) -> Iterator[Callable[..., LocalTopology]]:
     yield factory
     for topo in started:
         topo.down()
+
+
+@pytest.fixture
+def hand_started_backend(tmp_path: Path) -> Iterator[Callable[..., str]]:
+    """The sample backend started as a user would, outside cachechaos, against a topology's
+    Redis and PostgreSQL: attach mode's target. Returns its URL; stopped after the test."""
+    import json
+    import sys
+
+    import httpx
+
+    from cachechaos.runtime.ports import free_port
+    from cachechaos.runtime.process import ManagedProcess, wait_until
+
+    started: list[ManagedProcess] = []
+
+    def start(topo: LocalTopology, strategy: str = "event") -> str:
+        ep = topo.endpoints
+        port = free_port()
+        config = tmp_path / f"backend-{port}.json"
+        config.write_text(json.dumps({"strategy": strategy, "sentinels": ep.sentinels, "master_name": ep.master_name,
+                                      "postgres_dsn": ep.postgres_dsn}))
+        backend = ManagedProcess("backend", [sys.executable, "-m", "cachechaos.backend", "serve", "--config", str(config),
+                                             "--port", str(port)], tmp_path / f"backend-{port}.log")
+        started.append(backend)
+        backend.start()
+        url = f"http://127.0.0.1:{port}"
+        wait_until(lambda: httpx.get(f"{url}/health").status_code == 200, 30, "the hand-started backend", alive=backend)
+        return url
+
+    yield start
+    for backend in started:
+        backend.stop()

@@ -59,6 +59,11 @@ def _decimal(doc: dict[str, Any], field: str) -> Decimal:
     return value
 
 
+def _uncached(request: Request) -> bool:
+    """The contract's optional cache bypass: the final reads of a run ask for the source of truth."""
+    return "no-cache" in request.headers.get("cache-control", "").lower()
+
+
 def build_app(cfg: BackendConfig) -> Starlette:
     backend = Backend(cfg)
     products = backend.products
@@ -90,7 +95,8 @@ def build_app(cfg: BackendConfig) -> Starlette:
         return wrapper
 
     async def get_product(request: Request) -> Response:
-        entry, layer = await products.get(request.path_params["id"])
+        pid = request.path_params["id"]
+        entry, layer = await (products.get_uncached(pid) if _uncached(request) else products.get(pid))
         if entry.product is None:
             return Response(b'{"error":"not found"}', 404, {"X-Cache": layer}, _JSON)
         headers = {"X-Cache": layer}
@@ -147,7 +153,7 @@ def build_app(cfg: BackendConfig) -> Starlette:
         )
 
     async def get_cart(request: Request) -> Response:
-        cart, layer = await carts.get(request.path_params["user"])
+        cart, layer = await carts.get(request.path_params["user"], uncached=_uncached(request))
         return _json(cart, headers={"X-Cache": layer})
 
     async def put_cart(request: Request) -> Response:

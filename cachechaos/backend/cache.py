@@ -92,6 +92,10 @@ class ProductCache:
             e, layer = await self._miss(pid, key, hot)
         return self._served(pid, e), layer
 
+    async def get_uncached(self, pid: int) -> Served:
+        """The row as PostgreSQL holds it now, past every cache (a `Cache-Control: no-cache` read)."""
+        return make_entry(await self.db.get_product(pid), 0.0, 0.0), "miss"
+
     async def _miss(self, pid: int, key: str, hot: bool) -> Served:
         self.metrics.req_l2.inc()
         lk = await self.strategy.lookup(pid)

@@ -29,7 +29,9 @@ class CartUnavailable(Exception):
 
 
 class Carts(Protocol):
-    async def get(self, user_id: int) -> tuple[Cart, str]: ...
+    async def get(self, user_id: int, uncached: bool = False) -> tuple[Cart, str]:
+        """The cart and the layer that served it; `uncached` reads the store past any cache."""
+        ...
 
     async def put(self, user_id: int, items: list[Any]) -> Cart: ...
 
@@ -51,7 +53,8 @@ class RedisCarts:
         self.metrics = metrics
         self._put = l2.client.register_script(_PUT)
 
-    async def get(self, user_id: int) -> tuple[Cart, str]:
+    async def get(self, user_id: int, uncached: bool = False) -> tuple[Cart, str]:
+        # Redis is this store itself, not a cache in front of it: nothing to bypass.
         key = cart_key(user_id)
         try:
             items, version = await self.l2.call(lambda r: r.hmget(key, "items", "version"), reply_error_trips=False)
@@ -91,9 +94,9 @@ class CartCache:
         self.metrics = metrics
         self.ttl_ms = int(cfg.l2.cart_ttl_s * 1000)
 
-    async def get(self, user_id: int) -> tuple[Cart, str]:
+    async def get(self, user_id: int, uncached: bool = False) -> tuple[Cart, str]:
         l2 = self.l2
-        if l2 is None:
+        if l2 is None or uncached:
             return await self.db.get_cart(user_id), "miss"
         key = cart_key(user_id)
         self.metrics.req_l2.inc()

@@ -81,6 +81,10 @@ def lost_writes(run: RunData, op: Kind = "cart", unit: Literal["count", "ratio"]
             for r, reason, stored in lost[:MAX_EXAMPLES]
         ],
     }
+    if acked and not judged:
+        # Acknowledged writes and not one final read to compare them with: no evidence, not zero losses.
+        details["reason"] = "no final read judged any acknowledged write (see the run's notes on final reads)"
+        return Measurement("lost_writes", None, unit, details)
     if unit == "ratio":
         return Measurement("lost_writes", details["lost_ratio"], "ratio", details)
     return Measurement("lost_writes", float(len(lost)), "count", details)

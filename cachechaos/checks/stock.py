@@ -13,10 +13,11 @@ MAX_LISTED = 50
 
 
 def initial_stock(run: RunData) -> int:
-    """Every product starts with topology.postgres.stock units (the seed gives all products the same)."""
+    """Every product starts with topology.postgres.stock units (the seed gives all products the same),
+    or an external topology's catalog.stock."""
     topology = run.run.get("topology")
-    postgres = topology.get("postgres") if isinstance(topology, dict) else None
-    stock = postgres.get("stock") if isinstance(postgres, dict) else None
+    sizes = (topology.get("catalog") or topology.get("postgres")) if isinstance(topology, dict) else None
+    stock = sizes.get("stock") if isinstance(sizes, dict) else None
     return int(stock) if isinstance(stock, int | float) and not isinstance(stock, bool) else DEFAULT_STOCK
 
 

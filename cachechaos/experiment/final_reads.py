@@ -1,62 +1,140 @@
 """After the load: the version the source of truth holds for every key written during the run.
 
-The lost-write check compares acknowledged writes with these FINAL_READ records.
+The lost-write check compares acknowledged writes with these FINAL_READ records. A key is read
+in SQL only where the table and its columns are known (the local topology's own schema, or an
+external topology's explicit `postgres.tables`); otherwise through the backend's HTTP contract,
+asking it to bypass its caches and, for a service that ignores that, after a quiescence period
+longer than its longest cache TTL.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 
 import httpx
 import psycopg
 
 from cachechaos.experiment.rundir import HISTORY_DIR
 from cachechaos.history import HistoryWriter, Op, read_history
+from cachechaos.runtime.external import ExternalTopologySpec, VersionTable
 
-# FINAL_READ records say in their layer field which table the key is in.
+# FINAL_READ records say in their layer field which kind of row the key is.
 CART_TABLE, PRODUCT_TABLE = 1, 2
+Kind = Literal["products", "carts"]
+LAYER: dict[Kind, int] = {"carts": CART_TABLE, "products": PRODUCT_TABLE}
+HTTP_PATH: dict[Kind, str] = {"carts": "/carts/{}", "products": "/products/{}"}
+# The contract's optional bypass of every cache layer (DESIGN.md, Backend HTTP contract).
+BYPASS = {"Cache-Control": "no-cache"}
+HTTP_WORKERS = 8
+
+# The sample backend's schema: the local runtime seeds it, so its tables are known.
+OWN_TABLES: dict[Kind, VersionTable] = {
+    "products": VersionTable(table="products", key="id", version="version"),
+    "carts": VersionTable(table="carts", key="user_id", version="version"),
+}
 
 
-def record_final_reads(run_dir: Path, dsn: str, carts_via: str | None = None) -> int:
-    """FINAL_READ records for every key written; carts through `carts_via` (a backend URL) when
-    carts live in Redis, since then PostgreSQL does not hold them."""
+@dataclass(frozen=True)
+class FinalReadPlan:
+    """How the final reads reach the source of truth."""
+
+    backend: str | None                                        # base URL for reads through the contract
+    dsn: str | None = None
+    sql: dict[Kind, VersionTable] = field(default_factory=dict)  # kinds read in SQL; the rest over HTTP
+    quiescence_s: float = 0.0
+
+    def describe(self, kind: Kind, count: int) -> str:
+        """How `count` keys of `kind` are read (for the journal and the summary)."""
+        if kind in self.sql:
+            t = self.sql[kind]
+            return f"{count} keys in SQL (SELECT {t.key}, {t.version} FROM {t.table})"
+        return (f"{count} keys over HTTP (GET {self.backend}{HTTP_PATH[kind].format('{id}')}, Cache-Control: no-cache)"
+                f" after {self.quiescence_s:g} s without load")
+
+
+def plan_for(spec: Any, target: Any) -> FinalReadPlan:
+    """The plan for a topology spec (local or external) and its running target."""
+    backends = target.endpoints.backends
+    backend = backends[0] if backends else None
+    if isinstance(spec, ExternalTopologySpec):
+        sql: dict[Kind, VersionTable] = dict(spec.postgres.tables) if spec.postgres else {}
+        return FinalReadPlan(backend, target.postgres_admin_dsn(), sql, spec.quiescence_s())
+    # Carts kept only in Redis are not in PostgreSQL: the backend reads them from their store.
+    redis_carts = spec.backends.config.get("cart_store") == "redis" and backend is not None
+    own = {kind: t for kind, t in OWN_TABLES.items() if not (kind == "carts" and redis_carts)}
+    return FinalReadPlan(backend, target.postgres_admin_dsn(), own, 0.0)
+
+
+def written_keys(run_dir: Path) -> dict[Kind, list[int]]:
     records = read_history(run_dir)
-    carts = sorted({r.key for r in records if r.op == Op.CART_WRITE and r.ok})
-    products = sorted({r.key for r in records if r.op in (Op.WRITE, Op.DISCOUNT_WRITE) and r.ok})
+    return {
+        "carts": sorted({r.key for r in records if r.op == Op.CART_WRITE and r.ok}),
+        "products": sorted({r.key for r in records if r.op in (Op.WRITE, Op.DISCOUNT_WRITE) and r.ok}),
+    }
+
+
+def record_final_reads(run_dir: Path, plan: FinalReadPlan, sleep: Callable[[float], None] = time.sleep) -> dict[str, str]:
+    """FINAL_READ records for every key written; returns, per kind of row read, how it was read."""
+    keys = written_keys(run_dir)
+    over_http = [kind for kind in LAYER if kind not in plan.sql and keys[kind]]
+    in_sql = [kind for kind in LAYER if kind in plan.sql and keys[kind]]
+    if over_http and plan.quiescence_s > 0:
+        sleep(plan.quiescence_s)
     writer = HistoryWriter(run_dir / HISTORY_DIR / "final.hist")
     try:
-        if carts_via is not None:
-            _carts_over_http(writer, carts_via, carts)
-            carts = []
-        with psycopg.connect(dsn, connect_timeout=5) as conn:
-            for table, key_column, keys, layer in (
-                ("carts", "user_id", carts, CART_TABLE), ("products", "id", products, PRODUCT_TABLE)
-            ):
-                if not keys:
-                    continue
-                invoke = time.time()
-                rows: dict[int, int] = dict(conn.execute(
-                    f"SELECT {key_column}, version FROM {table} WHERE {key_column} = ANY(%s)", (keys,)
-                ).fetchall())
-                complete = time.time()
-                for key in keys:
-                    # A key that vanished answers 404: every acknowledged write to it is lost.
-                    found = key in rows
-                    writer.record(invoke, complete, Op.FINAL_READ, key, int(rows.get(key, -1)), layer, 200 if found else 404)
+        for kind in over_http:
+            if plan.backend is None:
+                raise RuntimeError(f"no backend to read the written {kind} through")
+            _over_http(writer, plan.backend, kind, keys[kind])
+        how: dict[str, str] = {kind: plan.describe(kind, len(keys[kind])) for kind in over_http + in_sql}
+        if in_sql:
+            try:
+                if plan.dsn is None:
+                    raise psycopg.OperationalError("the topology maps tables for final reads but names no PostgreSQL DSN")
+                _in_sql(writer, plan.dsn, [(kind, plan.sql[kind], keys[kind]) for kind in in_sql])
+            except psycopg.Error as exc:
+                # No FINAL_READ records: the lost-write check says it could not judge, the run still reports.
+                for kind in in_sql:
+                    how[kind] += f": FAILED ({' '.join(str(exc).split())}), not judged"
     finally:
         writer.close()
-    return len(carts) + len(products)
+    return how
 
 
-def _carts_over_http(writer: HistoryWriter, base_url: str, users: list[int]) -> None:
-    with httpx.Client(timeout=5.0) as client:
-        for user in users:
+def _in_sql(writer: HistoryWriter, dsn: str, reads: Iterable[tuple[Kind, VersionTable, list[int]]]) -> None:
+    with psycopg.connect(dsn, connect_timeout=5) as conn:
+        for kind, t, keys in reads:
+            invoke = time.time()
+            # Names are validated identifiers (VersionTable's patterns), never user data.
+            rows: dict[int, int] = dict(conn.execute(
+                f"SELECT {t.key}, {t.version} FROM {t.table} WHERE {t.key} = ANY(%s)", (keys,)
+            ).fetchall())
+            complete = time.time()
+            for key in keys:
+                # A key that vanished answers 404: every acknowledged write to it is lost.
+                found = key in rows
+                writer.record(invoke, complete, Op.FINAL_READ, key, int(rows.get(key, -1)), LAYER[kind],
+                              200 if found else 404)
+
+
+def _over_http(writer: HistoryWriter, base_url: str, kind: Kind, keys: list[int]) -> None:
+    path = HTTP_PATH[kind]
+    with httpx.Client(base_url=base_url, timeout=5.0, headers=BYPASS) as client:
+        def read(key: int) -> tuple[int, float, float, int, int]:
             invoke = time.time()
             try:
-                response = client.get(f"{base_url}/carts/{user}")
+                response = client.get(path.format(key))
                 status = response.status_code
                 version = int(response.json().get("version", -1)) if status == 200 else -1
-            except (httpx.HTTPError, ValueError):
-                status, version = 0, -1
-            writer.record(invoke, time.time(), Op.FINAL_READ, user, version, CART_TABLE, status)
+            except (httpx.HTTPError, ValueError, TypeError, AttributeError):
+                status, version = 0, -1  # unreadable: the check counts the key's writes as not judged
+            return key, invoke, time.time(), version, status
+
+        with ThreadPoolExecutor(HTTP_WORKERS, thread_name_prefix="final-read") as pool:
+            for key, invoke, complete, version, status in pool.map(read, keys):
+                writer.record(invoke, complete, Op.FINAL_READ, key, version, LAYER[kind], status)

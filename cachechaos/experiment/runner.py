@@ -131,6 +131,7 @@ class ExperimentRun:
         self.scheduler: FaultScheduler | None = None
         self.journal: Journal | None = None
         self.phases: list[dict[str, Any]] = []
+        self.final_reads: dict[str, str] | None = None
 
     # -- the record --------------------------------------------------------------------------
 
@@ -230,8 +231,10 @@ class ExperimentRun:
 
         assert self.journal is not None
         spec, target = self.spec, self.target
-        pg = getattr(target, "spec", None)
-        catalog = Catalog(products=pg.postgres.products, categories=pg.postgres.categories, users=pg.postgres.users) if pg else Catalog(10_000, 100, 1_000)
+        topology = getattr(target, "spec", None)
+        # An external topology declares its catalog; a local one seeded PostgreSQL with it.
+        sizes = getattr(topology, "catalog", None) or getattr(topology, "postgres", None)
+        catalog = Catalog(products=sizes.products, categories=sizes.categories, users=sizes.users) if sizes else Catalog(10_000, 100, 1_000)
         self.load = LoadRun(spec.traffic, target.endpoints.backends, self.run_dir, spec.duration_s, catalog)
         self.sampler = Sampler(target, self.run_dir / METRICS_FILE, load_stats=lambda: _jsonable(self.load.stats()))
         self.scheduler = FaultScheduler(
@@ -267,6 +270,9 @@ class ExperimentRun:
             state.active_faults = self.scheduler.active_ids()
             state.load = _jsonable(self.load.stats()) if self.load else {}
             state.metrics = self.sampler.last
+            for source, reason in self.sampler.new_gaps().items():
+                view.event(f"[yellow]not sampled[/]: {escape(source)}: {escape(reason)}")
+                self.journal.write("note", source=source, text=f"not sampled: {source}: {reason}")
             view.refresh()
             if now >= end:
                 break
@@ -280,12 +286,17 @@ class ExperimentRun:
 
     def _final_reads(self) -> None:
         """Read every key written during the run from the source of truth (lost-write checks)."""
-        from cachechaos.experiment.final_reads import record_final_reads
+        from cachechaos.experiment.final_reads import plan_for, record_final_reads
 
-        spec = getattr(self.target, "spec", None)
-        redis_carts = spec is not None and spec.kind == "local" and spec.backends.config.get("cart_store") == "redis"
-        backends = self.target.endpoints.backends
-        record_final_reads(self.run_dir, self.target.postgres_admin_dsn(), backends[0] if redis_carts and backends else None)
+        assert self.journal is not None
+        plan = plan_for(getattr(self.target, "spec", None), self.target)
+
+        def quiesce(seconds: float) -> None:
+            self.console.print(f"[dim]final reads after {seconds:g} s without load[/]", highlight=False)
+            time.sleep(seconds)
+
+        self.final_reads = record_final_reads(self.run_dir, plan, sleep=quiesce)
+        self.journal.write("final_reads", how=self.final_reads)
 
     def _teardown(self) -> list[str]:
         errors: list[str] = []
@@ -302,6 +313,7 @@ class ExperimentRun:
     # -- verdicts ------------------------------------------------------------------------------------
 
     def _summarize(self, status: str, error: str | None, code: int) -> dict[str, Any]:
+        from cachechaos.experiment.evidence import explain_unmeasured, notes
         from cachechaos.report.outputs import write_run_outputs
 
         verdicts: list[dict[str, Any]] = []
@@ -313,6 +325,7 @@ class ExperimentRun:
 
             data = RunData.load(self.run_dir)
             verdicts = [_jsonable(v) for v in evaluate(data, self.spec.criteria)]
+            explain_unmeasured(verdicts, self.sampler.gaps if self.sampler else {})
             fidelity = load_fidelity(process_configs(self.run_dir), data.history)
             load = fidelity.to_dict() if fidelity else None
             if fidelity and not fidelity.ok:
@@ -331,6 +344,7 @@ class ExperimentRun:
             "started_at": info.get("started_at"), "ended_at": info.get("ended_at"),
             "duration_s": (info.get("ended_at") or time.time()) - (info.get("started_at") or time.time()),
             "verdicts": verdicts, "load": load,
+            "notes": notes(self.sampler.gaps if self.sampler else {}, self.final_reads),
             # Where staleness came from, per stale-read criterion: l1, l2, miss (PostgreSQL), none (no X-Cache).
             "stale_by_layer": {v["name"]: v["details"]["by_layer"] for v in verdicts
                                if v["check"] == "stale_read_rate" and "by_layer" in (v.get("details") or {})},

@@ -1,4 +1,10 @@
-"""Once a second: Redis INFO of every node, pg_stat_database, each backend's /metrics, load statistics."""
+"""Once a second: Redis INFO of every node, pg_stat_database, each backend's /metrics, load statistics.
+
+A target the toolkit did not write may answer /metrics with 404, an HTML page, half a
+Prometheus text or nothing in time, and may have no PostgreSQL the toolkit can reach. The
+sampler survives all of it: what it could not sample is kept in `gaps` (first reason per
+source, reported once by the runner) and the run goes on with the sources that answer.
+"""
 
 from __future__ import annotations
 
@@ -19,17 +25,31 @@ from cachechaos.runtime.target import Target
 REDIS_FIELDS = ("role", "keyspace_hits", "keyspace_misses", "evicted_keys", "expired_keys", "used_memory",
                 "maxmemory", "connected_clients", "total_commands_processed")
 PG_FIELDS = ("xact_commit", "xact_rollback", "tup_returned", "tup_fetched", "tup_updated", "numbackends")
+METRICS_TIMEOUT_S = 0.5
+MAX_REASON = 160
 
 
-def _prometheus_samples(text: str) -> dict[str, float]:
+def prometheus_samples(text: str) -> tuple[dict[str, float], str | None]:
+    """The samples of a Prometheus text body, and why parsing stopped early (None: it did not).
+
+    The samples before an unparsable line are kept: a partial scrape still measures something."""
     out: dict[str, float] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name.endswith("_created"):
-                continue  # creation timestamps, not measurements
-            labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
-            out[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
-    return out
+    try:
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name.endswith("_created"):
+                    continue  # creation timestamps, not measurements
+                labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
+                out[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
+    except (ValueError, TypeError, IndexError, KeyError) as exc:
+        return out, f"not Prometheus text ({_short(exc)})"
+    return out, None
+
+
+def _short(exc: BaseException) -> str:
+    """An exception's message on one line, cut to a length a summary note can hold."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= MAX_REASON else text[: MAX_REASON - 1] + "…"
 
 
 class Sampler:
@@ -44,7 +64,10 @@ class Sampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="sampler", daemon=True)
         self._pg: psycopg.Connection | None = None
-        self._http = httpx.Client(timeout=0.5)
+        self._http = httpx.Client(timeout=METRICS_TIMEOUT_S)
+        self._lock = threading.Lock()
+        self._gaps: dict[str, str] = {}
+        self._reported: set[str] = set()
         self.last: dict[str, Any] = {}
 
     def start(self) -> None:
@@ -57,40 +80,79 @@ class Sampler:
         if self._pg is not None:
             self._pg.close()
 
+    @property
+    def gaps(self) -> dict[str, str]:
+        """Source -> the first reason it could not be sampled, for the summary."""
+        with self._lock:
+            return dict(self._gaps)
+
+    def new_gaps(self) -> dict[str, str]:
+        """Gaps not returned by an earlier call: each is reported once."""
+        with self._lock:
+            fresh = {k: v for k, v in self._gaps.items() if k not in self._reported}
+            self._reported.update(fresh)
+        return fresh
+
+    def _gap(self, source: str, reason: str) -> None:
+        with self._lock:
+            self._gaps.setdefault(source, reason)
+
     def _loop(self) -> None:
         with open(self.path, "a", buffering=1) as out:
             next_at = time.monotonic()
             while not self._stop.is_set():
-                sample = self.sample()
-                self.last = sample
-                out.write(json.dumps(sample) + "\n")
+                try:
+                    sample = self.sample()
+                except Exception as exc:  # a sampler that dies blinds the rest of the run: note it, go on
+                    self._gap("sampler", f"a sample failed: {type(exc).__name__}: {_short(exc)}")
+                else:
+                    self.last = sample
+                    out.write(json.dumps(sample) + "\n")
                 next_at += self.interval
                 self._stop.wait(max(0.0, next_at - time.monotonic()))
 
     def sample(self) -> dict[str, Any]:
         return {"t": time.time(), "redis": self._redis(), "postgres": self._postgres(),
-                "backends": self._backends(), "load": self.load_stats() if self.load_stats else {}}
+                "backends": self._backends(), "load": self._load()}
+
+    def _load(self) -> dict[str, Any]:
+        if self.load_stats is None:
+            return {}
+        try:
+            return self.load_stats()
+        except Exception as exc:  # the load generator's statistics are one source among others
+            self._gap("load statistics", f"{type(exc).__name__}: {_short(exc)}")
+            return {}
 
     def _redis(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for name in self.target.redis_names():
+        names = self.target.redis_names()
+        if not names:
+            self._gap("redis", "the topology names no Redis nodes: INFO is not sampled")
+        for name in names:
             try:
                 with self.target.redis_admin(name) as r:
                     info = r.info()
                 out[name] = {"up": True, **{k: info.get(k) for k in REDIS_FIELDS}}
-            except (redis.RedisError, OSError):
+            except (redis.RedisError, OSError) as exc:
+                self._gap(f"redis {name}", f"{_short(exc)} (sampled as down)")
                 out[name] = {"up": False}
         return out
 
-    def _postgres(self) -> dict[str, Any]:
+    def _postgres(self) -> dict[str, Any] | None:
+        dsn = self.target.postgres_admin_dsn()
+        if dsn is None:
+            self._gap("postgres", "the topology names no PostgreSQL DSN: pg_stat_database is not sampled")
+            return None
         try:
             if self._pg is None or self._pg.closed:
-                self._pg = psycopg.connect(self.target.postgres_admin_dsn(), autocommit=True, connect_timeout=1)
+                self._pg = psycopg.connect(dsn, autocommit=True, connect_timeout=1)
             row = self._pg.execute(
                 f"SELECT {', '.join(PG_FIELDS)} FROM pg_stat_database WHERE datname = current_database()"
             ).fetchone()
             return {"up": True, **dict(zip(PG_FIELDS, row or (), strict=False))}
-        except psycopg.Error:
+        except psycopg.Error as exc:
+            self._gap("postgres", f"{_short(exc)} (sampled as down)")
             if self._pg is not None:
                 self._pg.close()
             self._pg = None
@@ -99,9 +161,28 @@ class Sampler:
     def _backends(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for i, url in enumerate(self.target.endpoints.backends, start=1):
-            try:
-                response = self._http.get(f"{url}/metrics")
-                out[f"backend-{i}"] = {"up": response.status_code == 200, "metrics": _prometheus_samples(response.text)}
-            except httpx.HTTPError:
-                out[f"backend-{i}"] = {"up": False}
+            name = f"backend-{i}"
+            out[name] = self._backend_metrics(name, url)
         return out
+
+    def _backend_metrics(self, name: str, url: str) -> dict[str, Any]:
+        """`up` False whenever no measurement came back, so the checks see no sample rather than zeros."""
+        source = f"{name} /metrics"
+        try:
+            response = self._http.get(f"{url}/metrics")
+        except httpx.TimeoutException:
+            self._gap(source, f"no answer within {METRICS_TIMEOUT_S:g} s (sampled as down)")
+            return {"up": False}
+        except httpx.HTTPError as exc:
+            self._gap(source, f"{type(exc).__name__}: {_short(exc)} (sampled as down)")
+            return {"up": False}
+        if response.status_code != 200:
+            self._gap(source, f"HTTP {response.status_code}: the backend's metrics are not sampled")
+            return {"up": False, "status": response.status_code}
+        metrics, problem = prometheus_samples(response.text)
+        if not metrics:
+            self._gap(source, f"{problem or 'an empty body'}: the backend's metrics are not sampled")
+            return {"up": False, "status": response.status_code}
+        if problem:
+            self._gap(source, f"partly {problem}: only the {len(metrics)} samples before it are kept")
+        return {"up": True, "metrics": metrics}

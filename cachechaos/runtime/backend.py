@@ -50,11 +50,14 @@ def backend_config(instance: str, endpoints: Endpoints, overrides: dict[str, Any
 
 def _own_postgres_dsn(endpoints: Endpoints, instance: str) -> str:
     """The DSN through the instance's own PostgreSQL link when the topology has one."""
+    dsn = endpoints.postgres_dsn
+    if dsn is None:  # only an attached target may lack PostgreSQL; the backends run on a local one
+        raise ValueError("sample backends need the topology's PostgreSQL DSN")
     links = endpoints.links
     own, shared = links.get(f"postgres.{instance}"), links.get("postgres")
     if own is None or shared is None:
-        return endpoints.postgres_dsn
-    return endpoints.postgres_dsn.replace(f"@{shared.listen}/", f"@{own.listen}/")
+        return dsn
+    return dsn.replace(f"@{shared.listen}/", f"@{own.listen}/")
 
 
 class BackendNode(Node):

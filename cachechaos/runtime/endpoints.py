@@ -20,7 +20,7 @@ class Endpoints:
     master_name: str
     sentinels: list[str]
     redis: dict[str, str]
-    postgres_dsn: str
+    postgres_dsn: str | None  # None: an external topology that names no PostgreSQL
     proxy_api: str
     links: dict[str, Link] = field(default_factory=dict)
     backends: list[str] = field(default_factory=list)

@@ -47,13 +47,9 @@ def probe(endpoints: Endpoints, timeout: float = 2.0) -> list[Probe]:
             out.append(Probe(f"sentinel-{i}", address, primary is not None, f"primary {primary}"))
         except (redis.RedisError, OSError) as exc:
             out.append(Probe(f"sentinel-{i}", address, False, str(exc)))
-    pg_address = endpoints.links["postgres"].listen if "postgres" in endpoints.links else "?"
-    try:
-        with psycopg.connect(endpoints.postgres_dsn, connect_timeout=max(1, int(timeout))) as conn:
-            row = conn.execute("SELECT count(*) FROM products").fetchone()
-        out.append(Probe("postgres", pg_address, True, f"{int(row[0]) if row else 0} products"))
-    except psycopg.Error as exc:
-        out.append(Probe("postgres", pg_address, False, str(exc).strip()))
+    # `status` probes topologies `up` started, which always have PostgreSQL; an external one may not.
+    if endpoints.postgres_dsn is not None:
+        out.append(_postgres_probe(endpoints, timeout))
     for i, url in enumerate(endpoints.backends, start=1):
         try:
             response = httpx.get(f"{url}/health", timeout=timeout)
@@ -61,3 +57,14 @@ def probe(endpoints: Endpoints, timeout: float = 2.0) -> list[Probe]:
         except httpx.HTTPError as exc:
             out.append(Probe(f"backend-{i}", url, False, str(exc)))
     return out
+
+
+def _postgres_probe(endpoints: Endpoints, timeout: float) -> Probe:
+    address = endpoints.links["postgres"].listen if "postgres" in endpoints.links else "?"
+    assert endpoints.postgres_dsn is not None
+    try:
+        with psycopg.connect(endpoints.postgres_dsn, connect_timeout=max(1, int(timeout))) as conn:
+            row = conn.execute("SELECT count(*) FROM products").fetchone()
+        return Probe("postgres", address, True, f"{int(row[0]) if row else 0} products")
+    except psycopg.Error as exc:
+        return Probe("postgres", address, False, str(exc).strip())

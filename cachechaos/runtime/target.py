@@ -32,8 +32,8 @@ class Target(Protocol):
         """The Redis node Sentinel currently names as primary."""
         ...
 
-    def postgres_admin_dsn(self) -> str:
-        """A DSN that bypasses the fault proxy (for the sampler)."""
+    def postgres_admin_dsn(self) -> str | None:
+        """A DSN that bypasses the fault proxy (for the sampler); None when the topology names no PostgreSQL."""
         ...
 
     def destructive_allowed(self, node: str) -> bool:

@@ -12,8 +12,6 @@ import yaml
 
 from cachechaos.history import Op, read_history
 from cachechaos.runtime.local import LocalTopology
-from cachechaos.runtime.ports import free_port
-from cachechaos.runtime.process import ManagedProcess, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -26,55 +24,45 @@ EXPERIMENT = {
 }
 
 
-def test_run_against_an_external_backend(topology_factory, tmp_path: Path) -> None:
+def test_run_against_an_external_backend(topology_factory, hand_started_backend, tmp_path: Path) -> None:
     topo: LocalTopology = topology_factory(products=300)
     ep = topo.endpoints
-    port = free_port()
-    config = tmp_path / "backend.json"
-    config.write_text(json.dumps({"strategy": "event", "sentinels": ep.sentinels, "master_name": ep.master_name,
-                                  "postgres_dsn": ep.postgres_dsn}))
-    backend = ManagedProcess("backend", [sys.executable, "-m", "cachechaos.backend", "serve", "--config", str(config),
-                                         "--port", str(port)], tmp_path / "backend.log")
-    backend.start()
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: httpx.get(f"{url}/health").status_code == 200, 30, "the hand-started backend", alive=backend)
-        external = tmp_path / "external.yaml"
-        external.write_text(yaml.safe_dump({
-            "kind": "external", "backends": [url],
-            "redis": {"sentinels": ep.sentinels, "master_name": ep.master_name,
-                      "nodes": dict(ep.redis)},
-            "postgres": {"dsn": topo.postgres.dsn, "products": 300},
-            "toxiproxy": {"url": ep.proxy_api},
-        }))
-        experiment = tmp_path / "attached.yaml"
-        experiment.write_text(yaml.safe_dump(EXPERIMENT))
+    url = hand_started_backend(topo)
+    external = tmp_path / "external.yaml"
+    external.write_text(yaml.safe_dump({
+        "kind": "external", "backends": [url],
+        "redis": {"sentinels": ep.sentinels, "master_name": ep.master_name,
+                  "nodes": dict(ep.redis)},
+        "catalog": {"products": 300},
+        "postgres": {"dsn": topo.postgres.dsn, "tables": {"products": {"table": "products", "key": "id", "version": "version"}}},
+        "toxiproxy": {"url": ep.proxy_api},
+    }))
+    experiment = tmp_path / "attached.yaml"
+    experiment.write_text(yaml.safe_dump(EXPERIMENT))
 
-        def run(*extra: str) -> subprocess.CompletedProcess[str]:
-            return subprocess.run([sys.executable, "-m", "cachechaos", "run", str(experiment), "--topology", str(external),
-                                   "--reports-dir", str(tmp_path / "reports"), "--no-live", *extra],
-                                  capture_output=True, text=True, timeout=120, cwd=REPO)
+    def run(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "cachechaos", "run", str(experiment), "--topology", str(external),
+                               "--reports-dir", str(tmp_path / "reports"), "--no-live", *extra],
+                              capture_output=True, text=True, timeout=120, cwd=REPO)
 
-        result = run()
-        assert result.returncode == 0, result.stdout + result.stderr
-        run_dir = next((tmp_path / "reports").iterdir())
-        reads = [r for r in read_history(run_dir) if r.op == Op.READ and r.ok]
-        assert len(reads) > 200
-        metrics = (run_dir / "metrics.jsonl").read_text().splitlines()
-        assert json.loads(metrics[-1])["redis"]["redis-1"]["up"] is True
-        assert backend.running and topo.node("redis-1").running  # attach mode leaves others' processes alone
-        with topo.proxy_client() as proxies:
-            assert proxies.toxics("postgres") == []
+    result = run()
+    assert result.returncode == 0, result.stdout + result.stderr
+    run_dir = next((tmp_path / "reports").iterdir())
+    reads = [r for r in read_history(run_dir) if r.op == Op.READ and r.ok]
+    assert len(reads) > 200
+    metrics = (run_dir / "metrics.jsonl").read_text().splitlines()
+    assert json.loads(metrics[-1])["redis"]["redis-1"]["up"] is True
+    assert httpx.get(f"{url}/health").status_code == 200 and topo.node("redis-1").running  # attach mode leaves others' processes alone
+    with topo.proxy_client() as proxies:
+        assert proxies.toxics("postgres") == []
 
-        # A destructive fault against a node the topology does not mark as a chaos target is refused.
-        EXPERIMENT["phases"][1]["faults"] = [{"type": "flushall"}]  # type: ignore[index]
-        experiment.write_text(yaml.safe_dump(EXPERIMENT))
-        with topo.redis_admin("redis-1") as r:
-            r.set("precious", "1")
-        refused = run("--allow-destructive")
-        assert refused.returncode == 2, refused.stdout + refused.stderr
-        assert "refused" in refused.stderr
-        with topo.redis_admin("redis-1") as r:
-            assert r.get("precious") == b"1"
-    finally:
-        backend.stop()
+    # A destructive fault against a node the topology does not mark as a chaos target is refused.
+    EXPERIMENT["phases"][1]["faults"] = [{"type": "flushall"}]  # type: ignore[index]
+    experiment.write_text(yaml.safe_dump(EXPERIMENT))
+    with topo.redis_admin("redis-1") as r:
+        r.set("precious", "1")
+    refused = run("--allow-destructive")
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "refused" in refused.stderr
+    with topo.redis_admin("redis-1") as r:
+        assert r.get("precious") == b"1"

@@ -44,7 +44,7 @@ def attached(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalTo
         external.write_text(yaml.safe_dump({
             "kind": "external", "backends": ep.backends,
             "redis": {"sentinels": ep.sentinels, "master_name": ep.master_name, "nodes": dict(ep.redis)},
-            "postgres": {"dsn": topo.postgres.dsn, "products": 300},
+            "catalog": {"products": 300}, "postgres": {"dsn": topo.postgres.dsn},
             "toxiproxy": {"url": ep.proxy_api},
             "chaos_targets": list(ep.redis),
         }))
