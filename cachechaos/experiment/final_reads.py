@@ -31,6 +31,10 @@ HTTP_PATH: dict[Kind, str] = {"carts": "/carts/{}", "products": "/products/{}"}
 # The contract's optional bypass of every cache layer (DESIGN.md, Backend HTTP contract).
 BYPASS = {"Cache-Control": "no-cache"}
 HTTP_WORKERS = 8
+# A read the service could not answer (no response, 5xx) is tried again for this long: right after
+# a fault is healed a backend may still be backing off from its store (the split brain's new primary
+# refuses cache fills until a replica attaches, which trips the sample backend's Redis backoff).
+RETRY_FOR_S, RETRY_EVERY_S = 10.0, 0.5
 
 # The sample backend's schema: the local runtime seeds it, so its tables are known.
 OWN_TABLES: dict[Kind, VersionTable] = {
@@ -126,14 +130,18 @@ def _over_http(writer: HistoryWriter, base_url: str, kind: Kind, keys: list[int]
     path = HTTP_PATH[kind]
     with httpx.Client(base_url=base_url, timeout=5.0, headers=BYPASS) as client:
         def read(key: int) -> tuple[int, float, float, int, int]:
-            invoke = time.time()
-            try:
-                response = client.get(path.format(key))
-                status = response.status_code
-                version = int(response.json().get("version", -1)) if status == 200 else -1
-            except (httpx.HTTPError, ValueError, TypeError, AttributeError):
-                status, version = 0, -1  # unreadable: the check counts the key's writes as not judged
-            return key, invoke, time.time(), version, status
+            deadline = time.monotonic() + RETRY_FOR_S
+            while True:
+                invoke = time.time()
+                try:
+                    response = client.get(path.format(key))
+                    status = response.status_code
+                    version = int(response.json().get("version", -1)) if status == 200 else -1
+                except (httpx.HTTPError, ValueError, TypeError, AttributeError):
+                    status, version = 0, -1  # unreadable: the check counts the key's writes as not judged
+                if (status and status < 500) or time.monotonic() >= deadline:
+                    return key, invoke, time.time(), version, status
+                time.sleep(RETRY_EVERY_S)
 
         with ThreadPoolExecutor(HTTP_WORKERS, thread_name_prefix="final-read") as pool:
             for key, invoke, complete, version, status in pool.map(read, keys):
