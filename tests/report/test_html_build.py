@@ -329,3 +329,23 @@ def test_suite_report_shows_the_three_cell_matrix_with_margins(suite_dir: Path, 
     assert "delete: 1/1 as expected; 5%; margin +4%" in section
     assert "lease: 1/1 as expected; 0.2%; margin +0.8%" in section
     assert ">missing<" in section and 'data-ok="false"' in section  # no control cell: the row proves nothing
+
+
+def test_other_checks_by_layer_details_do_not_break_the_report(run_dirs: dict[str, Path], tmp_path: Path) -> None:
+    """hit_rate and key_redis_rate also carry `by_layer`, shaped otherwise: only stale reads get the layer line."""
+    import shutil
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(run_dirs["passing"], run_dir)
+    summary = read_json(run_dir / "summary.json")
+    summary["verdicts"] += [
+        {"name": "hot set", "check": "hit_rate", "params": {}, "threshold": ">= 0.9", "measured": 1.0, "unit": "ratio",
+         "passed": True, "details": {"by_layer": {"l1": 0.5, "l2": 0.4, "any": 0.9}}},
+        {"name": "hot key", "check": "key_redis_rate", "params": {}, "threshold": "<= 30", "measured": 1.2,
+         "unit": "req/s", "passed": True, "details": {"by_layer": {"none": 0, "l1": 90, "l2": 3, "miss": 1}}},
+    ]
+    write_json(run_dir / "summary.json", summary)
+    html = build_run_report(run_dir).read_text()
+    assert 'data-verdict="hot set"' in html and 'data-verdict="hot key"' in html
+    assert html.count("stale by serving layer") == sum(1 for v in summary["verdicts"] if v["check"] == "stale_read_rate"
+                                                        and (v.get("details") or {}).get("by_layer"))
