@@ -128,9 +128,10 @@ def _in_sql(writer: HistoryWriter, dsn: str, reads: Iterable[tuple[Kind, Version
 
 def _over_http(writer: HistoryWriter, base_url: str, kind: Kind, keys: list[int]) -> None:
     path = HTTP_PATH[kind]
+    # One deadline for the whole batch: a service that stays down costs RETRY_FOR_S, not that per key.
+    deadline = time.monotonic() + RETRY_FOR_S
     with httpx.Client(base_url=base_url, timeout=5.0, headers=BYPASS) as client:
         def read(key: int) -> tuple[int, float, float, int, int]:
-            deadline = time.monotonic() + RETRY_FOR_S
             while True:
                 invoke = time.time()
                 try:
