@@ -27,12 +27,9 @@ def test_ci_subset_matrix_detects_every_wrong_configuration(tmp_path: Path) -> N
         ("stampede", "unprotected", "fault"): ("fail", "failed", True),
         ("stampede", "protected", "fault"): ("pass", "passed", True),
         ("stampede", "unprotected", "control"): ("pass", "passed", True),
-        ("cache-aside-race", "delete", "fault"): ("fail", "failed", True),
-        ("cache-aside-race", "lease", "fault"): ("pass", "passed", True),
-        ("cache-aside-race", "delete", "control"): ("pass", "passed", True),
     }, result.stdout + result.stderr
     assert result.returncode == 0
-    assert [row["ok"] for row in summary["rows"]] == [True, True, True]
+    assert [row["ok"] for row in summary["rows"]] == [True, True]
     assert (suite_dir / "index.html").exists() and (suite_dir / "junit.xml").exists()
     for row in summary["runs"]:
         assert (suite_dir / row["run_dir"] / "index.html").exists()
