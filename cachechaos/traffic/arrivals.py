@@ -18,13 +18,12 @@ schedule is unit-tested as it is.
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Iterator
 
 from cachechaos.traffic.spec import ArrivalRampShape, ArrivalShape, ArrivalSpikeShape, OpenShape, TrafficSpec
 
-# Step of the numeric integral of the rate (expected arrival counts).
+# Step over which a varying rate is taken as constant when arrivals are evenly spaced.
 _INTEGRAL_STEP_S = 0.01
 
 
@@ -52,17 +51,6 @@ def peak_rate(shape: OpenShape) -> float:
     if isinstance(shape, ArrivalRampShape):
         return max(shape.start_rate_per_s, shape.end_rate_per_s)
     return max(shape.base_rate_per_s, shape.spike_rate_per_s)
-
-
-def expected_arrivals(shape: OpenShape, start_s: float, end_s: float) -> float:
-    """The integral of the total rate over [start_s, end_s): how many arrivals are due, on average."""
-    if end_s <= start_s:
-        return 0.0
-    if isinstance(shape, ArrivalShape):
-        return shape.rate_per_s * (end_s - start_s)
-    steps = max(1, math.ceil((end_s - start_s) / _INTEGRAL_STEP_S))
-    dt = (end_s - start_s) / steps
-    return sum(total_rate(shape, start_s + (i + 0.5) * dt) for i in range(steps)) * dt
 
 
 def schedule_rng(process_seed: int) -> random.Random:

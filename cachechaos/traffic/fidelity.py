@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cachechaos.checks.series import REQUEST_OPS
 from cachechaos.checks.stats import percentile
 from cachechaos.history.format import Op, Record
 from cachechaos.traffic.arrivals import arrival_offsets, open_shape, schedule_rng
@@ -21,7 +22,6 @@ from cachechaos.traffic.config import ProcessConfig
 
 # A generator that sent less than this share of its due arrivals fell behind.
 BEHIND_LIMIT = 0.10
-_NOT_SENT = frozenset({int(Op.DISCOUNT_WRITE), int(Op.FINAL_READ), int(Op.DROPPED)})
 
 
 @dataclass
@@ -82,7 +82,7 @@ def load_fidelity(configs: list[ProcessConfig], history: list[Record]) -> LoadFi
     out = LoadFidelity(model)
     for cfg in configs:
         records = by_process[cfg.name]
-        sent = [r for r in records if r.op not in _NOT_SENT]
+        sent = [r for r in records if r.op in REQUEST_OPS]
         dropped = sum(1 for r in records if r.op == Op.DROPPED)
         lags = sorted((r.invoke - r.due) * 1000.0 for r in sent)
         shape = open_shape(cfg.spec)

@@ -74,7 +74,6 @@ class LoadRun:
         self._names = [f"load-{i}" for i in range(processes)]
         self._procs: list[ManagedProcess] = []
         self._stopped = False
-        self.start_at: float | None = None  # unix time the load started (set by start())
 
     @property
     def processes(self) -> list[str]:
@@ -127,7 +126,6 @@ class LoadRun:
         self._wait_ready()
         start_at = time.time() + 0.01
         write_text_atomically(go, repr(start_at))
-        self.start_at = start_at
         time.sleep(max(0.0, start_at - time.time()))
 
     def _wait_ready(self) -> None:
