@@ -5,13 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-import httpx
-
-from cachechaos.adapters.compiled import CompiledAdapter
-from cachechaos.adapters.hook import hook_outcome, load_hook
-from cachechaos.adapters.keys import KeySpace
+from cachechaos.adapters.client import AdapterClient
 from cachechaos.adapters.model import AdapterSpec
-from cachechaos.adapters.values import UNKNOWN, UniqueValues
 
 # The final reads' kinds of row and the adapter operation that reads each.
 READ_OPERATION = {"products": "read", "carts": "cart_read"}
@@ -33,28 +28,12 @@ def can_read(adapter: AdapterSpec, kind: str) -> bool:
 
 
 @contextmanager
-def adapter_fetch(adapter: AdapterSpec, base_url: str, kind: str, timeout: float = 5.0) -> Iterator[Fetch]:
+def adapter_fetch(adapter: AdapterSpec, base_url: str, kind: str) -> Iterator[Fetch]:
     """A function reading one key of `kind` the adapter's way; values come back as tags (derive.py maps them)."""
     name = READ_OPERATION[kind]
-    values = UniqueValues(adapter.values)
-    space = KeySpace(adapter.users if kind == "carts" else adapter.keys)
-    field = "user" if kind == "carts" else "key"
-    if adapter.python is not None:
-        hook = load_hook(adapter, base_url)
+    with AdapterClient(adapter, base_url) as client:
+        def fetch(key: int) -> tuple[int, int]:
+            answer = client.read(name, key, bypass=True)
+            return answer.status, answer.version
 
-        def through_hook(key: int) -> tuple[int, int]:
-            status, version, _ = hook_outcome(name, getattr(hook, name)(space.raw(key)), values, UNKNOWN)
-            return status, version
-
-        yield through_hook
-        return
-    compiled = CompiledAdapter(adapter, values)
-    op = compiled.ops[name]
-    with httpx.Client(base_url=base_url, timeout=timeout) as client:
-        def over_http(key: int) -> tuple[int, int]:
-            request = op.request(space.fields(field, key))
-            headers = {**(request.headers or {}), **adapter.bypass_headers}
-            response = client.request(request.method, request.path, content=request.payload, headers=headers)
-            return response.status_code, compiled.read_version(name, response.status_code, response.content, response.headers)
-
-        yield over_http
+        yield fetch

@@ -154,16 +154,17 @@ class AdapterSpec(_Strict):
     layer_header: str | None = Field(None, description="response header naming the layer that served a read")
     layer_values: dict[str, LayerName] = Field(
         default_factory=dict, description="header value -> l1 | l2 | miss, for services with their own names")
-    values: ValueEncoding = Field(default_factory=ValueEncoding)  # type: ignore[arg-type]
+    values: ValueEncoding = Field(default_factory=ValueEncoding,  # type: ignore[arg-type]
+                                  description="how a write's unique value is spelled (versions from values)")
     bypass_headers: dict[str, str] = Field(
         default_factory=lambda: {"Cache-Control": "no-cache"},
         description="headers of the final reads that ask the service to skip its caches")
     read: HttpOperation | None = Field(None, description="read one key (required unless `python` is set)")
-    write: HttpOperation | None = None
-    bulk_update: BulkOperation | None = None
-    order: HttpOperation | None = None
-    cart_read: HttpOperation | None = None
-    cart_write: HttpOperation | None = None
+    write: HttpOperation | None = Field(None, description="write one key: {key}, {value} (the price writers)")
+    bulk_update: BulkOperation | None = Field(None, description="write a group of keys: {group}, {value}, {percent} (the bulk sale)")
+    order: HttpOperation | None = Field(None, description="buy: {key}, {qty}, {user}; 409 = out of stock (checkout)")
+    cart_read: HttpOperation | None = Field(None, description="read a user's cart: {user}")
+    cart_write: HttpOperation | None = Field(None, description="write a user's cart: {user}, {value}")
     python: str | None = Field(None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
                                description="module:Class of a Python adapter (instead of the HTTP operations)")
     path: str | None = Field(None, description="directory added to sys.path to import `python` (relative to the adapter file)")
