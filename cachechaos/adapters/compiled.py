@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import jmespath
 
@@ -53,6 +53,46 @@ def integer_version(raw: Any) -> int:
     return UNKNOWN
 
 
+class FieldPath:
+    """A JMESPath expression that is a chain of field names (`data.attributes.price`), walked with dict
+    lookups: a tenth of the cost of jmespath's interpreter, on the path of every read."""
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = names
+
+    def search(self, doc: Any) -> Any:
+        for name in self.names:
+            if not isinstance(doc, dict):
+                return None
+            doc = doc.get(name)
+        return doc
+
+
+def _field_names(node: Mapping[str, Any]) -> tuple[str, ...] | None:
+    if node.get("type") == "field":
+        return (node["value"],)
+    if node.get("type") == "subexpression":
+        names: tuple[str, ...] = ()
+        for child in node.get("children", []):
+            found = _field_names(child)
+            if found is None:
+                return None
+            names += found
+        return names
+    return None
+
+
+class Search(Protocol):
+    def search(self, value: Any) -> Any: ...
+
+
+def compile_path(expression: str) -> Search:
+    """An object with `search(doc)`: FieldPath for a plain chain of fields, jmespath's own otherwise."""
+    parsed = jmespath.compile(expression)
+    names = _field_names(parsed.parsed)
+    return FieldPath(names) if names else parsed
+
+
 class CompiledOperation:
     """One declared request, its templates compiled and its JMESPath expressions parsed."""
 
@@ -62,8 +102,8 @@ class CompiledOperation:
         self.body = compile_body(op.body)
         headers = {**(_JSON if self.body is not None else {}), **op.headers}
         self.headers = headers or None
-        self.value = jmespath.compile(op.value) if op.value else None
-        self.version = jmespath.compile(op.version) if op.version else None
+        self.value = compile_path(op.value) if op.value else None
+        self.version = compile_path(op.version) if op.version else None
         self.version_header = op.version_header.lower() if op.version_header else None
         self.versioned = op.versioned
 

@@ -142,3 +142,21 @@ def test_unmapped_actions_leave_the_mix_with_a_message() -> None:
         adapt_traffic(TrafficSpec.model_validate({"mix": {"browse": 0, "checkout": 1, "write_price": 0,
                                                           "cart_read": 0, "cart_write": 0, "absent": 0}}),
                       AdapterSpec.model_validate(ITEMS))
+
+
+@pytest.mark.parametrize("expression,doc,expected", [
+    ("data.attributes.price", {"data": {"attributes": {"price": 2.5}}}, 2.5),
+    ("price", {"price": 3}, 3),
+    ("data.price", {"data": [1]}, None),
+    ("data.missing.price", {"data": {}}, None),
+    ("items[0].price", {"items": [{"price": 4}]}, 4),        # not a plain chain: jmespath's interpreter
+    ("updated[*].id", {"updated": [{"id": 1}, {"id": 2}]}, [1, 2]),
+])
+def test_paths_agree_with_jmespath(expression: str, doc: object, expected: object) -> None:
+    import jmespath
+
+    from cachechaos.adapters.compiled import FieldPath, compile_path
+
+    compiled = compile_path(expression)
+    assert compiled.search(doc) == expected == jmespath.search(expression, doc)
+    assert isinstance(compiled, FieldPath) == ("[" not in expression)
