@@ -160,3 +160,43 @@ def test_paths_agree_with_jmespath(expression: str, doc: object, expected: objec
     compiled = compile_path(expression)
     assert compiled.search(doc) == expected == jmespath.search(expression, doc)
     assert isinstance(compiled, FieldPath) == ("[" not in expression)
+
+
+def test_bulk_updates_orders_and_carts_compile() -> None:
+    spec = AdapterSpec.model_validate({
+        **ITEMS, "groups": ["summer", "winter"],
+        "bulk_update": {"method": "POST", "url": "/api/groups/{group}/reprice", "body": {"price": "{value}", "cut": "{percent}"},
+                        "updated": "changed[*].item"},
+        "order": {"method": "POST", "url": "/api/orders", "body": {"item": "{key}", "count": "{qty}", "buyer": "u-{user}"}},
+        "cart_read": {"method": "GET", "url": "/api/baskets/{user}", "value": "note"},
+        "cart_write": {"method": "PUT", "url": "/api/baskets/{user}", "body": {"note": "{value}"}},
+    })
+    values = UniqueValues(spec.values, 3)
+    adapter = CompiledAdapter(spec, values)
+    tag = values.next()
+    request = adapter.ops["bulk_update"].request({**KeySpace(spec.groups).fields("group", 2), **adapter.value_fields(tag),
+                                                  "j_percent": "10.0"})
+    assert request.path == "/api/groups/winter/reprice" and json.loads(request.payload or "")["cut"] == 10.0
+    assert adapter.bulk_updates(200, b'{"changed": [{"item": 4}, {"item": "7"}, {"item": null}]}', tag) == [(4, tag), (7, tag)]
+    assert adapter.bulk_updates(500, b'{"changed": [{"item": 4}]}', tag) == []
+    order = adapter.ops["order"].request({**KeySpace(spec.keys).fields("key", 5), **KeySpace(spec.users).fields("user", 9),
+                                          "j_qty": "2", "t_qty": "2", "u_qty": "2"})
+    assert json.loads(order.payload or "") == {"item": 5, "count": 2, "buyer": "u-9"}
+    assert adapter.read_version("cart_read", 200, json.dumps({"note": values.text(tag)}), None) == tag
+
+
+def test_hook_results_become_history_fields() -> None:
+    from cachechaos.adapters.hook import BulkWritten, Read, Written, bulk_outcome, hook_outcome
+
+    values = UniqueValues(AdapterSpec.model_validate(ITEMS).values, 4)
+    tag = values.next()
+    assert hook_outcome("read", Read(value=values.python(tag), layer="l2"), values, UNKNOWN) == (200, tag, "l2")
+    assert hook_outcome("read", Read(status=404), values, UNKNOWN) == (404, UNKNOWN, None)
+    assert hook_outcome("read", Read(version=7, layer="disk"), values, UNKNOWN) == (200, 7, None)
+    assert hook_outcome("write", Written(), values, tag) == (200, tag, None)
+    assert hook_outcome("write", Written(version=8), values, tag, derived=False) == (200, 8, None)
+    assert hook_outcome("write", None, values, tag) == (0, UNKNOWN, None)  # it raised
+    assert hook_outcome("order", 409, values, UNKNOWN, qty=2) == (409, 2, None)
+    keys = KeySpace(KeyRange(first=1, last=50))
+    assert bulk_outcome(BulkWritten(keys=[3, "x", 4]), keys, tag) == [(3, tag), (4, tag)]
+    assert bulk_outcome(BulkWritten(keys=[3], versions=[12]), keys, tag) == [(3, 12)]
