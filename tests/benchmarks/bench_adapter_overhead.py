@@ -12,7 +12,8 @@ the canned-response stub of bench_recording.py (pinned to CPU 0; the generator t
   values    the same adapter without a version: the value read back is mapped to its tag
 
 Prints requests per CPU-second of the generator (its capacity) per variant, the medians over
-the rounds (variants alternate within a round), and the adapter's cost against the contract.
+the rounds (variants alternate within a round), the adapter's cost against the contract, and
+the microseconds per read the adapter's request building and answer reading take in process.
 Reads only: the stub answers GETs, and reads are most of every mix.
 """
 
@@ -73,6 +74,33 @@ def run_load(variant: str, host: str, users: int, duration: float, out: Path, ra
                                "layers": sorted({r.layer for r in records})}))
 
 
+def in_process(n: int = 200_000) -> dict[str, float]:
+    """Microseconds per read spent building the request and reading the answer, without the network."""
+    import timeit
+
+    from bench_recording import BODY
+
+    from cachechaos.adapters.compiled import CompiledAdapter
+    from cachechaos.adapters.model import AdapterSpec
+    from cachechaos.adapters.values import UniqueValues
+    from cachechaos.traffic.recorder import body_version
+
+    out = {"contract": timeit.timeit(lambda: (f"/products/{17}", body_version(BODY)), number=n) / n * 1e6}
+    headers = {"x-cache": "l1"}
+    for variant in ("versions", "values"):
+        spec = AdapterSpec.model_validate(ADAPTERS[variant])
+        adapter = CompiledAdapter(spec, UniqueValues(spec.values, 5))
+        op = adapter.ops["read"]
+
+        def one(adapter: CompiledAdapter = adapter, op: Any = op) -> None:
+            op.request(adapter.keys.fields("key", 17))
+            adapter.read_version("read", 200, BODY, headers)
+            adapter.layer(headers)
+
+        out[variant] = timeit.timeit(one, number=n) / n * 1e6
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=6.0)
@@ -119,6 +147,8 @@ def main() -> int:
         print(f"  {v:9s} {wall[v]:8.0f} req/s  {capacity[v]:8.0f} req per CPU-s  "
               f"({capacity[v] / base - 1:+.1%} capacity, {extra_us:+.1f} us CPU per request)  "
               f"runs: {[round(r['requests'] / r['cpu_s']) for r in results[v]]}")
+    print("  in process, us per read (request built, answer read):",
+          json.dumps({v: round(us, 2) for v, us in in_process().items()}))
     print("  history check:", json.dumps({v: {k: rs[-1][k] for k in ("records", "versions", "layers", "failures")}
                                            for v, rs in results.items()}))
     return 0
