@@ -107,12 +107,27 @@ class _Prober:
 
     def backends(self) -> None:
         urls = [u.rstrip("/") for u in self.spec.backends]
+        if self.spec.adapter is not None:
+            self.adapter(urls)
+            return
         for i, url in enumerate(urls, start=1):
             self.http(f"backend-{i}", "GET /health", _health, url)
         with httpx.Client(base_url=urls[0], timeout=self.timeout) as client:
             self.products(client)
             self.metrics(client)
             self.carts(client)
+
+    def adapter(self, urls: list[str]) -> None:
+        """The adapter's operations instead of the contract (cachechaos.adapters.probe)."""
+        from cachechaos.adapters.probe import probe_adapter
+
+        assert self.spec.adapter is not None
+        adapted = probe_adapter(self.spec.adapter, urls[0], self.add, self.write, self.timeout)  # type: ignore[arg-type]
+        self.seen.reads, self.seen.versions = adapted.reads, adapted.versions
+        self.seen.x_cache, self.seen.bypass = adapted.layer, adapted.bypass
+        self.seen.carts = self.spec.adapter.implements("cart_read") and self.spec.adapter.implements("cart_write")
+        with httpx.Client(base_url=urls[0], timeout=self.timeout) as client:
+            self.metrics(client)
 
     def http(self, area: str, name: str, call: Callable[[httpx.Client], tuple[Status, str]], url: str) -> None:
         try:

@@ -127,9 +127,16 @@ def external_topology_page() -> str:
     lines = ["# External topology file (attach mode)", "", GENERATED_NOTE, "",
              "A topology file with `kind: external` names endpoints someone else runs; see",
              "[attach mode](../attach-mode.md). `cachechaos schema --kind topology` prints the same as JSON Schema.", ""]
+    from cachechaos.adapters.model import AdapterSpec, BulkOperation, HttpOperation, KeyRange, ValueEncoding
+
     for title, model in (("Top level", ExternalTopologySpec), ("`redis`", ExternalRedis),
-                         ("`postgres`", ExternalPostgres), ("`toxiproxy`", ExternalToxiproxy)):
-        lines += [f"## {title}", "", *model_table(model), ""]
+                         ("`postgres`", ExternalPostgres), ("`toxiproxy`", ExternalToxiproxy),
+                         ("`adapter` (or the YAML file it names)", AdapterSpec),
+                         ("`adapter.read`, `write`, `order`, `cart_read`, `cart_write`", HttpOperation),
+                         ("`adapter.bulk_update` (the fields above, and)", BulkOperation),
+                         ("`adapter.values`", ValueEncoding), ("`adapter.keys`, `users`, `groups` as a range", KeyRange)):
+        skip = tuple(HttpOperation.model_fields) if model is BulkOperation else ()
+        lines += [f"## {title}", "", *model_table(model, skip=skip), ""]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -19,6 +19,7 @@ from typing import Any, Literal
 import httpx
 import psycopg
 
+from cachechaos.adapters.model import AdapterSpec
 from cachechaos.experiment.rundir import HISTORY_DIR
 from cachechaos.history import HistoryWriter, Op, read_history
 from cachechaos.runtime.external import ExternalTopologySpec, VersionTable
@@ -51,9 +52,22 @@ class FinalReadPlan:
     dsn: str | None = None
     sql: dict[Kind, VersionTable] = field(default_factory=dict)  # kinds read in SQL; the rest over HTTP
     quiescence_s: float = 0.0
+    adapter: AdapterSpec | None = None                         # reads through the topology's adapter
+
+    def can_read(self, kind: Kind) -> bool:
+        """False when the adapter maps no read of this kind of row (its writes go unjudged)."""
+        if self.adapter is None:
+            return True
+        from cachechaos.adapters.final_reads import can_read
+
+        return can_read(self.adapter, kind)
 
     def describe(self, kind: Kind, count: int) -> str:
         """How `count` keys of `kind` are read (for the journal and the summary)."""
+        if self.adapter is not None and kind not in self.sql:
+            from cachechaos.adapters.final_reads import describe
+
+            return f"{count} keys {describe(self.adapter, kind)} after {self.quiescence_s:g} s without load"
         if kind in self.sql:
             t = self.sql[kind]
             return f"{count} keys in SQL (SELECT {t.key}, {t.version} FROM {t.table})"
@@ -67,7 +81,9 @@ def plan_for(spec: Any, target: Any) -> FinalReadPlan:
     backend = backends[0] if backends else None
     if isinstance(spec, ExternalTopologySpec):
         sql: dict[Kind, VersionTable] = dict(spec.postgres.tables) if spec.postgres else {}
-        return FinalReadPlan(backend, target.postgres_admin_dsn(), sql, spec.quiescence_s())
+        if spec.adapter is not None and spec.adapter.derives_versions:
+            sql = {}  # a table holds no tags: the values are read back through the adapter
+        return FinalReadPlan(backend, target.postgres_admin_dsn(), sql, spec.quiescence_s(), spec.adapter)
     # Carts kept only in Redis are not in PostgreSQL: the backend reads them from their store.
     redis_carts = spec.backends.config.get("cart_store") == "redis" and backend is not None
     own = {kind: t for kind, t in OWN_TABLES.items() if not (kind == "carts" and redis_carts)}
@@ -85,7 +101,7 @@ def written_keys(run_dir: Path) -> dict[Kind, list[int]]:
 def record_final_reads(run_dir: Path, plan: FinalReadPlan, sleep: Callable[[float], None] = time.sleep) -> dict[str, str]:
     """FINAL_READ records for every key written; returns, per kind of row read, how it was read."""
     keys = written_keys(run_dir)
-    over_http = [kind for kind in LAYER if kind not in plan.sql and keys[kind]]
+    over_http = [kind for kind in LAYER if kind not in plan.sql and keys[kind] and plan.can_read(kind)]
     in_sql = [kind for kind in LAYER if kind in plan.sql and keys[kind]]
     if over_http and plan.quiescence_s > 0:
         sleep(plan.quiescence_s)
@@ -94,7 +110,13 @@ def record_final_reads(run_dir: Path, plan: FinalReadPlan, sleep: Callable[[floa
         for kind in over_http:
             if plan.backend is None:
                 raise RuntimeError(f"no backend to read the written {kind} through")
-            _over_http(writer, plan.backend, kind, keys[kind])
+            if plan.adapter is None:
+                _over_http(writer, plan.backend, kind, keys[kind])
+                continue
+            from cachechaos.adapters.final_reads import adapter_fetch
+
+            with adapter_fetch(plan.adapter, plan.backend, kind) as fetch:
+                read_each(writer, kind, keys[kind], fetch)
         how: dict[str, str] = {kind: plan.describe(kind, len(keys[kind])) for kind in over_http + in_sql}
         if in_sql:
             try:
@@ -128,22 +150,32 @@ def _in_sql(writer: HistoryWriter, dsn: str, reads: Iterable[tuple[Kind, Version
 
 def _over_http(writer: HistoryWriter, base_url: str, kind: Kind, keys: list[int]) -> None:
     path = HTTP_PATH[kind]
+    with httpx.Client(base_url=base_url, timeout=5.0, headers=BYPASS) as client:
+        def fetch(key: int) -> tuple[int, int]:
+            response = client.get(path.format(key))
+            status = response.status_code
+            return status, int(response.json().get("version", -1)) if status == 200 else -1
+
+        read_each(writer, kind, keys, fetch)
+
+
+def read_each(writer: HistoryWriter, kind: Kind, keys: list[int], fetch: Callable[[int], tuple[int, int]]) -> None:
+    """FINAL_READ records of `keys` read with `fetch` (key -> status, version), retrying 5xx and no answer."""
     # One deadline for the whole batch: a service that stays down costs RETRY_FOR_S, not that per key.
     deadline = time.monotonic() + RETRY_FOR_S
-    with httpx.Client(base_url=base_url, timeout=5.0, headers=BYPASS) as client:
-        def read(key: int) -> tuple[int, float, float, int, int]:
-            while True:
-                invoke = time.time()
-                try:
-                    response = client.get(path.format(key))
-                    status = response.status_code
-                    version = int(response.json().get("version", -1)) if status == 200 else -1
-                except (httpx.HTTPError, ValueError, TypeError, AttributeError):
-                    status, version = 0, -1  # unreadable: the check counts the key's writes as not judged
-                if (status and status < 500) or time.monotonic() >= deadline:
-                    return key, invoke, time.time(), version, status
-                time.sleep(RETRY_EVERY_S)
 
-        with ThreadPoolExecutor(HTTP_WORKERS, thread_name_prefix="final-read") as pool:
-            for key, invoke, complete, version, status in pool.map(read, keys):
-                writer.record(invoke, complete, Op.FINAL_READ, key, version, LAYER[kind], status)
+    def read(key: int) -> tuple[int, float, float, int, int]:
+        while True:
+            invoke = time.time()
+            try:
+                status, version = fetch(key)
+            # Unreadable (the adapter's own code may raise anything): the check counts the key's writes as not judged.
+            except Exception:
+                status, version = 0, -1
+            if (status and status < 500) or time.monotonic() >= deadline:
+                return key, invoke, time.time(), version, status
+            time.sleep(RETRY_EVERY_S)
+
+    with ThreadPoolExecutor(HTTP_WORKERS, thread_name_prefix="final-read") as pool:
+        for key, invoke, complete, version, status in pool.map(read, keys):
+            writer.record(invoke, complete, Op.FINAL_READ, key, version, LAYER[kind], status)

@@ -132,6 +132,7 @@ class ExperimentRun:
         self.journal: Journal | None = None
         self.phases: list[dict[str, Any]] = []
         self.final_reads: dict[str, str] | None = None
+        self.adapter_notes: list[str] = []  # the mix's actions an adapter left out; how versions were derived
 
     # -- the record --------------------------------------------------------------------------
 
@@ -235,7 +236,17 @@ class ExperimentRun:
         # An external topology declares its catalog; a local one seeded PostgreSQL with it.
         sizes = getattr(topology, "catalog", None) or getattr(topology, "postgres", None)
         catalog = Catalog(products=sizes.products, categories=sizes.categories, users=sizes.users) if sizes else Catalog(10_000, 100, 1_000)
-        self.load = LoadRun(spec.traffic, target.endpoints.backends, self.run_dir, spec.duration_s, catalog)
+        adapter = getattr(topology, "adapter", None)
+        traffic = spec.traffic
+        if adapter is not None:
+            from cachechaos.adapters.traffic import adapt_traffic
+
+            traffic, left_out = adapt_traffic(traffic, adapter)
+            for message in left_out:
+                self.console.print(f"[yellow]{escape(message)}[/]", highlight=False)
+                self.journal.write("note", source="adapter", text=message)
+                self.adapter_notes.append(message)
+        self.load = LoadRun(traffic, target.endpoints.backends, self.run_dir, spec.duration_s, catalog, adapter)
         self.sampler = Sampler(target, self.run_dir / METRICS_FILE, load_stats=lambda: _jsonable(self.load.stats()))
         self.scheduler = FaultScheduler(
             FaultContext(target, self.options.allow_destructive, self.run_dir, catalog.categories), self.journal)
@@ -297,6 +308,14 @@ class ExperimentRun:
 
         self.final_reads = record_final_reads(self.run_dir, plan, sleep=quiesce)
         self.journal.write("final_reads", how=self.final_reads)
+        adapter = getattr(getattr(self.target, "spec", None), "adapter", None)
+        if adapter is not None and adapter.derives_versions:
+            from cachechaos.adapters.derive import derive_run_versions
+
+            derived = derive_run_versions(self.run_dir / HISTORY_DIR).describe()
+            self.console.print(f"[dim]{escape(derived)}[/]", highlight=False)
+            self.journal.write("note", source="adapter", text=derived)
+            self.adapter_notes.append(derived)
 
     def _teardown(self) -> list[str]:
         errors: list[str] = []
@@ -344,7 +363,7 @@ class ExperimentRun:
             "started_at": info.get("started_at"), "ended_at": info.get("ended_at"),
             "duration_s": (info.get("ended_at") or time.time()) - (info.get("started_at") or time.time()),
             "verdicts": verdicts, "load": load,
-            "notes": notes(self.sampler.gaps if self.sampler else {}, self.final_reads),
+            "notes": notes(self.sampler.gaps if self.sampler else {}, self.final_reads) + self.adapter_notes,
             # Where staleness came from, per stale-read criterion: l1, l2, miss (PostgreSQL), none (no X-Cache).
             "stale_by_layer": {v["name"]: v["details"]["by_layer"] for v in verdicts
                                if v["check"] == "stale_read_rate" and "by_layer" in (v.get("details") or {})},

@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Literal
 
 import redis
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from cachechaos.adapters.model import AdapterSpec, key_count
 from cachechaos.proxy.client import ToxiproxyClient
 from cachechaos.runtime.endpoints import Endpoints, Link
 from cachechaos.runtime.ports import split_address
@@ -84,6 +85,18 @@ class ExternalTopologySpec(_Strict):
     final_reads: ExternalFinalReads = Field(default_factory=ExternalFinalReads)  # type: ignore[arg-type]
     toxiproxy: ExternalToxiproxy | None = None
     chaos_targets: list[str] = Field(default_factory=list, description="nodes destructive faults may touch (with --allow-destructive)")
+    adapter: AdapterSpec | None = Field(
+        None, description="how the toolkit's operations map onto the service's own API (inline, or the path of a YAML "
+                          "file); without it the backends must honour the sample backend's contract")
+
+    @model_validator(mode="after")
+    def _catalog_of_adapter(self) -> ExternalTopologySpec:
+        # With an adapter the traffic draws from its keys, users and groups: the catalog counts them.
+        if self.adapter is not None:
+            a = self.adapter
+            self.catalog = self.catalog.model_copy(update={
+                "products": key_count(a.keys), "users": key_count(a.users), "categories": key_count(a.groups)})
+        return self
 
     def quiescence_s(self) -> float:
         """How long to leave the service alone before the final reads: past its longest TTL, so

@@ -101,6 +101,10 @@ def load_topology(path: Path | str) -> TopologySpec | ExternalTopologySpec:
     if kind not in models:
         line = node_at(node, ("kind",)).start_mark.line + 1 if node is not None else None
         raise ConfigFileError(path, line, "kind", f"unknown topology kind {kind!r}; use local or external")
+    if kind == "external":
+        from cachechaos.adapters.files import inline_adapter_file
+
+        data = inline_adapter_file(data, path)
     return parse_model(models[kind], data, path, node)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cachechaos.adapters.model import AdapterSpec
 from cachechaos.files import write_text_atomically
 from cachechaos.traffic.spec import TrafficSpec
 
@@ -37,6 +38,7 @@ class ProcessConfig(BaseModel):
     duration_s: float = Field(gt=0, description="the shape ends the load here (relative to start_at)")
     run_time_s: float = Field(gt=0, description="safety net: the process quits this long after it started, whatever happens")
     seed: int = Field(description="seed of this process (derived from spec.seed and index)")
+    adapter: AdapterSpec | None = Field(None, description="the topology's adapter: how requests map onto the service's API")
 
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import cachechaos
+from cachechaos.adapters.model import AdapterSpec
 from cachechaos.experiment.rundir import HISTORY_DIR, LOAD_DIR
 from cachechaos.files import read_json, write_text_atomically
 from cachechaos.runtime.process import ManagedProcess
@@ -59,7 +60,7 @@ def peak_users(spec: TrafficSpec) -> int:
 
 class LoadRun:
     def __init__(self, spec: TrafficSpec, backends: list[str], run_dir: Path, duration_s: float,
-                 catalog: Catalog) -> None:
+                 catalog: Catalog, adapter: AdapterSpec | None = None) -> None:
         if not backends:
             raise ValueError("LoadRun needs at least one backend URL")
         if duration_s <= 0:
@@ -71,6 +72,7 @@ class LoadRun:
         self.run_dir = Path(run_dir)
         self.duration_s = duration_s
         self.catalog = catalog
+        self.adapter = adapter
         self._names = [f"load-{i}" for i in range(processes)]
         self._procs: list[ManagedProcess] = []
         self._stopped = False
@@ -114,7 +116,7 @@ class LoadRun:
                 history_path=self.history_path(name), stats_path=self.stats_path(name),
                 start_at=start_at, go_path=go, ready_path=self.ready_path(name), duration_s=self.duration_s,
                 run_time_s=self.duration_s + RUN_TIME_MARGIN_S + 0.1 * self.duration_s,
-                seed=self.spec.seed * 1_000 + index,
+                seed=self.spec.seed * 1_000 + index, adapter=self.adapter,
             )
             cfg.write(self.config_path(name))
             proc = ManagedProcess(

@@ -88,6 +88,8 @@ class Plan:
     duration_s: float
     request_timeout_s: float
     shape: OpenShape | None  # None: closed model
+    # Builds each user's Shop: an adapter's (cachechaos.adapters) when the topology declares one.
+    shop_factory: Callable[[Plan, LocustUserAgent, EventHook, random.Random], Shop] | None = None
 
     @classmethod
     def from_config(cls, cfg: ProcessConfig, recorder: Recorder) -> Plan:
@@ -242,7 +244,7 @@ class ShopperUser(FastHttpUser):
         # Per-process user index: the history's client field.
         self.index = next(self._indexes)
         rng = random.Random(f"{self.plan.seed}:{self.index}")
-        self.shop = Shop(self.plan, self.client.client, self.environment.events.request, rng)
+        self.shop = (self.plan.shop_factory or Shop)(self.plan, self.client.client, self.environment.events.request, rng)
         gevent.sleep(rng.random() * START_SPREAD_S)
 
     @task
@@ -262,7 +264,7 @@ class ArrivalUser(FastHttpUser):
 
     def on_start(self) -> None:
         rng = random.Random(f"{self.plan.seed}:arrivals:{next(self._indexes)}")
-        self.shop = Shop(self.plan, self.client.client, self.environment.events.request, rng)
+        self.shop = (self.plan.shop_factory or Shop)(self.plan, self.client.client, self.environment.events.request, rng)
         self.pool = Pool(self.concurrency)
         self.finished = False
 
@@ -297,6 +299,10 @@ def make_user_class(cfg: ProcessConfig, recorder: Recorder) -> type[FastHttpUser
     """The concrete user class of this process: closed shoppers, or the open model's arrival runner."""
     spec = cfg.spec
     plan = Plan.from_config(cfg, recorder)
+    if cfg.adapter is not None:
+        from cachechaos.adapters.shop import AdapterRuntime
+
+        plan.shop_factory = AdapterRuntime(cfg.adapter, cfg).shop
     attrs: dict[str, Any] = {
         "abstract": False,
         "host": cfg.backends[0],

@@ -85,13 +85,32 @@ def serve_stub(port: int) -> None:
 
 # -- one measured load run (child process) ------------------------------------
 
-def run_load(variant: str, host: str, users: int, duration: float, out: Path, rate: float) -> None:
+def timed_load(user_class: type, users: int, duration: float, rate: float) -> dict[str, Any]:
+    """Run `users` of `user_class` in this (gevent-patched) process; requests, wall and CPU seconds of `duration`."""
     import resource
 
     import gevent
+    from locust.env import Environment
+
+    if rate:
+        from locust import constant_throughput
+
+        user_class.wait_time = constant_throughput(rate / users)
+    env = Environment(user_classes=[user_class])
+    runner = env.create_local_runner()
+    runner.start(users, spawn_rate=1000)
+    gevent.sleep(1.0)  # connections open, users running
+    r0, c0, t0 = env.stats.total.num_requests, resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    gevent.sleep(duration)
+    r1, c1, t1 = env.stats.total.num_requests, resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    runner.quit()
+    cpu = (c1.ru_utime + c1.ru_stime) - (c0.ru_utime + c0.ru_stime)
+    return {"requests": r1 - r0, "wall_s": t1 - t0, "cpu_s": cpu, "failures": env.stats.total.num_failures}
+
+
+def run_load(variant: str, host: str, users: int, duration: float, out: Path, rate: float) -> None:
     import locust  # noqa: F401  (monkey-patches the stdlib before anything opens a socket)
     from locust import FastHttpUser, task
-    from locust.env import Environment
 
     from cachechaos.history.format import read_history_file
     from cachechaos.history.writer import HistoryWriter
@@ -122,21 +141,7 @@ def run_load(variant: str, host: str, users: int, duration: float, out: Path, ra
             recorder.record = lambda *args, **kwargs: 0  # type: ignore[method-assign]
         user_class = make_user_class(cfg, recorder)
 
-    if rate:
-        from locust import constant_throughput
-
-        user_class.wait_time = constant_throughput(rate / users)
-    env = Environment(user_classes=[user_class])
-    runner = env.create_local_runner()
-    runner.start(users, spawn_rate=1000)
-    gevent.sleep(1.0)  # connections open, users running
-    r0, c0, t0 = env.stats.total.num_requests, resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
-    gevent.sleep(duration)
-    r1, c1, t1 = env.stats.total.num_requests, resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
-    runner.quit()
-    cpu = (c1.ru_utime + c1.ru_stime) - (c0.ru_utime + c0.ru_stime)
-    result: dict[str, Any] = {"variant": variant, "requests": r1 - r0, "wall_s": t1 - t0, "cpu_s": cpu,
-                              "failures": env.stats.total.num_failures}
+    result: dict[str, Any] = {"variant": variant, **timed_load(user_class, users, duration, rate)}
     if recorder is not None and variant == "recorded":
         recorder.close()
         records = list(read_history_file(hist))

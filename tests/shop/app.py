@@ -50,6 +50,8 @@ class Shop:
         self.rows = {i: {"id": i, "price": 10.0 + i % 90, "version": 1} for i in range(1, products + 1)}
         self.cache: dict[int, tuple[float, dict[str, Any]]] = {}
         self.writes = self.applied = self.dropped = 0
+        # Dropped writes of each key since its last applied one: what a final read can still tell was lost.
+        self.unapplied: dict[int, int] = {}
 
     def read(self, pid: int) -> tuple[dict[str, Any] | None, str | None]:
         """The product and, for the caching mode, whether the cache served it."""
@@ -68,6 +70,11 @@ class Shop:
                 return row, "miss"
             return row, None
 
+    def stats(self) -> dict[str, int]:
+        with self.lock:
+            return {"writes": self.writes, "applied": self.applied, "dropped": self.dropped,
+                    "dropped_at_end": sum(self.unapplied.values())}
+
     def write(self, pid: int, price: float) -> dict[str, Any] | None:
         with self.lock:
             row = self.rows.get(pid)
@@ -78,9 +85,11 @@ class Shop:
             new = {"id": pid, "price": price, "version": row["version"] + step}
             if self.mode == "lossy" and self.writes % self.drop_every == 0:
                 self.dropped += 1  # acknowledged below, never stored
+                self.unapplied[pid] = self.unapplied.get(pid, 0) + 1
             else:
                 self.rows[pid] = new
                 self.applied += 1
+                self.unapplied[pid] = 0
             return new
 
 
@@ -106,8 +115,7 @@ def handler_for(shop: Shop) -> type[BaseHTTPRequestHandler]:
             if self.path == "/health":
                 return self._send(200, {"status": "ok", "mode": shop.mode})
             if self.path == "/_shop/stats":
-                with shop.lock:
-                    return self._send(200, {"writes": shop.writes, "applied": shop.applied, "dropped": shop.dropped})
+                return self._send(200, shop.stats())
             if self.path == "/metrics" and shop.metrics in METRICS_BODIES:
                 if shop.metrics == "slow":
                     time.sleep(2.0)

@@ -33,9 +33,9 @@ class RunningShop:
 def shop_factory(tmp_path: Path) -> Iterator[Callable[..., RunningShop]]:
     started: list[ManagedProcess] = []
 
-    def start(mode: str = "nocache", *extra: str) -> RunningShop:
+    def start(mode: str = "nocache", *extra: str, script: Path = SHOP) -> RunningShop:
         port = free_port()
-        argv = [sys.executable, str(SHOP), "--port", str(port), "--mode", mode, "--products", str(PRODUCTS), *extra]
+        argv = [sys.executable, str(script), "--port", str(port), "--mode", mode, "--products", str(PRODUCTS), *extra]
         process = ManagedProcess(f"shop-{mode}", argv, tmp_path / f"shop-{mode}-{port}.log")
         started.append(process)
         process.start()
