@@ -152,7 +152,7 @@ class ExperimentRun:
                            "text": text, "variant": self.options.variant, "spec": self.spec.model_dump(mode="json")},
             "toolkit": {"version": __version__, "git_commit": _git_commit()},
             "topology": topology.model_dump(mode="json"),
-            "backend": topology.backends.config if topology.kind == "local" else self.spec.backend,
+            "backend": topology.backends.config if topology.kind != "external" else self.spec.backend,
             "seeds": {"experiment": self.spec.seed, "traffic": getattr(self.spec.traffic, "seed", None),
                       "postgres": getattr(getattr(topology, "postgres", None), "seed", None)},
             "started_at": time.time(),
