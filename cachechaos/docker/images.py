@@ -17,6 +17,7 @@ change of recipe, dependencies or source makes a new one.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import json
@@ -245,7 +246,17 @@ def build_toolkit(client: docker.DockerClient, base: str, flavour: Flavour, prog
         except docker.errors.BuildError as exc:
             lines = [str(entry.get("stream", entry.get("error", ""))).rstrip() for entry in exc.build_log]
             raise ImageBuildError(f"building {tag} failed: {exc.msg}\n" + "\n".join(lines[-20:])) from exc
+    _prune_toolkits(client, tag, flavour)
     return tag
+
+
+def _prune_toolkits(client: docker.DockerClient, keep: str, flavour: Flavour) -> None:
+    """Remove the flavour's toolkit images of older code: each change of source makes a new one."""
+    for image in client.images.list(filters={"label": [f"{IMAGE}=toolkit", f"{IMAGE}.flavour={flavour}"]}):
+        if keep in image.tags:
+            continue
+        with contextlib.suppress(docker.errors.APIError):  # a container still uses it
+            client.images.remove(image.id)
 
 
 # -- what the runtime asks for ---------------------------------------------------------------------

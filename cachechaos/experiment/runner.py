@@ -219,9 +219,12 @@ class ExperimentRun:
             raise
         except Exception as exc:  # a missing binary, a port, a timeout: the environment, exit 3
             raise EnvironmentFailure(f"the target did not come up: {exc}") from exc
-        describe = getattr(self.target, "describe", None)  # only a local topology knows its binaries
-        self._write_run_info("running", endpoints=self.target.endpoints.to_dict(),
-                             binaries=describe()["binaries"] if describe else None)
+        describe = getattr(self.target, "describe", None)  # a topology cachechaos runs describes itself
+        desc = describe() if describe else {}
+        # A docker run also records its containers' run id, network and images (labels find them).
+        docker_info = {k: desc[k] for k in ("run_id", "network", "images")} if desc.get("runtime") == "docker" else None
+        self._write_run_info("running", endpoints=self.target.endpoints.to_dict(), binaries=desc.get("binaries"),
+                             **({"docker": docker_info} if docker_info else {}))
         assert self.journal is not None
         self.journal.write("run_start", experiment=self.spec.name, variant=self.options.variant, run_id=self.run_id)
 

@@ -105,9 +105,8 @@ def test_disconnect_replica_cuts_it_off_then_reconnects_at_the_same_address(topo
     fault = build_fault(DisconnectParams(type="disconnect", node="replica"), FaultContext(target=topo))
     node = fault.inject()["node"]
     address = topo.node(node).address
-    with pytest.raises((redis.RedisError, OSError)):
-        with topo.redis_admin(node) as r:
-            r.ping()
+    with pytest.raises((redis.RedisError, OSError)), topo.redis_admin(node) as r:
+        r.ping()
     fault.heal()
     assert topo.node(node).address == address
     _wait_for(lambda: _rejoined_as_replica(topo, node), 30, f"{node} to sync again after the reconnect")
