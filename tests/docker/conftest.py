@@ -22,8 +22,7 @@ from cachechaos.docker.spec import DockerTopologySpec
 from cachechaos.docker.sweep import sweep
 from cachechaos.docker.target import DockerTopology
 
-# Run ids of the tests start with this, so the leftovers check only judges what tests started.
-TEST_RUN_PREFIX = "t"
+TEST_RUN_PREFIX = "t"  # run ids of topologies the tests start in-process
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -36,18 +35,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+def _labelled_runs(client: docker.DockerClient) -> dict[str, str]:
+    """Every labelled container, network and volume on the engine, by name, with its run."""
+    found = {c.name: c.labels.get(labels.RUN, "") for c in client.containers.list(all=True, filters=labels.run_filter())}
+    found.update({n.name: (n.attrs.get("Labels") or {}).get(labels.RUN, "") for n in client.networks.list(filters=labels.run_filter())})
+    found.update({v.name: (v.attrs.get("Labels") or {}).get(labels.RUN, "") for v in client.volumes.list(filters=labels.run_filter())})
+    return found
+
+
 @pytest.fixture(scope="session")
 def engine() -> Iterator[docker.DockerClient]:
+    """The engine; at the end of the session nothing labelled that the session made may be left."""
     client = connect(timeout=900)
+    before = _labelled_runs(client)  # someone else's run, e.g. a topology left up by hand, is not ours to judge
     yield client
-    leftovers = [c.name for c in client.containers.list(all=True, filters=labels.run_filter())
-                 if c.labels.get(labels.RUN, "").startswith(TEST_RUN_PREFIX)]
-    leftovers += [n.name for n in client.networks.list(filters=labels.run_filter())
-                  if n.attrs.get("Labels", {}).get(labels.RUN, "").startswith(TEST_RUN_PREFIX)]
-    for run in {name.split("-")[1] for name in leftovers if name.count("-") > 1}:
+    leftovers = {name: run for name, run in _labelled_runs(client).items() if name not in before}
+    for run in set(leftovers.values()):
         sweep(client, run)
     client.close()
-    assert not leftovers, f"Docker tests left these behind: {leftovers}"
+    assert not leftovers, f"Docker tests left these behind: {sorted(leftovers)}"
 
 
 @pytest.fixture(scope="session")
