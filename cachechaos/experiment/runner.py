@@ -176,7 +176,7 @@ class ExperimentRun:
             path = beside if beside.is_file() else None
         base_spec = load_topology_or_default(path)
         data = deep_merge(base_spec.model_dump(), self.spec.target.overrides)
-        if data.get("kind", "local") == "local":
+        if data.get("kind", "local") in ("local", "docker"):  # topologies whose sample backends cachechaos runs
             data["backends"]["config"] = deep_merge(data["backends"].get("config", {}), self.spec.backend)
         return type(base_spec).model_validate(data)
 
