@@ -66,8 +66,13 @@ class DockerNode:
         self.log_path = log_path
         self._ready = ready
 
-    name = property(lambda self: self.plan.node)
-    kind = property(lambda self: self.plan.kind)
+    @property
+    def name(self) -> str:
+        return self.plan.node
+
+    @property
+    def kind(self) -> str:
+        return self.plan.kind
 
     @property
     def address(self) -> str:
@@ -129,7 +134,9 @@ class DockerTopology:
         self._reaper: ReaperHandle | None = None
         self._endpoints: Endpoints | None = None
         self._links: dict[str, tuple[int, str]] = {}  # link name -> (listen port on the proxy, upstream)
-        self._views: dict[str, RedisNode | SentinelNode] = {}
+        self._views: dict[str, RedisNode | SentinelNode] = {}  # protocol clients of Redis nodes and Sentinels
+        self._link_ports = iter(range(LINK_PORTS, LINK_PORTS + 10_000))  # the next listen port on the proxy
+        self._host_numbers = iter(range(_FIRST_NODE_IP, 250))  # the next node address in the subnet
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -219,9 +226,7 @@ class DockerTopology:
         spec, net, images = self.spec, self.network, self.images
         assert images is not None
         proxy_ip = net.address(_PROXY_IP)
-        ips = iter(range(_FIRST_NODE_IP, 250))
-        ports = iter(range(LINK_PORTS, LINK_PORTS + 10_000))
-        self._link_ports = ports
+        ips, ports = self._host_numbers, self._link_ports
 
         def link(name: str, ip: str, port: int) -> tuple[str, int]:
             listen = next(ports)
@@ -243,7 +248,6 @@ class DockerTopology:
         ip = net.address(next(ips))
         link("postgres", ip, launcher.POSTGRES_PORT)
         plans.append(launcher.postgres_plan("postgres", images.postgres, ip, spec.postgres))
-        self._next_ip = ips
         return plans
 
     def _node(self, plan: ContainerPlan) -> DockerNode:
@@ -337,7 +341,7 @@ class DockerTopology:
         for i in range(1, settings.instances + 1):
             name = f"backend-{i}"
             config = backend_config(name, self.endpoints, settings.config)
-            plans.append(launcher.backend_plan(name, images.toolkit, self.network.address(next(self._next_ip)),
+            plans.append(launcher.backend_plan(name, images.toolkit, self.network.address(next(self._host_numbers)),
                                                json.dumps(config, indent=2)))
         backends = self._start_all(plans)
         for node in backends:
