@@ -255,8 +255,9 @@ def _prune_toolkits(client: docker.DockerClient, keep: str, flavour: Flavour) ->
     for image in client.images.list(filters={"label": [f"{IMAGE}=toolkit", f"{IMAGE}.flavour={flavour}"]}):
         if keep in image.tags:
             continue
+        # noprune: the untagged layers below stay, the build cache of the dependency layer with them.
         with contextlib.suppress(docker.errors.APIError):  # a container still uses it
-            client.images.remove(image.id)
+            client.images.remove(image.id, noprune=True)
 
 
 # -- what the runtime asks for ---------------------------------------------------------------------
@@ -313,6 +314,19 @@ def present(client: docker.DockerClient, flavour: Flavour) -> ImageSet | None:
     if not has_image(client, toolkit):
         return None
     return ImageSet("official", OFFICIAL["redis"], OFFICIAL["postgres"], OFFICIAL["toxiproxy"], toolkit)
+
+
+def ready(client: docker.DockerClient, flavour: Flavour, progress: Progress) -> ImageSet | None:
+    """The flavour's images; when only the toolkit's is missing (the code changed), it is built now
+    (seconds: only its last layer differs). None when a base or an official image is missing."""
+    found = present(client, flavour)
+    if found is not None:
+        return found
+    bases = [base_tag()] if flavour == "offline" else list(OFFICIAL.values())
+    if not all(has_image(client, ref) for ref in bases):
+        return None
+    progress(f"building the toolkit's image for this code ({flavour})")
+    return build(client, flavour, progress, Path(tempfile.gettempdir()))
 
 
 def status(client: docker.DockerClient) -> list[dict[str, str | bool]]:

@@ -29,7 +29,12 @@ REDIS_PORT, SENTINEL_PORT, POSTGRES_PORT, PROXY_PORT, BACKEND_PORT = 6379, 26379
 
 @dataclass
 class ContainerPlan:
-    """One node's container, before it exists."""
+    """One node's container, before it exists.
+
+    The entrypoint is always set for the toolkit's own commands: an official image's entrypoint
+    script would otherwise run them as another user (the redis image drops to `redis`, who could
+    not rewrite the Sentinel file the toolkit copied in).
+    """
 
     node: str
     kind: str
@@ -45,15 +50,15 @@ class ContainerPlan:
 def redis_plan(node: str, image: str, ip: str, settings: RedisSettings, announce: tuple[str, int],
                replica_of: tuple[str, int] | None) -> ContainerPlan:
     text = redis_config(settings, "0.0.0.0", REDIS_PORT, FILES_DIR, announce, replica_of)
-    return ContainerPlan(node, "redis", image, ["redis-server", f"{FILES_DIR}/redis.conf"], ip, REDIS_PORT,
-                         entrypoint=[], files={"redis.conf": text})
+    return ContainerPlan(node, "redis", image, [f"{FILES_DIR}/redis.conf"], ip, REDIS_PORT,
+                         entrypoint=["redis-server"], files={"redis.conf": text})
 
 
 def sentinel_plan(node: str, image: str, ip: str, settings: RedisSettings, announce: tuple[str, int],
                   primary: tuple[str, int]) -> ContainerPlan:
     text = sentinel_config(settings, "0.0.0.0", SENTINEL_PORT, FILES_DIR, announce, primary)
-    return ContainerPlan(node, "sentinel", image, ["redis-server", f"{FILES_DIR}/sentinel.conf", "--sentinel"], ip,
-                         SENTINEL_PORT, entrypoint=[], files={"sentinel.conf": text})
+    return ContainerPlan(node, "sentinel", image, [f"{FILES_DIR}/sentinel.conf", "--sentinel"], ip,
+                         SENTINEL_PORT, entrypoint=["redis-server"], files={"sentinel.conf": text})
 
 
 def postgres_plan(node: str, image: str, ip: str, settings: PostgresSettings) -> ContainerPlan:
@@ -76,32 +81,32 @@ def postgres_plan(node: str, image: str, ip: str, settings: PostgresSettings) ->
 
 def proxy_plan(node: str, image: str, ip: str, builtin: bool, compat: str | None) -> ContainerPlan:
     if builtin:
-        command = ["python", "-m", "cachechaos.proxy", "--listen", f"0.0.0.0:{PROXY_PORT}"]
+        command = ["-m", "cachechaos.proxy", "--listen", f"0.0.0.0:{PROXY_PORT}"]
         return ContainerPlan(node, "toxiproxy", image, [*command, "--compat", compat] if compat else command, ip, PROXY_PORT,
-                             entrypoint=[])
+                             entrypoint=["python"])
     # Shopify's image: its entrypoint is /toxiproxy.
     return ContainerPlan(node, "toxiproxy", image, ["-host=0.0.0.0", f"-port={PROXY_PORT}"], ip, PROXY_PORT)
 
 
 def backend_plan(node: str, image: str, ip: str, config_json: str) -> ContainerPlan:
     return ContainerPlan(node, "backend", image,
-                         ["python", "-m", "cachechaos.backend", "serve", "--config", f"{FILES_DIR}/backend.json",
+                         ["-m", "cachechaos.backend", "serve", "--config", f"{FILES_DIR}/backend.json",
                           "--host", "0.0.0.0", "--port", str(BACKEND_PORT)], ip, BACKEND_PORT,
-                         entrypoint=[], files={"backend.json": config_json})
+                         entrypoint=["python"], files={"backend.json": config_json})
 
 
 def _archive(files: dict[str, str]) -> bytes:
-    """A tar of FILES_DIR with `files`, writable by any user (PostgreSQL runs as its own)."""
+    """A tar of FILES_DIR with `files`; the directory is writable by any user (PostgreSQL runs as its own)."""
     buffer = io.BytesIO()
     now = time.time()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         folder = tarfile.TarInfo(FILES_DIR.strip("/"))
-        folder.type, folder.mode, folder.mtime = tarfile.DIRTYPE, 0o1777, now
+        folder.type, folder.mode, folder.mtime = tarfile.DIRTYPE, 0o777, now
         tar.addfile(folder)
         for name, text in files.items():
             data = text.encode()
             info = tarfile.TarInfo(f"{FILES_DIR.strip('/')}/{name}")
-            info.size, info.mode, info.mtime = len(data), 0o755, now
+            info.size, info.mode, info.mtime = len(data), 0o644, now
             tar.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
 

@@ -203,7 +203,7 @@ class DockerTopology:
     def _resolve_images(self) -> image_catalog.ImageSet:
         wanted = self.spec.images
         sources: list[image_catalog.Flavour] = ["official", "offline"] if wanted.source == "auto" else [wanted.source]
-        found = next((s for s in (image_catalog.present(self.client, f) for f in sources) if s is not None), None)
+        found = next((s for s in (image_catalog.ready(self.client, f, self.progress) for f in sources) if s is not None), None)
         toolkit = wanted.toolkit or (found.toolkit if found else None)
         if toolkit is None:
             hint = "--offline " if wanted.source == "offline" else ""

@@ -39,7 +39,7 @@ def test_redis_and_sentinel_plans_announce_the_proxy_and_listen_everywhere() -> 
     conf = replica.files["redis.conf"]
     assert "bind 0.0.0.0" in conf and "replica-announce-ip 10.9.0.3" in conf and "replica-announce-port 20001" in conf
     assert "replicaof 10.9.0.3 20000" in conf and "maxmemory 64mb" in conf
-    assert replica.command == ["redis-server", "/cachechaos/redis.conf"]
+    assert replica.entrypoint == ["redis-server"] and replica.command == ["/cachechaos/redis.conf"]
     sentinel = launcher.sentinel_plan("sentinel-1", "img", "10.9.0.12", settings, ("10.9.0.3", 20002), ("10.9.0.3", 20000))
     text = sentinel.files["sentinel.conf"]
     assert "sentinel monitor cachechaos 10.9.0.3 20000 2" in text and "sentinel announce-port 20002" in text
@@ -62,4 +62,4 @@ def test_the_archive_holds_the_files_under_a_directory_every_user_may_write() ->
     data = launcher._archive({"a.conf": "x"})
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         folder, member = tar.getmembers()
-        assert folder.isdir() and folder.mode == 0o1777 and member.name == "cachechaos/a.conf"
+        assert folder.isdir() and folder.mode == 0o777 and member.name == "cachechaos/a.conf"
