@@ -20,6 +20,7 @@ from pathlib import Path
 import docker
 
 from cachechaos.docker import images
+from cachechaos.docker.engine import engine_answers
 
 
 def _timed(argv: list[str], **kwargs: object) -> tuple[float, subprocess.CompletedProcess[str]]:
@@ -32,6 +33,10 @@ def _timed(argv: list[str], **kwargs: object) -> tuple[float, subprocess.Complet
 
 
 def main(runs: int, fresh: bool) -> None:
+    reason = engine_answers()
+    if reason is not None:  # `make bench` runs every script; this one has nothing to time without an engine
+        print(f"skipped: {reason}")
+        return
     cli = [sys.executable, "-m", "cachechaos"]
     client = docker.from_env()
     if fresh:
