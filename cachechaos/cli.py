@@ -140,7 +140,13 @@ def _up_foreground(spec: Any, run_dir: Path, sdir: Path, as_json: bool, timeout:
 
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)
-    topo = LocalTopology(spec, run_dir, progress=_progress)
+    topo: Any
+    if spec.kind == "docker":
+        from cachechaos.docker.target import DockerTopology
+
+        topo = DockerTopology(spec, run_dir, progress=_progress)
+    else:
+        topo = LocalTopology(spec, run_dir, progress=_progress)
     try:
         try:
             with err.status("bringing the topology up…") if not supervise else nullcontext():
@@ -245,7 +251,9 @@ def status(as_json: bool, state_dir: Path | None) -> None:
 @cli.command()
 @state_dir_option
 @click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds to wait for a clean teardown before SIGKILL.")
-def down(state_dir: Path | None, timeout: float) -> None:
+@click.option("--all", "sweep_all", is_flag=True,
+              help="Also remove every container, network and volume labelled by any cachechaos run on the Docker engine.")
+def down(state_dir: Path | None, timeout: float, sweep_all: bool) -> None:
     """Tear down the topology started by `cachechaos up` (foreground or detached)."""
     from cachechaos.runtime.state import clear_state, leftover_pids, read_state, stop_owner
 
@@ -253,15 +261,42 @@ def down(state_dir: Path | None, timeout: float) -> None:
     state = read_state(sdir)
     if not state:
         err.print("no topology is running")
+    else:
+        stopped = stop_owner(state, timeout)
+        left = leftover_pids(state)
+        for pid in left.values():
+            os.kill(pid, signal.SIGKILL)
+        if state.get("runtime") == "docker":
+            _sweep_docker(state["run_id"])
+        clear_state(sdir)
+        if left:
+            err.print(f"[yellow]killed leftover processes:[/] {left}")
+        err.print("topology stopped" if stopped else "the topology's process had already exited; state cleared")
+    if sweep_all:
+        _sweep_docker(None)
+
+
+def _sweep_docker(run_id: str | None) -> None:
+    """Remove one run's labelled Docker resources (an owner that died before its teardown), or every run's."""
+    from cachechaos.docker.engine import EngineUnavailable, connect
+    from cachechaos.docker.sweep import sweep
+
+    try:
+        client = connect()
+    except EngineUnavailable as exc:
+        if run_id is not None:
+            _fail(EXIT_ENVIRONMENT, str(exc))
+        err.print(f"no Docker engine to sweep: {exc}")
         return
-    stopped = stop_owner(state, timeout)
-    left = leftover_pids(state)
-    for pid in left.values():
-        os.kill(pid, signal.SIGKILL)
-    clear_state(sdir)
-    if left:
-        err.print(f"[yellow]killed leftover processes:[/] {left}")
-    err.print("topology stopped" if stopped else "the topology's process had already exited; state cleared")
+    try:
+        done = sweep(client, run_id)
+    finally:
+        client.close()
+    if done.total or run_id is None:
+        err.print(f"removed {len(done.containers)} container(s), {len(done.networks)} network(s), "
+                  f"{len(done.volumes)} volume(s) labelled by {'run ' + run_id if run_id else 'cachechaos'}")
+    for error in done.errors:
+        err.print(f"[red]{error}[/]", highlight=False)
 
 
 # -- doctor -----------------------------------------------------------------------------
@@ -307,9 +342,30 @@ def doctor(topology: Path | None) -> None:
     if user:
         out.print(f"running as root: PostgreSQL will run as user '{user}'")
     out.print("override with: " + ", ".join(f"{v}" for v in ENV_VARS.values()) + " or the topology file")
+    _doctor_docker(spec.kind == "docker")
     if missing:
         out.print("install hints: " + "; ".join(f"{k}: {v}" for k, v in INSTALL_HINTS.items()))
         sys.exit(EXIT_ENVIRONMENT)
+
+
+def _doctor_docker(required: bool) -> None:
+    """The Docker engine and the images of the docker runtime; a failure only when the topology is a docker one."""
+    from cachechaos.docker.cli import render_status
+    from cachechaos.docker.engine import EngineUnavailable, connect
+
+    try:
+        client = connect(timeout=10)
+    except EngineUnavailable as exc:
+        out.print(f"docker: {exc}" + ("" if required else " (only the docker runtime needs it)"), highlight=False)
+        if required:
+            sys.exit(EXIT_ENVIRONMENT)
+        return
+    try:
+        version = client.version()
+        out.print(f"docker engine {version.get('Version')} (API {version.get('ApiVersion')})", highlight=False)
+        render_status(client, out)
+    finally:
+        client.close()
 
 
 # -- probe ------------------------------------------------------------------------------------------
@@ -545,6 +601,7 @@ def schema(kind: str) -> None:
     """Print the JSON Schema of experiment, suite or topology files (for editors)."""
     from pydantic import TypeAdapter
 
+    from cachechaos.docker.spec import DockerTopologySpec
     from cachechaos.experiment.model import ExperimentSpec, SuiteSpec
     from cachechaos.runtime.external import ExternalTopologySpec
     from cachechaos.runtime.topology import TopologySpec
@@ -554,7 +611,7 @@ def schema(kind: str) -> None:
     elif kind == "suite":
         data = SuiteSpec.model_json_schema()
     else:
-        data = TypeAdapter(TopologySpec | ExternalTopologySpec).json_schema()
+        data = TypeAdapter(TopologySpec | DockerTopologySpec | ExternalTopologySpec).json_schema()
     click.echo(json.dumps(data, indent=2))
 
 
@@ -617,9 +674,11 @@ def main() -> None:
 
 # Subsystems keep their own command groups next to their code.
 from cachechaos.backend.cli import backend  # noqa: E402
+from cachechaos.docker.cli import images  # noqa: E402
 from cachechaos.proxy.cli import proxy  # noqa: E402
 from cachechaos.report.cli import report  # noqa: E402
 
 cli.add_command(proxy)
 cli.add_command(backend)
 cli.add_command(report)
+cli.add_command(images)

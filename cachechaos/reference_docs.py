@@ -140,7 +140,22 @@ def external_topology_page() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-PAGES = {"faults.md": faults_page, "checks.md": checks_page, "external-topology.md": external_topology_page}
+def docker_topology_page() -> str:
+    from cachechaos.docker.spec import DockerSettings, DockerTopologySpec, ImageSettings
+
+    lines = ["# Docker topology file (`kind: docker`)", "", GENERATED_NOTE, "",
+             "A topology file with `kind: docker` runs the local topology's nodes in containers; see",
+             "[Docker](../docker.md). `redis`, `postgres`, `proxy` and `backends` are those of `kind: local`",
+             "(`targets/local.yaml`) without the host binaries. `cachechaos schema --kind topology` prints the",
+             "same as JSON Schema.", ""]
+    for title, model, skip in (("Top level", DockerTopologySpec, ("redis", "postgres", "proxy", "backends")),
+                               ("`images`", ImageSettings, ()), ("`docker`", DockerSettings, ())):
+        lines += [f"## {title}", "", *model_table(model, skip), ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+PAGES = {"faults.md": faults_page, "checks.md": checks_page, "external-topology.md": external_topology_page,
+         "docker-topology.md": docker_topology_page}
 DEFAULT_DIR = Path("docs/reference")
 
 

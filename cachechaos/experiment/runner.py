@@ -153,7 +153,7 @@ class ExperimentRun:
                            "text": text, "variant": self.options.variant, "spec": self.spec.model_dump(mode="json")},
             "toolkit": {"version": __version__, "git_commit": _git_commit()},
             "topology": topology.model_dump(mode="json"),
-            "backend": topology.backends.config if topology.kind == "local" else self.spec.backend,
+            "backend": topology.backends.config if topology.kind != "external" else self.spec.backend,
             "seeds": {"experiment": self.spec.seed, "traffic": getattr(self.spec.traffic, "seed", None),
                       "postgres": getattr(getattr(topology, "postgres", None), "seed", None)},
             "started_at": time.time(),
@@ -177,7 +177,7 @@ class ExperimentRun:
             path = beside if beside.is_file() else None
         base_spec = load_topology_or_default(path)
         data = deep_merge(base_spec.model_dump(), self.spec.target.overrides)
-        if data.get("kind", "local") == "local":
+        if data.get("kind", "local") in ("local", "docker"):  # topologies whose sample backends cachechaos runs
             data["backends"]["config"] = deep_merge(data["backends"].get("config", {}), self.spec.backend)
         return type(base_spec).model_validate(data)
 
@@ -220,9 +220,12 @@ class ExperimentRun:
             raise
         except Exception as exc:  # a missing binary, a port, a timeout: the environment, exit 3
             raise EnvironmentFailure(f"the target did not come up: {exc}") from exc
-        describe = getattr(self.target, "describe", None)  # only a local topology knows its binaries
-        self._write_run_info("running", endpoints=self.target.endpoints.to_dict(),
-                             binaries=describe()["binaries"] if describe else None)
+        describe = getattr(self.target, "describe", None)  # a topology cachechaos runs describes itself
+        desc = describe() if describe else {}
+        # A docker run also records its containers' run id, network and images (labels find them).
+        docker_info = {k: desc[k] for k in ("run_id", "network", "images")} if desc.get("runtime") == "docker" else None
+        self._write_run_info("running", endpoints=self.target.endpoints.to_dict(), binaries=desc.get("binaries"),
+                             **({"docker": docker_info} if docker_info else {}))
         assert self.journal is not None
         self.journal.write("run_start", experiment=self.spec.name, variant=self.options.variant, run_id=self.run_id)
 

@@ -6,9 +6,18 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from cachechaos.faults import bulk_discount, expire_keys, link, process_faults, redis_faults, sentinel_faults
+from cachechaos.faults import (
+    bulk_discount,
+    container_faults,
+    expire_keys,
+    link,
+    process_faults,
+    redis_faults,
+    sentinel_faults,
+)
 from cachechaos.faults.base import REGISTRY, Fault, FaultContext, FaultParams, FaultRefused
 from cachechaos.faults.bulk_discount import BulkDiscountParams
+from cachechaos.faults.container_faults import DisconnectParams, PauseParams
 from cachechaos.faults.expire_keys import ExpireKeysParams
 from cachechaos.faults.link import DownParams, LatencyParams, TimeoutParams
 from cachechaos.faults.process_faults import KillParams, RestartBackendsParams, RestartParams
@@ -19,7 +28,7 @@ from cachechaos.faults.sentinel_faults import PartitionParams, SentinelFailoverP
 FaultSpec = Annotated[
     BulkDiscountParams | ExpireKeysParams | LatencyParams | TimeoutParams | DownParams | KillParams | RestartParams
     | RestartBackendsParams | FlushallParams | RedisConfigParams | MemoryPressureParams | SentinelFailoverParams
-    | PartitionParams,
+    | PartitionParams | PauseParams | DisconnectParams,
     Field(discriminator="type"),
 ]
 
@@ -29,4 +38,4 @@ def build_fault(params: FaultParams, ctx: FaultContext) -> Fault[Any]:
 
 
 __all__ = ["REGISTRY", "Fault", "FaultContext", "FaultParams", "FaultRefused", "FaultSpec", "build_fault",
-           "bulk_discount", "expire_keys", "link", "process_faults", "redis_faults", "sentinel_faults"]
+           "bulk_discount", "container_faults", "expire_keys", "link", "process_faults", "redis_faults", "sentinel_faults"]

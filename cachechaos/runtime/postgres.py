@@ -53,6 +53,45 @@ def _sql(name: str) -> str:
     return resources.files("cachechaos.runtime").joinpath(name).read_text()
 
 
+# initdb's options after `-D DIR`: the toolkit's user, trust, no fsync, the C locale.
+INITDB_OPTIONS = ["-U", DB_USER, "--auth=trust", "-E", "UTF8", "--no-sync", "--no-instructions", "--locale=C"]
+
+
+def server_settings(settings: PostgresSettings) -> list[str]:
+    """The server's `-c key=value` arguments: the test tuning, then the topology's own settings."""
+    merged = {**_TEST_SETTINGS, **{k: str(v) for k, v in settings.settings.items()}}
+    return [arg for key, value in merged.items() for arg in ("-c", f"{key}={value}")]
+
+
+def connect(host: str, port: int, dbname: str = DB_NAME, **kwargs: object) -> psycopg.Connection:
+    return psycopg.connect(
+        host=host, port=port, user=DB_USER, dbname=dbname, connect_timeout=2, **kwargs  # type: ignore[arg-type]
+    )
+
+
+def create_database(host: str, port: int, settings: PostgresSettings) -> None:
+    """Create the marketplace database, its schema and the seeded rows."""
+    with connect(host, port, "postgres", autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {DB_NAME}")
+        with connect(host, port) as db:
+            db.execute(_sql("schema.sql"))
+    seed(host, port, settings)
+
+
+def seed(host: str, port: int, settings: PostgresSettings) -> None:
+    """(Re)load the seeded marketplace: every table back to its initial contents."""
+    s = settings
+    params = {"seed": (s.seed % 1000) / 1000.0, "categories": s.categories, "products": s.products, "users": s.users, "stock": s.stock,
+              "description_bytes": s.description_bytes}
+    with connect(host, port) as conn:
+        conn.execute("TRUNCATE orders, carts, products, users, categories RESTART IDENTITY")
+        for statement in _sql("seed.sql").split(";"):
+            body = "\n".join(line for line in statement.splitlines() if not line.startswith("--")).strip()
+            if body:
+                conn.execute(body, params)
+        conn.execute("ANALYZE")
+
+
 class PostgresNode(Node):
     kind = "postgres"
     # SIGINT is PostgreSQL's "fast shutdown"; SIGTERM waits for clients to leave.
@@ -94,46 +133,25 @@ class PostgresNode(Node):
         return self.run_as
 
     def initdb_argv(self) -> list[str]:
-        return [
-            os.path.join(self.bindir, "initdb"), "-D", str(self.data_dir), "-U", DB_USER,
-            "--auth=trust", "-E", "UTF8", "--no-sync", "--no-instructions", "--locale=C",
-        ]
+        return [os.path.join(self.bindir, "initdb"), "-D", str(self.data_dir), *INITDB_OPTIONS]
 
     def argv(self) -> list[str]:
-        settings = {**_TEST_SETTINGS, **{k: str(v) for k, v in self.settings.settings.items()}}
-        argv = [os.path.join(self.bindir, "postgres"), "-D", str(self.data_dir), "-h", self.host, "-p", str(self.port)]
-        for key, value in settings.items():
-            argv += ["-c", f"{key}={value}"]
-        return argv
+        return [os.path.join(self.bindir, "postgres"), "-D", str(self.data_dir), "-h", self.host, "-p", str(self.port),
+                *server_settings(self.settings)]
 
     def connect(self, dbname: str = DB_NAME, **kwargs: object) -> psycopg.Connection:
-        return psycopg.connect(
-            host=self.host, port=self.port, user=DB_USER, dbname=dbname, connect_timeout=2, **kwargs  # type: ignore[arg-type]
-        )
+        return connect(self.host, self.port, dbname, **kwargs)
 
     def ready(self) -> bool:
         with self.connect("postgres") as conn:
             return conn.execute("SELECT 1").fetchone() == (1,)
 
     def create_database(self) -> None:
-        with self.connect("postgres", autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {DB_NAME}")
-            with self.connect() as db:
-                db.execute(_sql("schema.sql"))
-        self.seed()
+        create_database(self.host, self.port, self.settings)
 
     def seed(self) -> None:
         """(Re)load the seeded marketplace: every table back to its initial contents."""
-        s = self.settings
-        params = {"seed": (s.seed % 1000) / 1000.0, "categories": s.categories, "products": s.products, "users": s.users, "stock": s.stock,
-                  "description_bytes": s.description_bytes}
-        with self.connect() as conn:
-            conn.execute("TRUNCATE orders, carts, products, users, categories RESTART IDENTITY")
-            for statement in _sql("seed.sql").split(";"):
-                body = "\n".join(line for line in statement.splitlines() if not line.startswith("--")).strip()
-                if body:
-                    conn.execute(body, params)
-            conn.execute("ANALYZE")
+        seed(self.host, self.port, self.settings)
 
     def product_count(self) -> int:
         with self.connect() as conn:

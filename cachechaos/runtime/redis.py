@@ -35,6 +35,44 @@ min-replicas-max-lag {min_replicas_max_lag}
 """
 
 
+def redis_config(settings: RedisSettings, bind: str, port: int, data_dir: str, announce: tuple[str, int],
+                 replica_of: tuple[str, int] | None) -> str:
+    """A Redis node's config file: it announces its proxy, and follows `replica_of` (a proxied address)."""
+    s = settings
+    text = _BASE_CONFIG.format(
+        host=bind,
+        port=port,
+        dir=data_dir,
+        announce_host=announce[0],
+        announce_port=announce[1],
+        min_replicas_to_write=s.min_replicas_to_write,
+        min_replicas_max_lag=s.min_replicas_max_lag,
+    )
+    if s.maxmemory:
+        text += f"maxmemory {s.maxmemory}\n"
+    if s.maxmemory_policy:
+        text += f"maxmemory-policy {s.maxmemory_policy}\n"
+    if replica_of:
+        text += f"replicaof {replica_of[0]} {replica_of[1]}\n"
+    return text
+
+
+def sentinel_config(settings: RedisSettings, bind: str, port: int, data_dir: str, announce: tuple[str, int],
+                    primary: tuple[str, int]) -> str:
+    """A Sentinel's config file: it monitors the primary through its proxy and announces its own."""
+    s, m = settings, settings.master_name
+    return (
+        f"bind {bind}\nport {port}\nprotected-mode no\ndaemonize no\n"
+        f"dir {data_dir}\nlogfile \"\"\n"
+        f"sentinel announce-ip {announce[0]}\n"
+        f"sentinel announce-port {announce[1]}\n"
+        f"sentinel monitor {m} {primary[0]} {primary[1]} {s.quorum}\n"
+        f"sentinel down-after-milliseconds {m} {s.down_after_ms}\n"
+        f"sentinel failover-timeout {m} {s.failover_timeout_ms}\n"
+        f"sentinel parallel-syncs {m} 1\n"
+    )
+
+
 def _client(host: str, port: int, timeout: float = 1.0) -> redis.Redis:
     return redis.Redis(host=host, port=port, socket_timeout=timeout, socket_connect_timeout=timeout)
 
@@ -75,23 +113,7 @@ class RedisNode(_ConfiguredNode):
         self.replica_of = replica_of
 
     def write_config(self) -> None:
-        s = self.settings
-        text = _BASE_CONFIG.format(
-            host=self.host,
-            port=self.port,
-            dir=self.dir,
-            announce_host=self.announce[0],
-            announce_port=self.announce[1],
-            min_replicas_to_write=s.min_replicas_to_write,
-            min_replicas_max_lag=s.min_replicas_max_lag,
-        )
-        if s.maxmemory:
-            text += f"maxmemory {s.maxmemory}\n"
-        if s.maxmemory_policy:
-            text += f"maxmemory-policy {s.maxmemory_policy}\n"
-        if self.replica_of:
-            text += f"replicaof {self.replica_of[0]} {self.replica_of[1]}\n"
-        self.config_path.write_text(text)
+        self.config_path.write_text(redis_config(self.settings, self.host, self.port, str(self.dir), self.announce, self.replica_of))
 
     def argv(self) -> list[str]:
         return [self.binary, str(self.config_path)]
@@ -119,17 +141,7 @@ class SentinelNode(_ConfiguredNode):
         self.primary = primary
 
     def write_config(self) -> None:
-        s, m = self.settings, self.settings.master_name
-        self.config_path.write_text(
-            f"bind {self.host}\nport {self.port}\nprotected-mode no\ndaemonize no\n"
-            f"dir {self.dir}\nlogfile \"\"\n"
-            f"sentinel announce-ip {self.announce[0]}\n"
-            f"sentinel announce-port {self.announce[1]}\n"
-            f"sentinel monitor {m} {self.primary[0]} {self.primary[1]} {s.quorum}\n"
-            f"sentinel down-after-milliseconds {m} {s.down_after_ms}\n"
-            f"sentinel failover-timeout {m} {s.failover_timeout_ms}\n"
-            f"sentinel parallel-syncs {m} 1\n"
-        )
+        self.config_path.write_text(sentinel_config(self.settings, self.host, self.port, str(self.dir), self.announce, self.primary))
 
     def argv(self) -> list[str]:
         # Both redis-server and valkey-server run Sentinel mode from the same binary.

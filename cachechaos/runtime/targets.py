@@ -18,6 +18,14 @@ def open_target(spec: TopologySpec | ExternalTopologySpec, run_dir: Path, progre
         if progress:
             progress(f"attached to {len(target.endpoints.backends)} external backend(s)")
         return target
+    from cachechaos.docker.spec import DockerTopologySpec
+
+    if isinstance(spec, DockerTopologySpec):
+        from cachechaos.docker.target import DockerTopology
+
+        docker_topology = DockerTopology(spec, run_dir, progress=progress)
+        docker_topology.up()
+        return docker_topology
     topology = LocalTopology(spec, run_dir, progress=progress)
     topology.up()
     return topology

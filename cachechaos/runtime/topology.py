@@ -92,15 +92,17 @@ class TopologySpec(_Strict):
     backends: BackendSettings = Field(default_factory=BackendSettings)  # type: ignore[arg-type]
 
 def load_topology(path: Path | str) -> TopologySpec | ExternalTopologySpec:
-    """Read and validate a topology file (kind local or external); ConfigFileError names file, line and field."""
+    """Read and validate a topology file (kind local, docker or external); ConfigFileError names file, line and field."""
+    from cachechaos.docker.spec import DockerTopologySpec
     from cachechaos.runtime.external import ExternalTopologySpec
 
     data, node = load_yaml(path)
     kind = data.get("kind", "local") if isinstance(data, dict) else "local"
-    models: dict[str, type[TopologySpec] | type[ExternalTopologySpec]] = {"local": TopologySpec, "external": ExternalTopologySpec}
+    models: dict[str, type[TopologySpec] | type[ExternalTopologySpec]] = {
+        "local": TopologySpec, "docker": DockerTopologySpec, "external": ExternalTopologySpec}
     if kind not in models:
         line = node_at(node, ("kind",)).start_mark.line + 1 if node is not None else None
-        raise ConfigFileError(path, line, "kind", f"unknown topology kind {kind!r}; use local or external")
+        raise ConfigFileError(path, line, "kind", f"unknown topology kind {kind!r}; use local, docker or external")
     if kind == "external":
         from cachechaos.adapters.files import inline_adapter_file
 

@@ -1,0 +1,1 @@
+"""The Docker runtime: the topology in containers, container faults, images built with or without a registry."""
