@@ -331,7 +331,7 @@ def probe_command(topology: Path, no_write: bool, timeout: float, as_json: bool)
     1 not (with what is missing), 2 bad topology file.
     """
     from cachechaos.probe import probe_target
-    from cachechaos.runtime.external import ExternalTopologySpec
+    from cachechaos.runtime.external_spec import ExternalTopologySpec
 
     spec = _load_spec(topology)
     if not isinstance(spec, ExternalTopologySpec):
@@ -546,7 +546,7 @@ def schema(kind: str) -> None:
     from pydantic import TypeAdapter
 
     from cachechaos.experiment.model import ExperimentSpec, SuiteSpec
-    from cachechaos.runtime.external import ExternalTopologySpec
+    from cachechaos.runtime.external_spec import ExternalTopologySpec
     from cachechaos.runtime.topology import TopologySpec
 
     if kind == "experiment":

@@ -24,7 +24,7 @@ from cachechaos.checks.registry import CHECKS
 from cachechaos.experiment.sampler import prometheus_samples
 from cachechaos.faults import REGISTRY as FAULTS
 from cachechaos.proxy.client import ToxiproxyClient, ToxiproxyError
-from cachechaos.runtime.external import ExternalTopologySpec
+from cachechaos.runtime.external_spec import ExternalTopologySpec
 from cachechaos.runtime.ports import split_address
 from cachechaos.runtime.redis import as_text
 

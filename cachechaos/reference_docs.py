@@ -122,7 +122,12 @@ def checks_page() -> str:
 
 
 def external_topology_page() -> str:
-    from cachechaos.runtime.external import ExternalPostgres, ExternalRedis, ExternalTopologySpec, ExternalToxiproxy
+    from cachechaos.runtime.external_spec import (
+        ExternalPostgres,
+        ExternalRedis,
+        ExternalTopologySpec,
+        ExternalToxiproxy,
+    )
 
     lines = ["# External topology file (attach mode)", "", GENERATED_NOTE, "",
              "A topology file with `kind: external` names endpoints someone else runs; see",

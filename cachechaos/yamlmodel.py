@@ -11,9 +11,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
+
+
+class Strict(BaseModel):
+    """Every hand-written file's models: an unknown key is a typo to report, not a setting to ignore."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class ConfigFileError(ValueError):

@@ -24,8 +24,9 @@ from cachechaos.checks.series import (
 )
 from cachechaos.checks.staleness import StaleRead, WriteIndex, find_stale_reads
 from cachechaos.checks.windows import FaultWindow, Window, fault_windows, phase_windows
-from cachechaos.experiment.rundir import JOURNAL_FILE, METRICS_FILE, RUN_FILE, read_json, read_jsonl
 from cachechaos.history.format import Op, Record, read_history
+from cachechaos.store.files import read_json
+from cachechaos.store.rundir import JOURNAL_FILE, METRICS_FILE, RUN_FILE, read_jsonl
 
 _FINAL_READ = int(Op.FINAL_READ)
 

@@ -19,9 +19,9 @@ from typing import Any, Literal
 import httpx
 import psycopg
 
-from cachechaos.experiment.rundir import HISTORY_DIR
 from cachechaos.history import HistoryWriter, Op, read_history
-from cachechaos.runtime.external import ExternalTopologySpec, VersionTable
+from cachechaos.runtime.external_spec import ExternalTopologySpec, VersionTable
+from cachechaos.store.rundir import HISTORY_DIR
 
 # FINAL_READ records say in their layer field which kind of row the key is.
 CART_TABLE, PRODUCT_TABLE = 1, 2

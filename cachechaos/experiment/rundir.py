@@ -1,126 +1,18 @@
-"""The run directory: the unit of record of one run (`reports/<run-id>/`).
+"""Transition alias: the run directory moved to `cachechaos.store` (layout, journal, files) and
+`detected` to `cachechaos.checks.expectation`. Kept while branches written against the old path merge."""
 
-Written incrementally, so a run that crashes or is interrupted still leaves
-enough for `cachechaos report` and the checks. Everything downstream (checks,
-reports) reads only these files:
+from cachechaos.checks.expectation import detected, named_verdict
+from cachechaos.store.files import read_json, write_json
+from cachechaos.store.journal import Journal
+from cachechaos.store.rundir import (
+    HISTORY_DIR,
+    JOURNAL_FILE,
+    LOAD_DIR,
+    METRICS_FILE,
+    RUN_FILE,
+    SUMMARY_FILE,
+    read_jsonl,
+)
 
-    run.json          what ran: run_id, experiment (name, purpose, file text), toolkit version,
-                      git commit, topology and backend configuration (secrets redacted), seeds,
-                      started_at / ended_at (unix s), status: running | finished | aborted | error
-    journal.jsonl     one JSON object per line, every edge of the run, flushed per line:
-                        {"t": unix_s, "event": "run_start" | "phase_start" | "phase_end" | "inject"
-                         | "heal" | "run_end" | "note", ...}
-                      phase_start/phase_end: {"phase": name}
-                      inject/heal: {"fault": id, "type": fault type, "phase": name,
-                                    "target": link/node, "params": {...}, "ok": bool, "error": str?}
-                        (a one-shot fault such as FLUSHALL has an inject and an immediate heal)
-                      run_end: {"status": "finished" | "aborted" | "error", "error": str?}
-    metrics.jsonl     one JSON object per second (cumulative counters; consumers take deltas):
-                        {"t": unix_s,
-                         "redis": {node: {"up": bool, "role": str, "keyspace_hits", "keyspace_misses",
-                                          "evicted_keys", "expired_keys", "used_memory", "maxmemory",
-                                          "connected_clients", "total_commands_processed"}},
-                         "postgres": {"up": bool, "xact_commit", "xact_rollback", "tup_returned",
-                                      "tup_fetched", "tup_updated", "numbackends"},
-                         "backends": {instance: {"up": bool, "metrics": {prometheus sample name with
-                                      labels, e.g. 'cache_hits_total{layer="l1"}': value}}},
-                         "load": {"requests": int, "errors": int}}
-    history/*.hist    the client-observed history, one file per load process (cachechaos.history):
-                      load-<i>.hist (Locust processes), runner.hist (requests faults make, e.g. a
-                      bulk discount), final.hist (FINAL_READ of every written key after the run;
-                      layer 1 = cart, 2 = product; status 404 = the key is gone)
-    load/*.json       live load statistics of each load process (rewritten every second)
-    nodes/<node>/     each node's log (`<node>.log`) and config, when the toolkit ran it;
-                      nodes/load-<i>/ holds each load process's config (traffic.json) and log
-    summary.json      verdicts (written at the end, ExperimentRun in cachechaos.experiment.runner):
-                      status, exit_code, expect (the variant's, "pass" for the default run) and
-                      one entry per criterion; cell ("fault" or "control"), detects (the name of the
-                      criterion aimed at the mechanism) and mechanism; `detected` reads whether the
-                      run matched its expectation
-    junit.xml, summary.md, index.html
-"""
-
-from __future__ import annotations
-
-import json
-import threading
-import time
-from pathlib import Path
-from typing import Any
-
-from cachechaos.files import read_json, write_json
-
-__all__ = ["read_json", "write_json"]  # the run directory's readers and writers import them from here
-
-RUN_FILE = "run.json"
-JOURNAL_FILE = "journal.jsonl"
-METRICS_FILE = "metrics.jsonl"
-SUMMARY_FILE = "summary.json"
-HISTORY_DIR = "history"
-LOAD_DIR = "load"
-
-
-class Journal:
-    """Append-only, line-flushed: the last edge before a crash is on disk."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._lock = threading.Lock()
-        self._file = open(path, "a", buffering=1)  # noqa: SIM115 - closed in close()
-
-    def write(self, event: str, **fields: Any) -> dict[str, Any]:
-        entry = {"t": time.time(), "event": event, **fields}
-        with self._lock:
-            self._file.write(json.dumps(entry, default=str) + "\n")
-        return entry
-
-    def close(self) -> None:
-        self._file.close()
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Every complete line of a JSON-lines file; a torn last line (a crash) is skipped."""
-    out: list[dict[str, Any]] = []
-    try:
-        lines = path.read_text().splitlines()
-    except FileNotFoundError:
-        return out
-    for line in lines:
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return out
-
-
-def named_verdict(summary: dict[str, Any]) -> dict[str, Any] | None:
-    """The verdict of the criterion that targets the run's mechanism (`detects`), if it has one."""
-    name = summary.get("detects")
-    if not name:
-        return None
-    return next((v for v in summary.get("verdicts") or [] if v.get("name") == name), None)
-
-
-def detected(summary: dict[str, Any]) -> bool | None:
-    """Did the run's verdict match its expectation? None when there is none to match
-    (`expect: report`, or a summary written before runs carried one); a run that ended
-    without a verdict (aborted, error) did not show what was expected of it.
-
-    With a named mechanism (`detects`) a wrong configuration is detected only when that
-    criterion fails on a measurement (a check that raised proves nothing), and a control
-    holds when that criterion passes; a right configuration must pass every criterion."""
-    expect = summary.get("expect")
-    if expect in (None, "report"):
-        return None
-    if summary.get("status") not in ("passed", "failed"):
-        return False
-    if summary.get("detects"):
-        named = named_verdict(summary)
-        if named is None or (named.get("details") or {}).get("error"):
-            return False
-        if expect == "fail":
-            return not named.get("passed")
-        if summary.get("cell") == "control":
-            return bool(named.get("passed"))
-    return (summary["status"] == "passed") == (expect == "pass")
+__all__ = ["HISTORY_DIR", "JOURNAL_FILE", "LOAD_DIR", "METRICS_FILE", "RUN_FILE", "SUMMARY_FILE", "Journal", "detected",
+           "named_verdict", "read_json", "read_jsonl", "write_json"]

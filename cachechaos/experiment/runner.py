@@ -25,20 +25,13 @@ from rich.markup import escape
 from cachechaos import __version__
 from cachechaos.experiment.live import LiveState, LiveView
 from cachechaos.experiment.model import ExperimentSpec, deep_merge
-from cachechaos.experiment.rundir import (
-    HISTORY_DIR,
-    JOURNAL_FILE,
-    METRICS_FILE,
-    RUN_FILE,
-    SUMMARY_FILE,
-    Journal,
-    read_json,
-    write_json,
-)
 from cachechaos.experiment.sampler import Sampler
 from cachechaos.experiment.scheduler import FaultInjectionError, FaultScheduler
 from cachechaos.faults import FaultContext, FaultRefused
 from cachechaos.redact import redact
+from cachechaos.store.files import read_json, write_json
+from cachechaos.store.journal import Journal
+from cachechaos.store.rundir import HISTORY_DIR, JOURNAL_FILE, METRICS_FILE, RUN_FILE, SUMMARY_FILE
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_ABORTED = 0, 1, 2, 3, 130
 

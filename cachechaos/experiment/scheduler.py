@@ -6,9 +6,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from cachechaos.experiment.rundir import Journal
 from cachechaos.faults import Fault, FaultContext, FaultParams, FaultRefused, build_fault
 from cachechaos.redact import redact
+from cachechaos.store.journal import Journal
 
 
 @dataclass

@@ -10,9 +10,9 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from cachechaos.checks.expectation import detected
 from cachechaos.experiment.matrix import matrix_rows
 from cachechaos.experiment.model import ExperimentSpec, load_experiment, load_suite
-from cachechaos.experiment.rundir import SUMMARY_FILE, detected, write_json
 from cachechaos.experiment.runner import (
     EXIT_ABORTED,
     EXIT_FAILED,
@@ -22,6 +22,8 @@ from cachechaos.experiment.runner import (
     RunOutcome,
     new_run_id,
 )
+from cachechaos.store.files import write_json
+from cachechaos.store.rundir import SUMMARY_FILE
 from cachechaos.yamlmodel import ConfigFileError
 
 # Which exit code wins when runs of a suite disagree.

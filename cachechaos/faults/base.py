@@ -14,18 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from cachechaos.runtime.target import Target
+from cachechaos.yamlmodel import Strict
 
 
 class FaultRefused(RuntimeError):
     """The safety rules forbid this fault against this node."""
 
 
-class FaultParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class FaultParams(Strict):
     type: str
     id: str | None = Field(None, description="name in the journal and criteria (default: <type>-<n>)")
     after_s: float = Field(0.0, ge=0, description="inject this long after the phase starts")

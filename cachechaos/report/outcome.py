@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from cachechaos.checks.rundata import RunData
-from cachechaos.experiment.rundir import SUMMARY_FILE, read_json
+from cachechaos.store.files import read_json
+from cachechaos.store.rundir import SUMMARY_FILE
 
 BANNERS = {"passed": "PASSED", "failed": "FAILED", "interrupted": "INTERRUPTED", "error": "ERROR"}
 # summary.json status -> banner; "aborted" is the operator stopping the run: it did not finish.

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cachechaos.experiment.rundir import JOURNAL_FILE, RUN_FILE, SUMMARY_FILE, read_json
+from cachechaos.store.files import read_json
+from cachechaos.store.rundir import JOURNAL_FILE, RUN_FILE, SUMMARY_FILE
 
 
 class NotARunDirectory(ValueError):

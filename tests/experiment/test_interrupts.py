@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import yaml
 
-from cachechaos.experiment.rundir import read_jsonl
 from cachechaos.runtime.local import LocalTopology
+from cachechaos.store.rundir import read_jsonl
 from tests.conftest import make_spec
 
 REPO = Path(__file__).resolve().parents[2]

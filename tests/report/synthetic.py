@@ -19,8 +19,10 @@ from typing import Any
 
 from cachechaos.checks.criteria import Criterion, evaluate
 from cachechaos.checks.rundata import RunData
-from cachechaos.experiment.rundir import JOURNAL_FILE, METRICS_FILE, RUN_FILE, SUMMARY_FILE, Journal, write_json
 from cachechaos.history import HistoryWriter, Layer, Op
+from cachechaos.store.files import write_json
+from cachechaos.store.journal import Journal
+from cachechaos.store.rundir import JOURNAL_FILE, METRICS_FILE, RUN_FILE, SUMMARY_FILE
 
 T0 = 1_767_225_600.0  # 2026-01-01 00:00 UTC: fixed, so reports are reproducible
 PRODUCTS = 500
