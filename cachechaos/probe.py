@@ -23,6 +23,7 @@ import redis
 from cachechaos.checks.registry import CHECKS
 from cachechaos.experiment.sampler import prometheus_samples
 from cachechaos.faults import REGISTRY as FAULTS
+from cachechaos.names import BACKEND, backend_urls, kind_of, parse_link
 from cachechaos.proxy.client import ToxiproxyClient, ToxiproxyError
 from cachechaos.runtime.external_spec import ExternalTopologySpec
 from cachechaos.runtime.ports import split_address
@@ -106,10 +107,10 @@ class _Prober:
     # -- the backend contract ---------------------------------------------------------------------
 
     def backends(self) -> None:
-        urls = [u.rstrip("/") for u in self.spec.backends]
-        for i, url in enumerate(urls, start=1):
-            self.http(f"backend-{i}", "GET /health", _health, url)
-        with httpx.Client(base_url=urls[0], timeout=self.timeout) as client:
+        urls = backend_urls(self.spec.backends)
+        for name, url in urls.items():
+            self.http(name, "GET /health", _health, url)
+        with httpx.Client(base_url=next(iter(urls.values())), timeout=self.timeout) as client:
             self.products(client)
             self.metrics(client)
             self.carts(client)
@@ -379,7 +380,7 @@ def _fault_possible(name: str, seen: _Seen, spec: ExternalTopologySpec) -> tuple
         ok = seen.sentinel_primary is not None and seen.sentinel_primary in targets
         return ok, "primary is a chaos target (--allow-destructive)" if ok else "needs a Sentinel whose primary is in chaos_targets"
     if name == "partition":
-        per_backend = [p for p in seen.proxies if ".backend-" in p]
+        per_backend = [p for p in seen.proxies if kind_of(parse_link(p).client or "") == BACKEND]
         ok = bool(per_backend) and bool(targets)
         return ok, "per-backend links through Toxiproxy" if ok else "needs per-backend Toxiproxy links and chaos_targets"
     if name in ("kill", "restart", "restart_backends"):

@@ -63,8 +63,7 @@ class FinalReadPlan:
 
 def plan_for(spec: Any, target: Any) -> FinalReadPlan:
     """The plan for a topology spec (local or external) and its running target."""
-    backends = target.endpoints.backends
-    backend = backends[0] if backends else None
+    backend = next(iter(target.endpoints.backends.values()), None)
     if isinstance(spec, ExternalTopologySpec):
         sql: dict[Kind, VersionTable] = dict(spec.postgres.tables) if spec.postgres else {}
         return FinalReadPlan(backend, target.postgres_admin_dsn(), sql, spec.quiescence_s())

@@ -228,7 +228,7 @@ class ExperimentRun:
         # An external topology declares its catalog; a local one seeded PostgreSQL with it.
         sizes = getattr(topology, "catalog", None) or getattr(topology, "postgres", None)
         catalog = Catalog(products=sizes.products, categories=sizes.categories, users=sizes.users) if sizes else Catalog(10_000, 100, 1_000)
-        self.load = LoadRun(spec.traffic, target.endpoints.backends, self.run_dir, spec.duration_s, catalog)
+        self.load = LoadRun(spec.traffic, list(target.endpoints.backends.values()), self.run_dir, spec.duration_s, catalog)
         self.sampler = Sampler(target, self.run_dir / METRICS_FILE, load_stats=lambda: _jsonable(self.load.stats()))
         self.scheduler = FaultScheduler(
             FaultContext(target, self.options.allow_destructive, self.run_dir, catalog.categories), self.journal)

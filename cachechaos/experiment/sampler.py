@@ -160,8 +160,7 @@ class Sampler:
 
     def _backends(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for i, url in enumerate(self.target.endpoints.backends, start=1):
-            name = f"backend-{i}"
+        for name, url in self.target.endpoints.backends.items():
             out[name] = self._backend_metrics(name, url)
         return out
 

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from cachechaos.faults.base import Fault, FaultParams, register
+from cachechaos.names import SENTINEL, kind_of, link_for, parse_link
 from cachechaos.runtime.ports import split_address
 
 
@@ -65,11 +66,12 @@ class Partition(Fault[PartitionParams]):
 
     def _plan(self, node: str) -> tuple[list[str], list[str], list[str]]:
         links = self.ctx.target.endpoints.links
-        backends = [f"backend-{i}" for i in range(1, len(self.ctx.target.endpoints.backends) + 1)]
+        backends = list(self.ctx.target.endpoints.backends)
         cut_count = round(len(backends) * self.params.backends_cut)
         majority, minority = backends[:cut_count], backends[cut_count:]
-        to_disable = [node] + [f"{node}.{b}" for b in majority]
-        to_disable += [name for name in links for b in minority if name.startswith("sentinel-") and name.endswith(f".{b}")]
+        to_disable = [link_for(node)] + [link_for(node, b) for b in majority]
+        to_disable += [name for name in links if (parsed := parse_link(name)).client in minority
+                       and kind_of(parsed.node) == SENTINEL]
         missing = [name for name in to_disable if name not in links]
         if missing:
             raise RuntimeError(f"partition needs per-backend links, missing: {', '.join(missing)}")

@@ -23,7 +23,7 @@ class Endpoints:
     postgres_dsn: str | None  # None: an external topology that names no PostgreSQL
     proxy_api: str
     links: dict[str, Link] = field(default_factory=dict)
-    backends: list[str] = field(default_factory=list)
+    backends: dict[str, str] = field(default_factory=dict)  # node name (cachechaos.names) -> base URL
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import redis
 
+from cachechaos.names import backend_urls
 from cachechaos.proxy.client import ToxiproxyClient
 from cachechaos.runtime.endpoints import Endpoints, Link
 from cachechaos.runtime.external_spec import ExternalTopologySpec
@@ -34,7 +35,7 @@ class ExternalTarget:
             postgres_dsn=spec.postgres.dsn if spec.postgres else None,
             proxy_api=spec.toxiproxy.url if spec.toxiproxy else "",
             links=links,
-            backends=[url.rstrip("/") for url in spec.backends],
+            backends=backend_urls(spec.backends),
         )
 
     @property

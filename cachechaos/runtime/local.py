@@ -16,6 +16,19 @@ from typing import Any
 
 import redis
 
+from cachechaos.names import (
+    BACKEND,
+    FIRST_PRIMARY,
+    POSTGRES,
+    PROXY,
+    REDIS,
+    SENTINEL,
+    backend_node,
+    link_for,
+    pubsub_link,
+    redis_node,
+    sentinel_node,
+)
 from cachechaos.proxy.client import ToxiproxyClient
 from cachechaos.runtime.backend import BackendNode, backend_config
 from cachechaos.runtime.binaries import Binary, resolve
@@ -78,7 +91,7 @@ class LocalTopology:
         """Stop every node (Sentinels first, so they do not fail over a dying primary)."""
         if self._initdb is not None:
             self._initdb.kill()
-        order = ["sentinel", "backend", "redis", "postgres", "toxiproxy"]
+        order = [SENTINEL, BACKEND, REDIS, POSTGRES, PROXY]
         for kind in order:
             for node in self.nodes.values():
                 if node.kind == kind:
@@ -105,7 +118,7 @@ class LocalTopology:
     def _create_nodes(self) -> None:
         spec, nodes_dir = self.spec, self.run_dir / "nodes"
         redis_bin = self.binaries["redis"].path
-        proxy = FaultProxyNode("toxiproxy", HOST, free_port(), nodes_dir / "toxiproxy", self.binaries["toxiproxy"],
+        proxy = FaultProxyNode(PROXY, HOST, free_port(), nodes_dir / PROXY, self.binaries["toxiproxy"],
                                compat=spec.proxy.compat)
         self.nodes[proxy.name] = proxy
         self._links: dict[str, tuple[int, str]] = {}  # proxy name -> (listen port, upstream)
@@ -118,24 +131,24 @@ class LocalTopology:
         redis_count = 1 + spec.redis.replicas
         announced: dict[str, tuple[str, int]] = {}
         for i in range(1, redis_count + 1):
-            name = f"redis-{i}"
+            name = redis_node(i)
             port = free_port()
             announced[name] = link(name, port)
             self.nodes[name] = RedisNode(
                 name, HOST, port, nodes_dir / name, redis_bin, spec.redis,
                 announce=announced[name],
-                replica_of=None if i == 1 else announced["redis-1"],
+                replica_of=None if name == FIRST_PRIMARY else announced[FIRST_PRIMARY],
             )
         for i in range(1, spec.redis.sentinels + 1):
-            name = f"sentinel-{i}"
+            name = sentinel_node(i)
             port = free_port()
             self.nodes[name] = SentinelNode(
                 name, HOST, port, nodes_dir / name, redis_bin, spec.redis,
-                announce=link(name, port), primary=announced["redis-1"],
+                announce=link(name, port), primary=announced[FIRST_PRIMARY],
             )
         pg_port = free_port()
-        link("postgres", pg_port)
-        self.nodes["postgres"] = PostgresNode("postgres", HOST, pg_port, nodes_dir / "postgres", self.binaries["postgres"].path, spec.postgres)
+        link(POSTGRES, pg_port)
+        self.nodes[POSTGRES] = PostgresNode(POSTGRES, HOST, pg_port, nodes_dir / POSTGRES, self.binaries["postgres"].path, spec.postgres)
 
     def _start(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -191,15 +204,15 @@ class LocalTopology:
         if not settings.instances:
             return
         targets: list[Node] = list(self.redis_nodes)
-        added: dict[str, tuple[int, str]] = {f"pubsub.{n.name}": (free_port(), f"{HOST}:{n.port}") for n in self.redis_nodes}
+        added: dict[str, tuple[int, str]] = {pubsub_link(n.name): (free_port(), f"{HOST}:{n.port}") for n in self.redis_nodes}
         if settings.own_links:
             targets += self.sentinels
             for i in range(1, settings.instances + 1):
                 for node in targets:
-                    added[f"{node.name}.backend-{i}"] = (free_port(), f"{HOST}:{node.port}")
+                    added[link_for(node.name, backend_node(i))] = (free_port(), f"{HOST}:{node.port}")
                 # Chained in front of the shared postgres link: a fault on `postgres` still reaches
                 # every backend, one on `postgres.backend-1` only that backend's DB path.
-                added[f"postgres.backend-{i}"] = (free_port(), f"{HOST}:{self._links['postgres'][0]}")
+                added[link_for(POSTGRES, backend_node(i))] = (free_port(), f"{HOST}:{self._links[POSTGRES][0]}")
         with self.proxy_client() as client:
             client.populate([{"name": name, "listen": f"{HOST}:{port}", "upstream": upstream, "enabled": True}
                              for name, (port, upstream) in added.items()])
@@ -210,7 +223,7 @@ class LocalTopology:
         settings = self.spec.backends
         self._add_backend_links()
         for i in range(1, settings.instances + 1):
-            name = f"backend-{i}"
+            name = backend_node(i)
             config = backend_config(name, self.endpoints, settings.config)
             self.nodes[name] = BackendNode(name, HOST, free_port(), self.run_dir / "nodes" / name, config)
         backends = self.backends
@@ -218,7 +231,7 @@ class LocalTopology:
             node.start()
         for node in backends:
             node.wait_ready(left())
-        self.endpoints.backends = [node.url for node in backends]
+        self.endpoints.backends = {node.name: node.url for node in backends}
         if backends:
             self.progress(f"{len(backends)} backend instance(s) ready ({settings.config.get('strategy', 'default')} strategy)")
 
@@ -228,7 +241,7 @@ class LocalTopology:
             master_name=self.spec.redis.master_name,
             sentinels=[links[s.name].listen for s in self.sentinels],
             redis={n.name: links[n.name].listen for n in self.redis_nodes},
-            postgres_dsn=PostgresNode.dsn_for(*split_address(links["postgres"].listen)),
+            postgres_dsn=PostgresNode.dsn_for(*split_address(links[POSTGRES].listen)),
             proxy_api=self.fault_proxy.api_url,
             links=links,
         )
@@ -274,13 +287,13 @@ class LocalTopology:
 
     @property
     def postgres(self) -> PostgresNode:
-        node = self.nodes["postgres"]
+        node = self.nodes[POSTGRES]
         assert isinstance(node, PostgresNode)
         return node
 
     @property
     def fault_proxy(self) -> FaultProxyNode:
-        node = self.nodes["toxiproxy"]
+        node = self.nodes[PROXY]
         assert isinstance(node, FaultProxyNode)
         return node
 

@@ -42,7 +42,7 @@ def attached(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalTo
         ep = topo.endpoints
         external = tmp_path_factory.mktemp("external") / "external.yaml"
         external.write_text(yaml.safe_dump({
-            "kind": "external", "backends": ep.backends,
+            "kind": "external", "backends": list(ep.backends.values()),
             "redis": {"sentinels": ep.sentinels, "master_name": ep.master_name, "nodes": dict(ep.redis)},
             "catalog": {"products": 300}, "postgres": {"dsn": topo.postgres.dsn},
             "toxiproxy": {"url": ep.proxy_api},

@@ -121,7 +121,7 @@ CASES: dict[str, tuple[Callable[[LocalTopology], FaultParams], Check, Check]] = 
         lambda t: RestartBackendsParams(),
         _nothing,
         lambda t, d: _assert(all(httpx.get(f"{b}/health", timeout=5).status_code == 200
-                                 for b in t.endpoints.backends)),
+                                 for b in t.endpoints.backends.values())),
     ),
     "kill": (
         lambda t: KillParams(node="replica"),

@@ -335,7 +335,7 @@ def write_run_info(run_dir: Path, sc: Scenario) -> None:
         "binaries": {"redis-server": {"path": "/usr/bin/redis-server", "version": "7.0.15", "source": "PATH"},
                      "postgres": {"path": "/usr/lib/postgresql/15/bin/postgres", "version": "15.14", "source": "PATH"},
                      "toxiproxy": {"path": None, "version": "builtin", "source": "builtin"}},
-        "endpoints": {"backends": [f"http://127.0.0.1:{18080 + k}" for k in range(sc.backends)]},
+        "endpoints": {"backends": {f"backend-{k + 1}": f"http://127.0.0.1:{18080 + k}" for k in range(sc.backends)}},
         "started_at": T0,
         "status": "running",
     }
