@@ -1,51 +1,33 @@
 """One run of one experiment: target up, load, phases with faults, verdicts, reports.
 
-Exit codes (DESIGN.md): 0 all criteria met, 1 a criterion failed, 2 bad input,
-3 the environment could not be brought up, 130 aborted by the operator.
-Every injected fault is healed and the target torn down on every exit path.
+Exit codes are cachechaos.errors.ExitCode. Every injected fault is healed and the
+target torn down on every exit path.
 """
 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, is_dataclass
 from datetime import datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 
 from cachechaos import __version__
+from cachechaos.errors import Aborted, CachechaosError, EnvironmentFailure, ExitCode, RunStatus, aborting_on_signals
 from cachechaos.experiment.live import LiveState, LiveView
 from cachechaos.experiment.model import ExperimentSpec, deep_merge
 from cachechaos.experiment.sampler import Sampler
 from cachechaos.experiment.scheduler import FaultInjectionError, FaultScheduler
-from cachechaos.faults import FaultContext, FaultRefused
+from cachechaos.faults import FaultContext
 from cachechaos.redact import redact
 from cachechaos.store.files import read_json, write_json
 from cachechaos.store.journal import Journal
 from cachechaos.store.rundir import HISTORY_DIR, JOURNAL_FILE, METRICS_FILE, RUN_FILE, SUMMARY_FILE
-
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_ABORTED = 0, 1, 2, 3, 130
-
-
-class Aborted(Exception):
-    """SIGINT/SIGTERM during a run."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(f"aborted by {signal.Signals(signum).name}")
-        self.signum = signum
-
-
-class EnvironmentFailure(RuntimeError):
-    """The target could not be brought up or reached (exit 3)."""
 
 
 @dataclass
@@ -92,19 +74,6 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-@contextmanager
-def _signals_raise() -> Iterator[None]:
-    def handler(signum: int, _frame: FrameType | None) -> None:
-        raise Aborted(signum)
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
 class ExperimentRun:
     def __init__(self, spec: ExperimentSpec, source: Path | None, options: RunOptions, console: Console) -> None:
         chosen = spec.variant(options.variant) if options.variant else spec
@@ -128,12 +97,12 @@ class ExperimentRun:
 
     # -- the record --------------------------------------------------------------------------
 
-    def _run_info(self, status: str, **extra: Any) -> dict[str, Any]:
+    def _run_info(self, status: RunStatus, **extra: Any) -> dict[str, Any]:
         info = read_json(self.run_dir / RUN_FILE)
         info.update(status=status, **extra)
         return info
 
-    def _write_run_info(self, status: str, **extra: Any) -> None:
+    def _write_run_info(self, status: RunStatus, **extra: Any) -> None:
         write_json(self.run_dir / RUN_FILE, redact(self._run_info(status, **extra)))
 
     def _start_record(self, topology: Any) -> None:
@@ -149,7 +118,7 @@ class ExperimentRun:
             "seeds": {"experiment": self.spec.seed, "traffic": getattr(self.spec.traffic, "seed", None),
                       "postgres": getattr(getattr(topology, "postgres", None), "seed", None)},
             "started_at": time.time(),
-            "status": "running",
+            "status": RunStatus.RUNNING,
         }))
         self.journal = Journal(self.run_dir / JOURNAL_FILE)
 
@@ -176,23 +145,20 @@ class ExperimentRun:
     def execute(self) -> RunOutcome:
         topology = self.topology_spec()
         self._start_record(topology)
-        status, error, code = "finished", None, EXIT_OK
-        with _signals_raise():
+        status, error, code = RunStatus.FINISHED, None, ExitCode.OK
+        with aborting_on_signals():
             try:
                 self._bring_up(topology)
                 self._drive()
-            except Aborted as exc:
-                status, error, code = "aborted", str(exc), EXIT_ABORTED
-            except FaultRefused as exc:
-                status, error, code = "error", str(exc), EXIT_BAD_INPUT
-            except (EnvironmentFailure, FaultInjectionError) as exc:
-                status, error, code = "error", str(exc), EXIT_ENVIRONMENT
+            except CachechaosError as exc:
+                status = RunStatus.ABORTED if isinstance(exc, Aborted) else RunStatus.ERROR
+                error, code = str(exc), exc.exit_code
             except Exception as exc:
-                status, error, code = "error", f"{type(exc).__name__}: {exc}", EXIT_ENVIRONMENT
+                status, error, code = RunStatus.ERROR, f"{type(exc).__name__}: {exc}", ExitCode.ENVIRONMENT
             finally:
                 heal_errors = self._teardown()
-        if heal_errors and status == "finished":
-            status, error, code = "error", "heal failed: " + "; ".join(heal_errors), EXIT_ENVIRONMENT
+        if heal_errors and status == RunStatus.FINISHED:
+            status, error, code = RunStatus.ERROR, "heal failed: " + "; ".join(heal_errors), ExitCode.ENVIRONMENT
         assert self.journal is not None
         self.journal.write("run_end", status=status, **({"error": error} if error else {}))
         self.journal.close()
@@ -213,7 +179,7 @@ class ExperimentRun:
         except Exception as exc:  # a missing binary, a port, a timeout: the environment, exit 3
             raise EnvironmentFailure(f"the target did not come up: {exc}") from exc
         describe = getattr(self.target, "describe", None)  # only a local topology knows its binaries
-        self._write_run_info("running", endpoints=self.target.endpoints.to_dict(),
+        self._write_run_info(RunStatus.RUNNING, endpoints=self.target.endpoints.to_dict(),
                              binaries=describe()["binaries"] if describe else None)
         assert self.journal is not None
         self.journal.write("run_start", experiment=self.spec.name, variant=self.options.variant, run_id=self.run_id)
@@ -305,13 +271,13 @@ class ExperimentRun:
 
     # -- verdicts ------------------------------------------------------------------------------------
 
-    def _summarize(self, status: str, error: str | None, code: int) -> dict[str, Any]:
+    def _summarize(self, status: RunStatus, error: str | None, code: ExitCode) -> dict[str, Any]:
         from cachechaos.experiment.evidence import explain_unmeasured, notes
         from cachechaos.report.outputs import write_run_outputs
 
         verdicts: list[dict[str, Any]] = []
         load: dict[str, Any] | None = None
-        if status == "finished" and (self.run_dir / HISTORY_DIR).exists():
+        if status == RunStatus.FINISHED and (self.run_dir / HISTORY_DIR).exists():
             from cachechaos.checks.criteria import evaluate
             from cachechaos.checks.rundata import RunData
             from cachechaos.traffic.fidelity import load_fidelity, process_configs
@@ -325,7 +291,7 @@ class ExperimentRun:
                 for v in verdicts:
                     v["caveat"] = "judged on a run whose load fell short: " + "; ".join(fidelity.problems)
             passed = all(v["passed"] for v in verdicts)
-            status, code = ("passed", EXIT_OK) if passed else ("failed", EXIT_FAILED)
+            status, code = (RunStatus.PASSED, ExitCode.OK) if passed else (RunStatus.FAILED, ExitCode.FAILED)
         info = read_json(self.run_dir / RUN_FILE)
         summary = {
             "run_id": self.run_id, "experiment": self.spec.name, "variant": self.options.variant,

@@ -16,11 +16,12 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import Field
 
+from cachechaos.errors import BadInput
 from cachechaos.runtime.target import Target
 from cachechaos.yamlmodel import Strict
 
 
-class FaultRefused(RuntimeError):
+class FaultRefused(BadInput, RuntimeError):
     """The safety rules forbid this fault against this node."""
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import redis
 
+from cachechaos.errors import EnvironmentFailure
 from cachechaos.names import (
     BACKEND,
     FIRST_PRIMARY,
@@ -47,7 +48,7 @@ HOST = "127.0.0.1"
 Progress = Callable[[str], None]
 
 
-class TopologyError(RuntimeError):
+class TopologyError(EnvironmentFailure, RuntimeError):
     """The environment could not be brought up (exit code 3)."""
 
 

@@ -6,11 +6,12 @@ from typing import Protocol
 
 import redis
 
+from cachechaos.errors import BadInput
 from cachechaos.proxy.client import ToxiproxyClient
 from cachechaos.runtime.endpoints import Endpoints
 
 
-class NotControllable(RuntimeError):
+class NotControllable(BadInput, RuntimeError):
     """The node is not one the toolkit runs (or may touch): the fault cannot act on it."""
 
 
