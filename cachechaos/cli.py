@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cachechaos import __version__
-from cachechaos.errors import Aborted, ExitCode, aborting_on_signals
+from cachechaos.errors import Aborted, BadInput, ExitCode, aborting_on_signals
 from cachechaos.yamlmodel import ConfigFileError
 
 # CI logs are not terminals; give tables room instead of rich's 80-column default.
@@ -406,8 +406,8 @@ def run(experiment: Path, variant: str | None, control: bool, reports_dir: Path,
     try:
         options = _options(reports_dir, topology, allow_destructive, no_live, variant, control)
         outcome = ExperimentRun(spec, experiment, options, err).execute()
-    except ConfigFileError as exc:
-        _fail(ExitCode.BAD_INPUT, str(exc))
+    except BadInput as exc:  # a bad topology file, or a fault its target cannot do
+        _fail(exc.exit_code, str(exc))
     _render_summary(outcome.summary, outcome.run_dir)
     _publish_summary(outcome.run_dir)
     sys.exit(outcome.exit_code)
@@ -468,8 +468,8 @@ def gate(suite: Path | None, matrix: bool, only: tuple[str, ...], repeat: int, r
     try:
         outcome = run_suite(suite, _options(reports_dir, topology, allow_destructive, no_live), err,
                             matrix=matrix, only=list(only) or None, scale=scale, repeat=repeat)
-    except ConfigFileError as exc:
-        _fail(ExitCode.BAD_INPUT, str(exc))
+    except BadInput as exc:
+        _fail(exc.exit_code, str(exc))
     _render_suite(outcome.summary, outcome.run_dir)
     _publish_summary(outcome.run_dir)
     sys.exit(outcome.exit_code)

@@ -19,15 +19,20 @@ from rich.markup import escape
 
 from cachechaos import __version__
 from cachechaos.errors import Aborted, CachechaosError, EnvironmentFailure, ExitCode, RunStatus, aborting_on_signals
+from cachechaos.experiment.final_reads import plan_for, record_final_reads
 from cachechaos.experiment.live import LiveState, LiveView
 from cachechaos.experiment.model import ExperimentSpec, deep_merge
 from cachechaos.experiment.sampler import Sampler
 from cachechaos.experiment.scheduler import FaultInjectionError, FaultScheduler
-from cachechaos.faults import FaultContext
+from cachechaos.faults import FaultContext, check_supported
 from cachechaos.redact import redact
+from cachechaos.runtime.target import Target
+from cachechaos.runtime.targets import AnyTopologySpec, open_target, target_class
+from cachechaos.runtime.topology import DEFAULT_TOPOLOGY, TopologySpec, load_topology_or_default
 from cachechaos.store.files import read_json, write_json
 from cachechaos.store.journal import Journal
 from cachechaos.store.rundir import HISTORY_DIR, JOURNAL_FILE, METRICS_FILE, RUN_FILE, SUMMARY_FILE
+from cachechaos.traffic.runner import LoadRun
 
 
 @dataclass
@@ -87,8 +92,8 @@ class ExperimentRun:
         name = spec.name + (f"-{options.variant}" if options.variant else "") + ("-control" if options.control else "")
         self.run_id = options.run_id or new_run_id(name)
         self.run_dir = (options.reports_dir / self.run_id).resolve()
-        self.target: Any = None
-        self.load: Any = None
+        self.target: Target | None = None
+        self.load: LoadRun | None = None
         self.sampler: Sampler | None = None
         self.scheduler: FaultScheduler | None = None
         self.journal: Journal | None = None
@@ -105,7 +110,7 @@ class ExperimentRun:
     def _write_run_info(self, status: RunStatus, **extra: Any) -> None:
         write_json(self.run_dir / RUN_FILE, redact(self._run_info(status, **extra)))
 
-    def _start_record(self, topology: Any) -> None:
+    def _start_record(self, topology: AnyTopologySpec) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         text = self.source.read_text() if self.source and self.source.exists() else None
         write_json(self.run_dir / RUN_FILE, redact({
@@ -114,9 +119,9 @@ class ExperimentRun:
                            "text": text, "variant": self.options.variant, "spec": self.spec.model_dump(mode="json")},
             "toolkit": {"version": __version__, "git_commit": _git_commit()},
             "topology": topology.model_dump(mode="json"),
-            "backend": topology.backends.config if topology.kind == "local" else self.spec.backend,
-            "seeds": {"experiment": self.spec.seed, "traffic": getattr(self.spec.traffic, "seed", None),
-                      "postgres": getattr(getattr(topology, "postgres", None), "seed", None)},
+            "backend": topology.backends.config if isinstance(topology, TopologySpec) else self.spec.backend,
+            "seeds": {"experiment": self.spec.seed, "traffic": self.spec.traffic.seed,
+                      "postgres": topology.postgres.seed if isinstance(topology, TopologySpec) else None},
             "started_at": time.time(),
             "status": RunStatus.RUNNING,
         }))
@@ -124,9 +129,7 @@ class ExperimentRun:
 
     # -- the run -------------------------------------------------------------------------------
 
-    def topology_spec(self) -> Any:
-        from cachechaos.runtime.topology import DEFAULT_TOPOLOGY, load_topology_or_default
-
+    def topology_spec(self) -> AnyTopologySpec:
         path = self.options.topology
         if path is None and self.spec.target.topology:
             base = self.source.parent if self.source else Path.cwd()
@@ -142,14 +145,24 @@ class ExperimentRun:
             data["backends"]["config"] = deep_merge(data["backends"].get("config", {}), self.spec.backend)
         return type(base_spec).model_validate(data)
 
-    def execute(self) -> RunOutcome:
+    def validate(self) -> AnyTopologySpec:
+        """The topology this run will use, once the experiment is known to fit it: every fault's
+        required capabilities are ones its target has (else UnsupportedFault, exit 2)."""
         topology = self.topology_spec()
+        cls = target_class(topology)
+        for phase in self.spec.phases:
+            for fault in phase.faults:
+                check_supported(fault, cls, f"{topology.name!r} (kind {topology.kind})")
+        return topology
+
+    def execute(self) -> RunOutcome:
+        topology = self.validate()
         self._start_record(topology)
         status, error, code = RunStatus.FINISHED, None, ExitCode.OK
         with aborting_on_signals():
             try:
                 self._bring_up(topology)
-                self._drive()
+                self._drive(topology)
             except CachechaosError as exc:
                 status = RunStatus.ABORTED if isinstance(exc, Aborted) else RunStatus.ERROR
                 error, code = str(exc), exc.exit_code
@@ -166,9 +179,7 @@ class ExperimentRun:
         summary = self._summarize(status, error, code)
         return RunOutcome(self.run_dir, summary)
 
-    def _bring_up(self, topology: Any) -> None:
-        from cachechaos.runtime.targets import open_target
-
+    def _bring_up(self, topology: AnyTopologySpec) -> None:
         variant = escape(f" [{self.options.variant}]") if self.options.variant else ""
         self.console.print(f"[bold]{self.spec.name}[/]{variant}: {escape(self.spec.purpose)}", highlight=False)
         try:
@@ -178,24 +189,17 @@ class ExperimentRun:
             raise
         except Exception as exc:  # a missing binary, a port, a timeout: the environment, exit 3
             raise EnvironmentFailure(f"the target did not come up: {exc}") from exc
-        describe = getattr(self.target, "describe", None)  # only a local topology knows its binaries
         self._write_run_info(RunStatus.RUNNING, endpoints=self.target.endpoints.to_dict(),
-                             binaries=describe()["binaries"] if describe else None)
+                             binaries=self.target.describe().get("binaries"))
         assert self.journal is not None
         self.journal.write("run_start", experiment=self.spec.name, variant=self.options.variant, run_id=self.run_id)
 
-    def _drive(self) -> None:
-        from cachechaos.traffic.runner import LoadRun
-        from cachechaos.traffic.spec import Catalog
-
-        assert self.journal is not None
+    def _drive(self, topology: AnyTopologySpec) -> None:
+        assert self.journal is not None and self.target is not None
         spec, target = self.spec, self.target
-        topology = getattr(target, "spec", None)
-        # An external topology declares its catalog; a local one seeded PostgreSQL with it.
-        sizes = getattr(topology, "catalog", None) or getattr(topology, "postgres", None)
-        catalog = Catalog(products=sizes.products, categories=sizes.categories, users=sizes.users) if sizes else Catalog(10_000, 100, 1_000)
-        self.load = LoadRun(spec.traffic, list(target.endpoints.backends.values()), self.run_dir, spec.duration_s, catalog)
-        self.sampler = Sampler(target, self.run_dir / METRICS_FILE, load_stats=lambda: _jsonable(self.load.stats()))
+        catalog = target.catalog()
+        load = self.load = LoadRun(spec.traffic, list(target.endpoints.backends.values()), self.run_dir, spec.duration_s, catalog)
+        self.sampler = Sampler(target, self.run_dir / METRICS_FILE, load_stats=lambda: _jsonable(load.stats()))
         self.scheduler = FaultScheduler(
             FaultContext(target, self.options.allow_destructive, self.run_dir, catalog.categories), self.journal)
         state = LiveState(spec.name, spec.duration_s, [p.name for p in spec.phases])
@@ -205,7 +209,7 @@ class ExperimentRun:
             for index, phase in enumerate(spec.phases):
                 self._run_phase(index, phase, state, view)
         self.load.stop()
-        self._final_reads()
+        self._final_reads(topology)
 
     def _run_phase(self, index: int, phase: Any, state: LiveState, view: LiveView) -> None:
         assert self.journal is not None and self.scheduler is not None and self.sampler is not None
@@ -243,12 +247,10 @@ class ExperimentRun:
             view.event(f"healed faults of {phase.name}")
         self.journal.write("phase_end", phase=phase.name)
 
-    def _final_reads(self) -> None:
+    def _final_reads(self, topology: AnyTopologySpec) -> None:
         """Read every key written during the run from the source of truth (lost-write checks)."""
-        from cachechaos.experiment.final_reads import plan_for, record_final_reads
-
-        assert self.journal is not None
-        plan = plan_for(getattr(self.target, "spec", None), self.target)
+        assert self.journal is not None and self.target is not None
+        plan = plan_for(topology, self.target)
 
         def quiesce(seconds: float) -> None:
             self.console.print(f"[dim]final reads after {seconds:g} s without load[/]", highlight=False)

@@ -74,6 +74,9 @@ def run_suite(path: Path, options: RunOptions, console: Console, matrix: bool = 
         # A gate that ran nothing must not pass: a misspelt --only is bad input.
         raise ConfigFileError(path, None, None, f"--only {', '.join(unknown)}: no such experiment in suite {suite.name}; "
                               f"experiments: {', '.join(names)}")
+    for exp_path, spec, cells in entries:  # every fault fits its target before anything runs (exit 2)
+        for variant, control in cells:
+            ExperimentRun(spec, exp_path, replace(options, variant=variant, control=control), console).validate()
     suite_id = options.run_id or new_run_id(f"suite-{suite.name}" + ("-matrix" if matrix else ""))
     suite_dir = (options.reports_dir / suite_id).resolve()
     suite_dir.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,15 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from cachechaos.faults import bulk_discount, expire_keys, link, process_faults, redis_faults, sentinel_faults
-from cachechaos.faults.base import REGISTRY, Fault, FaultContext, FaultParams, FaultRefused
+from cachechaos.faults.base import (
+    REGISTRY,
+    Fault,
+    FaultContext,
+    FaultParams,
+    FaultRefused,
+    UnsupportedFault,
+    check_supported,
+)
 from cachechaos.faults.bulk_discount import BulkDiscountParams
 from cachechaos.faults.expire_keys import ExpireKeysParams
 from cachechaos.faults.link import DownParams, LatencyParams, TimeoutParams
@@ -28,5 +36,20 @@ def build_fault(params: FaultParams, ctx: FaultContext) -> Fault[Any]:
     return REGISTRY[params.type](params, ctx)
 
 
-__all__ = ["REGISTRY", "Fault", "FaultContext", "FaultParams", "FaultRefused", "FaultSpec", "build_fault",
-           "bulk_discount", "expire_keys", "link", "process_faults", "redis_faults", "sentinel_faults"]
+__all__ = [
+    "REGISTRY",
+    "Fault",
+    "FaultContext",
+    "FaultParams",
+    "FaultRefused",
+    "FaultSpec",
+    "UnsupportedFault",
+    "build_fault",
+    "bulk_discount",
+    "check_supported",
+    "expire_keys",
+    "link",
+    "process_faults",
+    "redis_faults",
+    "sentinel_faults",
+]

@@ -9,6 +9,7 @@ from pydantic import Field
 from cachechaos.faults.base import Fault, FaultParams, register
 from cachechaos.names import SENTINEL, kind_of, link_for, parse_link
 from cachechaos.runtime.ports import split_address
+from cachechaos.runtime.target import ProxyControl, RedisAdmin
 
 
 class SentinelFailoverParams(FaultParams):
@@ -20,6 +21,7 @@ class SentinelFailover(Fault[SentinelFailoverParams]):
     """SENTINEL FAILOVER: a clean promotion of a replica, the old primary demoted but alive."""
 
     type = "sentinel_failover"
+    requires = (RedisAdmin,)
     params_model = SentinelFailoverParams
     one_shot = True
     destructive = True
@@ -61,6 +63,7 @@ class Partition(Fault[PartitionParams]):
     """
 
     type = "partition"
+    requires = (ProxyControl, RedisAdmin)
     params_model = PartitionParams
     destructive = True
 
@@ -81,7 +84,7 @@ class Partition(Fault[PartitionParams]):
         node = self.resolve_node(self.params.node)
         links, majority, minority = self._plan(node)
         self._disabled: list[str] = []
-        with self.ctx.target.proxy_client() as client:
+        with self.ctx.proxies.proxy_client() as client:
             for link in links:
                 client.disable(link)
                 self._disabled.append(link)
@@ -89,7 +92,7 @@ class Partition(Fault[PartitionParams]):
                 "minority_backends": minority}
 
     def heal(self) -> dict[str, Any]:
-        with self.ctx.target.proxy_client() as client:
+        with self.ctx.proxies.proxy_client() as client:
             for link in getattr(self, "_disabled", []):
                 client.enable(link)
         return {"links_restored": getattr(self, "_disabled", [])}

@@ -6,11 +6,13 @@ on nodes listed in `chaos_targets`, and only with --allow-destructive.
 
 from __future__ import annotations
 
+from typing import Any
+
 import redis
 
 from cachechaos.names import backend_urls
 from cachechaos.proxy.client import ToxiproxyClient
-from cachechaos.runtime.endpoints import Endpoints, Link
+from cachechaos.runtime.endpoints import Catalog, Endpoints, Link
 from cachechaos.runtime.external_spec import ExternalTopologySpec
 from cachechaos.runtime.ports import split_address
 from cachechaos.runtime.redis import as_text
@@ -18,7 +20,8 @@ from cachechaos.runtime.target import NotControllable
 
 
 class ExternalTarget:
-    """The Target protocol over endpoints the toolkit does not run."""
+    """The Target protocol over endpoints the toolkit does not run: ProxyControl, RedisAdmin and
+    PostgresAdmin as far as the topology names them; never Killable, Pausable or Restartable."""
 
     def __init__(self, spec: ExternalTopologySpec, allow_destructive: bool = False) -> None:
         self.spec = spec
@@ -75,14 +78,13 @@ class ExternalTarget:
     def destructive_allowed(self, node: str) -> bool:
         return self.allow_destructive and node in self.spec.chaos_targets
 
-    def kill_node(self, node: str) -> None:
-        raise NotControllable(f"{node} is run by someone else: cachechaos cannot kill or restart it")
+    def catalog(self) -> Catalog:
+        c = self.spec.catalog
+        return Catalog(products=c.products, categories=c.categories, users=c.users)
 
-    def start_node(self, node: str) -> None:
-        raise NotControllable(f"{node} is run by someone else: cachechaos cannot kill or restart it")
-
-    def restart_backends(self) -> None:
-        raise NotControllable("the backends are run by someone else: cachechaos cannot restart them")
+    def describe(self) -> dict[str, Any]:
+        """Endpoints only: the nodes and their binaries are someone else's."""
+        return {"endpoints": self.endpoints.to_dict(), "binaries": None}
 
     def close(self) -> None:
         """Nothing to tear down: the toolkit started nothing."""

@@ -33,7 +33,7 @@ from cachechaos.names import (
 from cachechaos.proxy.client import ToxiproxyClient
 from cachechaos.runtime.backend import BackendNode, backend_config
 from cachechaos.runtime.binaries import Binary, resolve
-from cachechaos.runtime.endpoints import Endpoints, Link
+from cachechaos.runtime.endpoints import Catalog, Endpoints, Link
 from cachechaos.runtime.fault_proxy import FaultProxyNode
 from cachechaos.runtime.health import Probe, probe
 from cachechaos.runtime.node import Node
@@ -315,7 +315,11 @@ class LocalTopology:
                     return node
         return None
 
-    # -- the Target protocol (faults, sampler) -------------------------------------------------
+    # -- the Target protocol and every capability (cachechaos.runtime.target) -------------------
+
+    def catalog(self) -> Catalog:
+        pg = self.spec.postgres
+        return Catalog(products=pg.products, categories=pg.categories, users=pg.users)
 
     def redis_admin(self, node: str) -> redis.Redis:
         target = self.node(node)
@@ -339,6 +343,12 @@ class LocalTopology:
 
     def kill_node(self, node: str) -> None:
         self.node(node).kill()
+
+    def pause_node(self, node: str) -> None:
+        self.node(node).pause()
+
+    def resume_node(self, node: str) -> None:
+        self.node(node).resume()
 
     def start_node(self, node: str) -> None:
         target = self.node(node)

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from cachechaos.runtime.external import ExternalTarget
 from cachechaos.runtime.external_spec import ExternalTopologySpec
 from cachechaos.runtime.local import LocalTopology, Progress
+from cachechaos.runtime.target import Target
 from cachechaos.runtime.topology import TopologySpec
 
+AnyTopologySpec = TopologySpec | ExternalTopologySpec
 
-def open_target(spec: TopologySpec | ExternalTopologySpec, run_dir: Path, progress: Progress | None = None,
-                allow_destructive: bool = False) -> Any:
-    """A running Target with close(); raises when it cannot be brought up or reached."""
+
+def target_class(spec: AnyTopologySpec) -> type[LocalTopology] | type[ExternalTarget]:
+    """The class that will run `spec`: what capabilities an experiment may ask of it, known before it starts."""
+    return ExternalTarget if isinstance(spec, ExternalTopologySpec) else LocalTopology
+
+
+def open_target(spec: AnyTopologySpec, run_dir: Path, progress: Progress | None = None,
+                allow_destructive: bool = False) -> Target:
+    """A running Target; raises when it cannot be brought up or reached."""
     if isinstance(spec, ExternalTopologySpec):
         target = ExternalTarget(spec, allow_destructive)
         if progress:
