@@ -36,10 +36,11 @@ from cachechaos.runtime.binaries import Binary, resolve
 from cachechaos.runtime.endpoints import Catalog, Endpoints, Link
 from cachechaos.runtime.fault_proxy import FaultProxyNode
 from cachechaos.runtime.health import Probe, probe
+from cachechaos.runtime.launcher import Launcher, LaunchSpec, LocalLauncher
 from cachechaos.runtime.node import Node
 from cachechaos.runtime.ports import free_port, split_address
 from cachechaos.runtime.postgres import PostgresNode
-from cachechaos.runtime.process import ManagedProcess, wait_until
+from cachechaos.runtime.process import Running, wait_until
 from cachechaos.runtime.redis import RedisNode, SentinelNode
 from cachechaos.runtime.target import NotControllable
 from cachechaos.runtime.topology import TopologySpec
@@ -55,8 +56,10 @@ class TopologyError(EnvironmentFailure, RuntimeError):
 class LocalTopology:
     """A running (or startable) local topology. Use as a context manager or call up()/down()."""
 
-    def __init__(self, spec: TopologySpec, run_dir: Path, progress: Progress | None = None) -> None:
+    def __init__(self, spec: TopologySpec, run_dir: Path, progress: Progress | None = None,
+                 launcher: Launcher | None = None) -> None:
         self.spec = spec
+        self.launcher: Launcher = launcher or LocalLauncher()
         self.run_dir = Path(run_dir).resolve()
         self.progress: Progress = progress or (lambda _msg: None)
         self.nodes: dict[str, Node] = {}
@@ -64,7 +67,7 @@ class LocalTopology:
         self._endpoints: Endpoints | None = None
         self._started_at: float | None = None
         self.healthy_after: float | None = None
-        self._initdb: ManagedProcess | None = None
+        self._initdb: Running | None = None
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -150,6 +153,12 @@ class LocalTopology:
         pg_port = free_port()
         link(POSTGRES, pg_port)
         self.nodes[POSTGRES] = PostgresNode(POSTGRES, HOST, pg_port, nodes_dir / POSTGRES, self.binaries["postgres"].path, spec.postgres)
+        self._use_launcher()
+
+    def _use_launcher(self) -> None:
+        """Every node runs where this topology's launcher puts it."""
+        for node in self.nodes.values():
+            node.launcher = self.launcher
 
     def _start(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -163,7 +172,9 @@ class LocalTopology:
         proxy = self.fault_proxy
         proxy.start()
         # initdb runs while the proxy and Redis come up.
-        initdb = self._initdb = ManagedProcess("initdb", pg.initdb_argv(), pg.dir / "initdb.log", user=pg.run_as)
+        program, *args = pg.initdb_argv()
+        initdb = self._initdb = self.launcher.launch(
+            LaunchSpec("initdb", "initdb", program, args, pg.dir, pg.dir / "initdb.log", user=pg.run_as))
         initdb.start()
         proxy.wait_ready(left())
         with proxy.client() as client:
@@ -227,6 +238,7 @@ class LocalTopology:
             name = backend_node(i)
             config = backend_config(name, self.endpoints, settings.config)
             self.nodes[name] = BackendNode(name, HOST, free_port(), self.run_dir / "nodes" / name, config)
+        self._use_launcher()
         backends = self.backends
         for node in backends:
             node.start()
