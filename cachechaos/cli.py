@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
-import time
 from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cachechaos import __version__
-from cachechaos.errors import Aborted, BadInput, ExitCode, aborting_on_signals
+from cachechaos.errors import BadInput, EnvironmentFailure, ExitCode
 from cachechaos.yamlmodel import ConfigFileError
 
 # CI logs are not terminals; give tables room instead of rich's 80-column default.
@@ -119,73 +117,38 @@ def up(topology: Path | None, run_dir: Path | None, as_json: bool, detach: bool,
 
 
 def _up_foreground(spec: Any, run_dir: Path, sdir: Path, as_json: bool, timeout: float, supervise: bool) -> None:
-    from cachechaos.runtime.binaries import BinaryNotFound
-    from cachechaos.runtime.local import LocalTopology
-    from cachechaos.runtime.state import clear_state, write_state
+    from cachechaos.runtime.supervisor import supervise as hold
 
-    topo = LocalTopology(spec, run_dir, progress=_progress)
-    with aborting_on_signals():
-        try:
-            try:
-                with err.status("bringing the topology up…") if not supervise else nullcontext():
-                    topo.up(timeout=timeout)
-            except BinaryNotFound as exc:
-                _fail(ExitCode.ENVIRONMENT, str(exc))
-            except Aborted:
-                raise
-            except Exception as exc:
-                _fail(ExitCode.ENVIRONMENT, f"the topology did not come up: {exc}\n(logs in {run_dir / 'nodes'})")
-            desc = {**topo.describe(), "pid": os.getpid(), "mode": "detached" if supervise else "foreground",
-                    "status": "healthy", "started_at": time.time()}
-            write_state(sdir, desc)
-            if not supervise:
-                if as_json:
-                    click.echo(json.dumps(desc, indent=2))
-                else:
-                    _render_topology(desc)
-                    err.print("[bold green]healthy[/] — press Ctrl-C to tear down")
-            while True:
-                signal.pause()
-        except Aborted as stop:
-            err.print(f"{signal.Signals(stop.signum).name} received, tearing down…")
-        finally:
-            topo.down()
-            clear_state(sdir, owner_pid=os.getpid())
+    def healthy(desc: dict[str, Any]) -> None:
+        if supervise:
+            return
+        if as_json:
+            click.echo(json.dumps(desc, indent=2))
+        else:
+            _render_topology(desc)
+            err.print("[bold green]healthy[/] — press Ctrl-C to tear down")
+
+    try:
+        hold(spec, run_dir, sdir, timeout, detached=supervise, on_healthy=healthy, progress=_progress,
+             waiting=lambda: err.status("bringing the topology up…") if not supervise else nullcontext())
+    except EnvironmentFailure as exc:
+        _fail(exc.exit_code, str(exc))
     sys.exit(ExitCode.OK)
 
 
 def _up_detached(topology: Path | None, run_dir: Path, sdir: Path, as_json: bool, timeout: float) -> None:
-    from cachechaos.runtime.state import pid_alive, read_state
+    from cachechaos.runtime.supervisor import start_detached
 
-    run_dir.mkdir(parents=True, exist_ok=True)
-    argv = [sys.executable, "-m", "cachechaos", "up", "--supervise", "--run-dir", str(run_dir),
-            "--state-dir", str(sdir), "--timeout", str(timeout)]
-    if topology is not None:
-        argv += ["--topology", str(topology)]
-    log_path = run_dir / "supervisor.log"
-    with open(log_path, "ab") as log:
-        # A new session: the supervisor must not get the terminal's Ctrl-C.
-        child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                 start_new_session=True)
-    deadline = time.monotonic() + timeout + 10
-    with err.status("bringing the topology up (detached)…"):
-        while time.monotonic() < deadline:
-            state = read_state(sdir)
-            if state and state.get("pid") == child.pid and state.get("status") == "healthy":
-                break
-            if child.poll() is not None:
-                tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-15:])
-                _fail(ExitCode.ENVIRONMENT, f"the topology did not come up:\n{tail}")
-            time.sleep(0.05)
-        else:
-            child.terminate()
-            _fail(ExitCode.ENVIRONMENT, f"the topology was not healthy within {timeout:.0f}s (log: {log_path})")
-    assert pid_alive(child.pid)
+    try:
+        with err.status("bringing the topology up (detached)…"):
+            state = start_detached(topology, run_dir, sdir, timeout)
+    except EnvironmentFailure as exc:
+        _fail(exc.exit_code, str(exc))
     if as_json:
         click.echo(json.dumps(state, indent=2))
     else:
         _render_topology(state)
-        err.print(f"[bold green]healthy[/] — running detached (pid {child.pid}); stop it with `cachechaos down`")
+        err.print(f"[bold green]healthy[/] — running detached (pid {state['pid']}); stop it with `cachechaos down`")
 
 
 @cli.command()

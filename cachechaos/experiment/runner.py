@@ -19,9 +19,20 @@ from rich.markup import escape
 
 from cachechaos import __version__
 from cachechaos.errors import Aborted, CachechaosError, EnvironmentFailure, ExitCode, RunStatus, aborting_on_signals
+from cachechaos.experiment.events import (
+    FaultInjected,
+    FaultsHealed,
+    PhaseEnded,
+    PhaseStarted,
+    RunEvents,
+    RunFinished,
+    RunStarted,
+    SampleTaken,
+    SourceNotSampled,
+)
 from cachechaos.experiment.final_reads import plan_for, record_final_reads
 from cachechaos.experiment.live import LiveState, LiveView
-from cachechaos.experiment.model import ExperimentSpec, deep_merge
+from cachechaos.experiment.model import ExperimentSpec, PhaseSpec, deep_merge
 from cachechaos.experiment.sampler import Sampler
 from cachechaos.experiment.scheduler import FaultInjectionError, FaultScheduler
 from cachechaos.faults import FaultContext, check_supported
@@ -99,6 +110,7 @@ class ExperimentRun:
         self.journal: Journal | None = None
         self.phases: list[dict[str, Any]] = []
         self.final_reads: dict[str, str] | None = None
+        self.events = RunEvents()  # subscribe before execute() to follow the run
 
     # -- the record --------------------------------------------------------------------------
 
@@ -177,6 +189,7 @@ class ExperimentRun:
         self.journal.close()
         self._write_run_info(status, ended_at=time.time(), **({"error": error} if error else {}))
         summary = self._summarize(status, error, code)
+        self.events.publish(RunFinished(self.run_id, RunStatus.of(summary["status"]), summary["exit_code"], error))
         return RunOutcome(self.run_dir, summary)
 
     def _bring_up(self, topology: AnyTopologySpec) -> None:
@@ -206,16 +219,17 @@ class ExperimentRun:
         self.sampler.start()
         self.load.start()
         with LiveView(self.console, state, self.run_dir, enabled=self.options.live) as view:
+            view.listen(self.events)
+            self.events.publish(RunStarted(self.run_id, spec.name, tuple(state.phases), spec.duration_s))
             for index, phase in enumerate(spec.phases):
-                self._run_phase(index, phase, state, view)
+                self._run_phase(index, phase)
         self.load.stop()
         self._final_reads(topology)
 
-    def _run_phase(self, index: int, phase: Any, state: LiveState, view: LiveView) -> None:
+    def _run_phase(self, index: int, phase: PhaseSpec) -> None:
         assert self.journal is not None and self.scheduler is not None and self.sampler is not None
-        state.phase, state.phase_index = phase.name, index
         self.journal.write("phase_start", phase=phase.name)
-        view.event(f"phase [bold]{phase.name}[/] ({phase.duration_s:.0f}s)")
+        self.events.publish(PhaseStarted(phase.name, index, phase.duration_s))
         start = time.monotonic()
         end = start + phase.duration_s
         pending = sorted(phase.faults, key=lambda f: f.after_s)
@@ -224,19 +238,17 @@ class ExperimentRun:
             while pending and now >= start + pending[0].after_s:
                 fault = pending.pop(0)
                 self.scheduler.inject(fault, phase.name)
-                view.event(f"inject {fault.id} ({fault.type})")
+                self.events.publish(FaultInjected(fault.id or fault.type, fault.type, phase.name))
             died = self.load.died() if self.load else []
             if died:
                 # The run would be judged on part of its traffic: an error, never a verdict.
                 raise EnvironmentFailure(f"load process {', '.join(died)} died during phase {phase.name}; "
                                          f"see {self.run_dir / 'nodes'}/load-*/load-*.log")
-            state.active_faults = self.scheduler.active_ids()
-            state.load = _jsonable(self.load.stats()) if self.load else {}
-            state.metrics = self.sampler.last
             for source, reason in self.sampler.new_gaps().items():
-                view.event(f"[yellow]not sampled[/]: {escape(source)}: {escape(reason)}")
                 self.journal.write("note", source=source, text=f"not sampled: {source}: {reason}")
-            view.refresh()
+                self.events.publish(SourceNotSampled(source, reason))
+            self.events.publish(SampleTaken(_jsonable(self.load.stats()) if self.load else {}, self.sampler.last,
+                                            tuple(self.scheduler.active_ids())))
             if now >= end:
                 break
             time.sleep(min(0.25, max(0.0, end - now)))
@@ -244,8 +256,9 @@ class ExperimentRun:
         if errors:
             raise FaultInjectionError("heal failed: " + "; ".join(errors))
         if phase.faults:
-            view.event(f"healed faults of {phase.name}")
+            self.events.publish(FaultsHealed(phase.name))
         self.journal.write("phase_end", phase=phase.name)
+        self.events.publish(PhaseEnded(phase.name))
 
     def _final_reads(self, topology: AnyTopologySpec) -> None:
         """Read every key written during the run from the source of truth (lost-write checks)."""
