@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Mapping
 from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
@@ -376,7 +377,7 @@ def run(experiment: Path, variant: str | None, control: bool, reports_dir: Path,
     sys.exit(outcome.exit_code)
 
 
-def _render_summary(summary: dict[str, Any], run_dir: Path) -> None:
+def _render_summary(summary: Mapping[str, Any], run_dir: Path) -> None:
     from cachechaos.report.verdict_table import verdict_table
 
     out.print(verdict_table(summary))
@@ -438,7 +439,7 @@ def gate(suite: Path | None, matrix: bool, only: tuple[str, ...], repeat: int, r
     sys.exit(outcome.exit_code)
 
 
-def _render_suite(summary: dict[str, Any], run_dir: Path) -> None:
+def _render_suite(summary: Mapping[str, Any], run_dir: Path) -> None:
     from cachechaos.report.junit import fmt_value
 
     matrix = summary["matrix"]

@@ -43,6 +43,7 @@ from cachechaos.runtime.topology import DEFAULT_TOPOLOGY, TopologySpec, load_top
 from cachechaos.store.files import read_json, write_json
 from cachechaos.store.journal import Journal
 from cachechaos.store.rundir import HISTORY_DIR, JOURNAL_FILE, METRICS_FILE, RUN_FILE, SUMMARY_FILE
+from cachechaos.store.summary import RunSummary, SuiteSummary
 from cachechaos.traffic.runner import LoadRun
 
 
@@ -62,7 +63,7 @@ class RunOutcome:
     """Where a run (or a suite of runs) wrote its record, and its summary."""
 
     run_dir: Path
-    summary: dict[str, Any]
+    summary: RunSummary | SuiteSummary
 
     @property
     def exit_code(self) -> int:
@@ -286,7 +287,7 @@ class ExperimentRun:
 
     # -- verdicts ------------------------------------------------------------------------------------
 
-    def _summarize(self, status: RunStatus, error: str | None, code: ExitCode) -> dict[str, Any]:
+    def _summarize(self, status: RunStatus, error: str | None, code: ExitCode) -> RunSummary:
         from cachechaos.experiment.evidence import explain_unmeasured, notes
         from cachechaos.report.outputs import write_run_outputs
 
@@ -308,7 +309,7 @@ class ExperimentRun:
             passed = all(v["passed"] for v in verdicts)
             status, code = (RunStatus.PASSED, ExitCode.OK) if passed else (RunStatus.FAILED, ExitCode.FAILED)
         info = read_json(self.run_dir / RUN_FILE)
-        summary = {
+        summary: RunSummary = {
             "run_id": self.run_id, "experiment": self.spec.name, "variant": self.options.variant,
             "purpose": self.spec.purpose, "status": status, "exit_code": code, "error": error,
             "expect": self.expect, "cell": self.cell,

@@ -17,6 +17,7 @@ from cachechaos.experiment.model import ExperimentSpec, load_experiment, load_su
 from cachechaos.experiment.runner import ExperimentRun, RunOptions, RunOutcome, new_run_id
 from cachechaos.store.files import write_json
 from cachechaos.store.rundir import SUMMARY_FILE
+from cachechaos.store.summary import SuiteSummary
 from cachechaos.yamlmodel import ConfigFileError
 
 # Which exit code wins when runs of a suite disagree.
@@ -88,14 +89,14 @@ def run_suite(path: Path, options: RunOptions, console: Console, matrix: bool = 
         console.rule(escape(f"[{len(rows) + 1}/{len(plan)}] {spec.name}{label}"))
         run_options = replace(options, run_id=None, variant=variant, reports_dir=suite_dir, control=control)
         outcome = ExperimentRun(spec, exp_path, run_options, console).execute()
-        row = {**outcome.summary, "run_dir": outcome.run_dir.name, "repeat": attempt + 1}
+        row: dict[str, Any] = {**outcome.summary, "run_dir": outcome.run_dir.name, "repeat": attempt + 1}
         row["detected"] = detected(row)
         rows.append(row)
         console.print(f"→ {row['status'].upper()} (exit {row['exit_code']})", highlight=False)
         if row["exit_code"] == ExitCode.ABORTED:
             break
     code = suite_exit_code(rows, matrix)
-    summary = {
+    summary: SuiteSummary = {
         "suite": suite.name, "description": suite.description, "matrix": matrix, "run_id": suite_id,
         "started_at": started, "ended_at": time.time(), "duration_s": time.time() - started,
         "exit_code": code, "status": RunStatus.PASSED if code == ExitCode.OK else RunStatus.ABORTED if code == ExitCode.ABORTED else RunStatus.FAILED,
