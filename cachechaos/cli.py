@@ -8,7 +8,6 @@ import signal
 import sys
 from collections.abc import Mapping
 from contextlib import nullcontext
-from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn, cast
 
@@ -19,6 +18,7 @@ from rich.table import Table
 
 from cachechaos import __version__
 from cachechaos.errors import BadInput, EnvironmentFailure, ExitCode
+from cachechaos.store.rundir import new_run_id
 from cachechaos.yamlmodel import ConfigFileError
 
 # CI logs are not terminals; give tables room instead of rich's 80-column default.
@@ -32,11 +32,6 @@ def _fail(code: ExitCode, message: str) -> NoReturn:
 
 def _progress(message: str) -> None:
     err.print(f"[dim]{message}[/]", highlight=False)
-
-
-def _new_run_dir(prefix: str) -> Path:
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("reports") / f"{prefix}-{stamp}-{os.getpid()}"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -110,7 +105,7 @@ def up(topology: Path | None, run_dir: Path | None, as_json: bool, detach: bool,
     if existing and pid_alive(existing.get("pid")) and existing.get("pid") != os.getpid():
         _fail(ExitCode.ENVIRONMENT, f"a topology is already running (pid {existing['pid']}, state in {sdir}); "
               "run `cachechaos down` first or pass another --state-dir")
-    run_dir = run_dir or _new_run_dir("up")
+    run_dir = run_dir or Path("reports") / new_run_id("up")
     if detach:
         _up_detached(topology, run_dir, sdir, as_json, timeout)
         return

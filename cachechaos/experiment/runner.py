@@ -6,11 +6,9 @@ target torn down on every exit path.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from dataclasses import asdict, dataclass, is_dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +40,7 @@ from cachechaos.runtime.targets import AnyTopologySpec, open_target, target_clas
 from cachechaos.runtime.topology import DEFAULT_TOPOLOGY, TopologySpec, load_topology_or_default
 from cachechaos.store.files import read_json, write_json
 from cachechaos.store.journal import Journal
-from cachechaos.store.rundir import HISTORY_DIR, JOURNAL_FILE, METRICS_FILE, RUN_FILE, SUMMARY_FILE
+from cachechaos.store.rundir import HISTORY_DIR, JOURNAL_FILE, METRICS_FILE, RUN_FILE, SUMMARY_FILE, new_run_id
 from cachechaos.store.summary import RunSummary, SuiteSummary
 from cachechaos.traffic.runner import LoadRun
 
@@ -77,10 +75,6 @@ def _git_commit() -> str | None:
     except OSError:
         return None
     return out.stdout.strip() or None
-
-
-def new_run_id(name: str) -> str:
-    return f"{name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{os.getpid() % 10000:04d}"
 
 
 def _jsonable(value: Any) -> Any:

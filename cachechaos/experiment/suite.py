@@ -14,9 +14,9 @@ from cachechaos.checks.expectation import detected
 from cachechaos.errors import ExitCode, RunStatus
 from cachechaos.experiment.matrix import matrix_rows
 from cachechaos.experiment.model import ExperimentSpec, load_experiment, load_suite
-from cachechaos.experiment.runner import ExperimentRun, RunOptions, RunOutcome, new_run_id
+from cachechaos.experiment.runner import ExperimentRun, RunOptions, RunOutcome
 from cachechaos.store.files import write_json
-from cachechaos.store.rundir import SUMMARY_FILE
+from cachechaos.store.rundir import SUMMARY_FILE, new_run_id
 from cachechaos.store.summary import SuiteSummary
 from cachechaos.yamlmodel import ConfigFileError
 

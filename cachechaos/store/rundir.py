@@ -43,6 +43,8 @@ reports) reads only these files:
 from __future__ import annotations
 
 import json
+import os
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +55,11 @@ SUMMARY_FILE = "summary.json"
 HISTORY_DIR = "history"
 LOAD_DIR = "load"
 NODES_DIR = "nodes"
+
+
+def new_run_id(name: str) -> str:
+    """`<name>-<date>-<time>-<pid>`: runs, suites and `up` directories sort by when they started."""
+    return f"{name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{os.getpid() % 10000:04d}"
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ def test_every_check_declares_its_unit() -> None:
 
 
 def test_bounds_in_seconds_scale_with_the_experiment() -> None:
-    assert SCALES_WITH_DURATION == {"recovery_time", "failover_time"}
+    assert {"recovery_time", "failover_time"} == SCALES_WITH_DURATION
     data = {"criteria": [{"check": "failover_time", "max": 10}, {"check": "latency", "max": 10}]}
     scaled = scale_durations(data, 3.0)
     assert [c["max"] for c in scaled["criteria"]] == [30, 10]
