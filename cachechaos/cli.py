@@ -5,13 +5,10 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
-import time
+from collections.abc import Mapping
 from contextlib import nullcontext
-from datetime import datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any, NoReturn, cast
 
 import click
@@ -20,39 +17,21 @@ from rich.markup import escape
 from rich.table import Table
 
 from cachechaos import __version__
+from cachechaos.errors import BadInput, EnvironmentFailure, ExitCode
+from cachechaos.store.rundir import new_run_id
 from cachechaos.yamlmodel import ConfigFileError
-
-# Exit codes (DESIGN.md): CI reads them.
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_ABORTED = 0, 1, 2, 3, 130
 
 # CI logs are not terminals; give tables room instead of rich's 80-column default.
 out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
-class Stop(Exception):
-    """Raised in the main thread by SIGTERM/SIGINT so teardown runs on the normal path."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
-def _raise_stop(signum: int, _frame: FrameType | None) -> None:
-    raise Stop(signum)
-
-
-def _fail(code: int, message: str) -> NoReturn:
+def _fail(code: ExitCode, message: str) -> NoReturn:
     err.print(f"[bold red]error:[/] {message}", highlight=False)
     sys.exit(code)
 
 
 def _progress(message: str) -> None:
     err.print(f"[dim]{message}[/]", highlight=False)
-
-
-def _new_run_dir(prefix: str) -> Path:
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("reports") / f"{prefix}-{stamp}-{os.getpid()}"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -77,7 +56,7 @@ def _load_spec(topology: Path | None) -> Any:
     try:
         return load_topology_or_default(resolve(topology) if topology is not None else None)
     except ConfigFileError as exc:
-        _fail(EXIT_BAD_INPUT, str(exc))
+        _fail(ExitCode.BAD_INPUT, str(exc))
 
 
 def _state_dir(state_dir: Path | None) -> Path:
@@ -124,9 +103,9 @@ def up(topology: Path | None, run_dir: Path | None, as_json: bool, detach: bool,
     sdir = _state_dir(state_dir)
     existing = read_state(sdir)
     if existing and pid_alive(existing.get("pid")) and existing.get("pid") != os.getpid():
-        _fail(EXIT_ENVIRONMENT, f"a topology is already running (pid {existing['pid']}, state in {sdir}); "
+        _fail(ExitCode.ENVIRONMENT, f"a topology is already running (pid {existing['pid']}, state in {sdir}); "
               "run `cachechaos down` first or pass another --state-dir")
-    run_dir = run_dir or _new_run_dir("up")
+    run_dir = run_dir or Path("reports") / new_run_id("up")
     if detach:
         _up_detached(topology, run_dir, sdir, as_json, timeout)
         return
@@ -134,80 +113,40 @@ def up(topology: Path | None, run_dir: Path | None, as_json: bool, detach: bool,
 
 
 def _up_foreground(spec: Any, run_dir: Path, sdir: Path, as_json: bool, timeout: float, supervise: bool) -> None:
-    from cachechaos.runtime.binaries import BinaryNotFound
-    from cachechaos.runtime.local import LocalTopology
-    from cachechaos.runtime.state import clear_state, write_state
+    from cachechaos.runtime.supervisor import supervise as hold
+    from cachechaos.runtimes import topology_for
 
-    signal.signal(signal.SIGTERM, _raise_stop)
-    signal.signal(signal.SIGINT, _raise_stop)
-    topo: Any
-    if spec.kind == "docker":
-        from cachechaos.docker.target import DockerTopology
+    def healthy(desc: dict[str, Any]) -> None:
+        if supervise:
+            return
+        if as_json:
+            click.echo(json.dumps(desc, indent=2))
+        else:
+            _render_topology(desc)
+            err.print("[bold green]healthy[/] — press Ctrl-C to tear down")
 
-        topo = DockerTopology(spec, run_dir, progress=_progress)
-    else:
-        topo = LocalTopology(spec, run_dir, progress=_progress)
     try:
-        try:
-            with err.status("bringing the topology up…") if not supervise else nullcontext():
-                topo.up(timeout=timeout)
-        except BinaryNotFound as exc:
-            _fail(EXIT_ENVIRONMENT, str(exc))
-        except Stop:
-            raise
-        except Exception as exc:
-            _fail(EXIT_ENVIRONMENT, f"the topology did not come up: {exc}\n(logs in {run_dir / 'nodes'})")
-        desc = {**topo.describe(), "pid": os.getpid(), "mode": "detached" if supervise else "foreground",
-                "status": "healthy", "started_at": time.time()}
-        write_state(sdir, desc)
-        if not supervise:
-            if as_json:
-                click.echo(json.dumps(desc, indent=2))
-            else:
-                _render_topology(desc)
-                err.print("[bold green]healthy[/] — press Ctrl-C to tear down")
-        while True:
-            signal.pause()
-    except Stop as stop:
-        err.print(f"{stop} received, tearing down…")
-    finally:
-        topo.down()
-        clear_state(sdir, owner_pid=os.getpid())
-    sys.exit(EXIT_OK)
+        hold(topology_for(spec, run_dir, progress=_progress), run_dir, sdir, timeout, detached=supervise,
+             on_healthy=healthy, progress=_progress,
+             waiting=lambda: err.status("bringing the topology up…") if not supervise else nullcontext())
+    except EnvironmentFailure as exc:
+        _fail(exc.exit_code, str(exc))
+    sys.exit(ExitCode.OK)
 
 
 def _up_detached(topology: Path | None, run_dir: Path, sdir: Path, as_json: bool, timeout: float) -> None:
-    from cachechaos.runtime.state import pid_alive, read_state
+    from cachechaos.runtime.supervisor import start_detached
 
-    run_dir.mkdir(parents=True, exist_ok=True)
-    argv = [sys.executable, "-m", "cachechaos", "up", "--supervise", "--run-dir", str(run_dir),
-            "--state-dir", str(sdir), "--timeout", str(timeout)]
-    if topology is not None:
-        argv += ["--topology", str(topology)]
-    log_path = run_dir / "supervisor.log"
-    with open(log_path, "ab") as log:
-        # A new session: the supervisor must not get the terminal's Ctrl-C.
-        child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                 start_new_session=True)
-    deadline = time.monotonic() + timeout + 10
-    with err.status("bringing the topology up (detached)…"):
-        while time.monotonic() < deadline:
-            state = read_state(sdir)
-            if state and state.get("pid") == child.pid and state.get("status") == "healthy":
-                break
-            if child.poll() is not None:
-                tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-15:])
-                _fail(EXIT_ENVIRONMENT, f"the topology did not come up:\n{tail}")
-            time.sleep(0.05)
-        else:
-            child.terminate()
-            _fail(EXIT_ENVIRONMENT, f"the topology was not healthy within {timeout:.0f}s (log: {log_path})")
-    assert pid_alive(child.pid)
+    try:
+        with err.status("bringing the topology up (detached)…"):
+            state = start_detached(topology, run_dir, sdir, timeout)
+    except EnvironmentFailure as exc:
+        _fail(exc.exit_code, str(exc))
     if as_json:
         click.echo(json.dumps(state, indent=2))
     else:
         _render_topology(state)
-        err.print(f"[bold green]healthy[/] — running detached (pid {child.pid}); stop it with `cachechaos down`")
+        err.print(f"[bold green]healthy[/] — running detached (pid {state['pid']}); stop it with `cachechaos down`")
 
 
 @cli.command()
@@ -225,7 +164,7 @@ def status(as_json: bool, state_dir: Path | None) -> None:
             click.echo(json.dumps({"running": False}))
         else:
             err.print("no topology is running (start one with `cachechaos up`)")
-        sys.exit(EXIT_ENVIRONMENT)
+        sys.exit(ExitCode.ENVIRONMENT)
     probes = probe(Endpoints.from_dict(state["endpoints"]))
     healthy = all(p.ok for p in probes)
     if as_json:
@@ -245,7 +184,7 @@ def status(as_json: bool, state_dir: Path | None) -> None:
         dead = [name for name, n in state["nodes"].items() if not pid_alive(n.get("pid"))]
         if dead:
             out.print(f"[yellow]not running:[/] {', '.join(dead)}")
-    sys.exit(EXIT_OK if healthy else EXIT_FAILED)
+    sys.exit(ExitCode.OK if healthy else ExitCode.FAILED)
 
 
 @cli.command()
@@ -285,7 +224,7 @@ def _sweep_docker(run_id: str | None) -> None:
         client = connect()
     except EngineUnavailable as exc:
         if run_id is not None:
-            _fail(EXIT_ENVIRONMENT, str(exc))
+            _fail(ExitCode.ENVIRONMENT, str(exc))
         err.print(f"no Docker engine to sweep: {exc}")
         return
     try:
@@ -345,7 +284,7 @@ def doctor(topology: Path | None) -> None:
     _doctor_docker(spec.kind == "docker")
     if missing:
         out.print("install hints: " + "; ".join(f"{k}: {v}" for k, v in INSTALL_HINTS.items()))
-        sys.exit(EXIT_ENVIRONMENT)
+        sys.exit(ExitCode.ENVIRONMENT)
 
 
 def _doctor_docker(required: bool) -> None:
@@ -358,7 +297,7 @@ def _doctor_docker(required: bool) -> None:
     except EngineUnavailable as exc:
         out.print(f"docker: {exc}" + ("" if required else " (only the docker runtime needs it)"), highlight=False)
         if required:
-            sys.exit(EXIT_ENVIRONMENT)
+            sys.exit(ExitCode.ENVIRONMENT)
         return
     try:
         version = client.version()
@@ -387,11 +326,11 @@ def probe_command(topology: Path, no_write: bool, timeout: float, as_json: bool)
     1 not (with what is missing), 2 bad topology file.
     """
     from cachechaos.probe import probe_target
-    from cachechaos.runtime.external import ExternalTopologySpec
+    from cachechaos.runtime.external_spec import ExternalTopologySpec
 
     spec = _load_spec(topology)
     if not isinstance(spec, ExternalTopologySpec):
-        _fail(EXIT_BAD_INPUT, f"{topology}: probe checks a target someone else runs (kind: external); "
+        _fail(ExitCode.BAD_INPUT, f"{topology}: probe checks a target someone else runs (kind: external); "
               "a local topology is the toolkit's own sample backend")
     report = probe_target(spec, write=not no_write, timeout=timeout)
     if as_json:
@@ -412,9 +351,9 @@ def probe_command(topology: Path, no_write: bool, timeout: float, as_json: bool)
         out.print(possible)
     if report.conformant:
         err.print("[bold green]conformant[/]")
-        sys.exit(EXIT_OK)
+        sys.exit(ExitCode.OK)
     err.print("[bold red]not conformant:[/] " + "; ".join(escape(m) for m in report.missing()), highlight=False)
-    sys.exit(EXIT_FAILED)
+    sys.exit(ExitCode.FAILED)
 
 
 # -- run / gate / schema ----------------------------------------------------------------------------
@@ -470,22 +409,22 @@ def run(experiment: Path, variant: str | None, control: bool, reports_dir: Path,
         if variant is not None:
             spec.variant(variant)
     except ConfigFileError as exc:
-        _fail(EXIT_BAD_INPUT, str(exc))
+        _fail(ExitCode.BAD_INPUT, str(exc))
     except KeyError as exc:
-        _fail(EXIT_BAD_INPUT, str(exc.args[0]))
+        _fail(ExitCode.BAD_INPUT, str(exc.args[0]))
     if scale is not None:
         spec = spec.model_copy(update={"scale": scale})
     try:
         options = _options(reports_dir, topology, allow_destructive, no_live, variant, control)
         outcome = ExperimentRun(spec, experiment, options, err).execute()
-    except ConfigFileError as exc:
-        _fail(EXIT_BAD_INPUT, str(exc))
+    except BadInput as exc:  # a bad topology file, or a fault its target cannot do
+        _fail(exc.exit_code, str(exc))
     _render_summary(outcome.summary, outcome.run_dir)
     _publish_summary(outcome.run_dir)
     sys.exit(outcome.exit_code)
 
 
-def _render_summary(summary: dict[str, Any], run_dir: Path) -> None:
+def _render_summary(summary: Mapping[str, Any], run_dir: Path) -> None:
     from cachechaos.report.verdict_table import verdict_table
 
     out.print(verdict_table(summary))
@@ -536,18 +475,18 @@ def gate(suite: Path | None, matrix: bool, only: tuple[str, ...], repeat: int, r
 
     suite = resolve(suite) if suite is not None else default_suite()
     if not suite.exists():
-        _fail(EXIT_BAD_INPUT, f"{suite}: no such suite file")
+        _fail(ExitCode.BAD_INPUT, f"{suite}: no such suite file")
     try:
         outcome = run_suite(suite, _options(reports_dir, topology, allow_destructive, no_live), err,
                             matrix=matrix, only=list(only) or None, scale=scale, repeat=repeat)
-    except ConfigFileError as exc:
-        _fail(EXIT_BAD_INPUT, str(exc))
+    except BadInput as exc:
+        _fail(exc.exit_code, str(exc))
     _render_suite(outcome.summary, outcome.run_dir)
     _publish_summary(outcome.run_dir)
     sys.exit(outcome.exit_code)
 
 
-def _render_suite(summary: dict[str, Any], run_dir: Path) -> None:
+def _render_suite(summary: Mapping[str, Any], run_dir: Path) -> None:
     from cachechaos.report.junit import fmt_value
 
     matrix = summary["matrix"]
@@ -601,10 +540,9 @@ def schema(kind: str) -> None:
     """Print the JSON Schema of experiment, suite or topology files (for editors)."""
     from pydantic import TypeAdapter
 
-    from cachechaos.docker.spec import DockerTopologySpec
     from cachechaos.experiment.model import ExperimentSpec, SuiteSpec
-    from cachechaos.runtime.external import ExternalTopologySpec
-    from cachechaos.runtime.topology import TopologySpec
+    from cachechaos.runtime.external_spec import ExternalTopologySpec
+    from cachechaos.runtime.topology import DockerTopologySpec, TopologySpec
 
     if kind == "experiment":
         data = ExperimentSpec.model_json_schema()
@@ -629,7 +567,7 @@ def init(directory: Path, ci: str, force: bool) -> None:
     try:
         written = init_project(directory, ci=cast(CiChoice, ci), force=force)  # click.Choice checked it
     except InitError as exc:
-        _fail(EXIT_BAD_INPUT, str(exc))
+        _fail(ExitCode.BAD_INPUT, str(exc))
     for path in written:
         out.print(f"  {path}", highlight=False)
     out.print(f"wrote {len(written)} files; run the checklist with "
@@ -661,7 +599,7 @@ def docs(directory: Path, check: bool) -> None:
     if check:
         stale = stale_pages(directory)
         if stale:
-            _fail(EXIT_FAILED, f"out of date in {directory}: {', '.join(stale)} (run `cachechaos docs`)")
+            _fail(ExitCode.FAILED, f"out of date in {directory}: {', '.join(stale)} (run `cachechaos docs`)")
         out.print(f"{directory}: up to date", highlight=False)
         return
     for path in write_pages(directory):

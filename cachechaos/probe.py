@@ -23,10 +23,13 @@ import redis
 from cachechaos.checks.registry import CHECKS
 from cachechaos.experiment.sampler import prometheus_samples
 from cachechaos.faults import REGISTRY as FAULTS
+from cachechaos.names import BACKEND, backend_urls, kind_of, parse_link
 from cachechaos.proxy.client import ToxiproxyClient, ToxiproxyError
-from cachechaos.runtime.external import ExternalTopologySpec
+from cachechaos.runtime.external import ExternalTarget
+from cachechaos.runtime.external_spec import ExternalTopologySpec
 from cachechaos.runtime.ports import split_address
 from cachechaos.runtime.redis import as_text
+from cachechaos.runtime.target import missing_capabilities
 
 Status = Literal["ok", "warn", "missing", "fail", "skipped"]
 LAYERS = frozenset({"l1", "l2", "miss"})
@@ -106,13 +109,13 @@ class _Prober:
     # -- the backend contract ---------------------------------------------------------------------
 
     def backends(self) -> None:
-        urls = [u.rstrip("/") for u in self.spec.backends]
+        urls = backend_urls(self.spec.backends)
         if self.spec.adapter is not None:
-            self.adapter(urls)
+            self.adapter(list(urls.values()))
             return
-        for i, url in enumerate(urls, start=1):
-            self.http(f"backend-{i}", "GET /health", _health, url)
-        with httpx.Client(base_url=urls[0], timeout=self.timeout) as client:
+        for name, url in urls.items():
+            self.http(name, "GET /health", _health, url)
+        with httpx.Client(base_url=next(iter(urls.values())), timeout=self.timeout) as client:
             self.products(client)
             self.metrics(client)
             self.carts(client)
@@ -383,6 +386,8 @@ def _check_possible(name: str, seen: _Seen, spec: ExternalTopologySpec) -> tuple
 
 
 def _fault_possible(name: str, seen: _Seen, spec: ExternalTopologySpec) -> tuple[bool | None, str]:
+    if name in FAULTS and missing_capabilities(ExternalTarget, FAULTS[name].requires):
+        return False, "the target's processes are run by someone else"  # kill, restart, restart_backends
     targets = set(spec.chaos_targets)
     if name in ("latency", "timeout", "down"):
         return bool(seen.proxies), (f"links: {', '.join(seen.proxies)}" if seen.proxies else "needs a reachable toxiproxy.url with proxies")
@@ -394,11 +399,9 @@ def _fault_possible(name: str, seen: _Seen, spec: ExternalTopologySpec) -> tuple
         ok = seen.sentinel_primary is not None and seen.sentinel_primary in targets
         return ok, "primary is a chaos target (--allow-destructive)" if ok else "needs a Sentinel whose primary is in chaos_targets"
     if name == "partition":
-        per_backend = [p for p in seen.proxies if ".backend-" in p]
+        per_backend = [p for p in seen.proxies if kind_of(parse_link(p).client or "") == BACKEND]
         ok = bool(per_backend) and bool(targets)
         return ok, "per-backend links through Toxiproxy" if ok else "needs per-backend Toxiproxy links and chaos_targets"
-    if name in ("kill", "restart", "restart_backends"):
-        return False, "the target's processes are run by someone else"
     if name == "bulk_discount":
         return None, "POST /categories/{id}/discount not probed (it would rewrite prices)"
     return None, "not known to the probe"

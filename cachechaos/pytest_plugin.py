@@ -22,7 +22,8 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from cachechaos.files import read_json
+from cachechaos.store.files import read_json
+from cachechaos.store.rundir import SUMMARY_FILE
 
 _REPORTS = pytest.StashKey[list[tuple[str, str, Path]]]()
 
@@ -112,7 +113,7 @@ class CachechaosRunner:
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
         run_dirs = sorted(d for d in reports.iterdir() if d.is_dir())
         run_dir = run_dirs[-1] if run_dirs else None
-        summary = read_json(run_dir / "summary.json") if run_dir else {}
+        summary = read_json(run_dir / SUMMARY_FILE) if run_dir else {}
         result = ExperimentResult(path, variant, proc.returncode, run_dir, summary, proc.stderr)
         status = summary.get("status", f"exit {proc.returncode}").upper()
         # Captured output: pytest shows it with a failure; the terminal summary lists every report.

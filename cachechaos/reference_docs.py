@@ -122,7 +122,12 @@ def checks_page() -> str:
 
 
 def external_topology_page() -> str:
-    from cachechaos.runtime.external import ExternalPostgres, ExternalRedis, ExternalTopologySpec, ExternalToxiproxy
+    from cachechaos.runtime.external_spec import (
+        ExternalPostgres,
+        ExternalRedis,
+        ExternalTopologySpec,
+        ExternalToxiproxy,
+    )
 
     lines = ["# External topology file (attach mode)", "", GENERATED_NOTE, "",
              "A topology file with `kind: external` names endpoints someone else runs; see",
@@ -141,7 +146,7 @@ def external_topology_page() -> str:
 
 
 def docker_topology_page() -> str:
-    from cachechaos.docker.spec import DockerSettings, DockerTopologySpec, ImageSettings
+    from cachechaos.runtime.topology import DockerSettings, DockerTopologySpec, ImageSettings
 
     lines = ["# Docker topology file (`kind: docker`)", "", GENERATED_NOTE, "",
              "A topology file with `kind: docker` runs the local topology's nodes in containers; see",

@@ -2,7 +2,7 @@
 
 Topologies and experiments are hand-written YAML; when one is wrong the user
 needs `targets/x.yaml:12: redis.sentinels: Input should be ...`, not a
-traceback. Exit code 2 is the CLI's job; this module only builds the message.
+traceback. ConfigFileError carries exit code 2 (cachechaos.errors); this module builds the message.
 """
 
 from __future__ import annotations
@@ -11,12 +11,20 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from cachechaos.errors import BadInput
 
 M = TypeVar("M", bound=BaseModel)
 
 
-class ConfigFileError(ValueError):
+class Strict(BaseModel):
+    """Every hand-written file's models: an unknown key is a typo to report, not a setting to ignore."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ConfigFileError(BadInput, ValueError):
     """A bad input file: `path`, `line` (1-based, or None) and `field` (dotted, or None)."""
 
     def __init__(self, path: Path | str, line: int | None, field: str | None, message: str) -> None:

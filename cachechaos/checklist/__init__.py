@@ -16,6 +16,8 @@ from typing import Literal
 
 import yaml
 
+from cachechaos.errors import BadInput
+
 # Installed wheels unpack package data as plain files, so a path next to this module is real.
 PACKAGE_DIR = Path(__file__).resolve().parent
 EXPERIMENTS_DIR = PACKAGE_DIR / "experiments"
@@ -83,7 +85,7 @@ def packaged_experiments() -> list[PackagedExperiment]:
     return out
 
 
-class InitError(Exception):
+class InitError(BadInput):
     """`init` would overwrite files the user has; nothing was written."""
 
 

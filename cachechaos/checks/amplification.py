@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from cachechaos.checks.result import Measurement
+from cachechaos.checks.result import Measurement, declares
 from cachechaos.checks.rundata import RunData
 from cachechaos.checks.stats import mean, rounded
 
 
+@declares(unit="x")
 def db_amplification(run: RunData, phase: str = "fault", baseline_phase: str = "baseline",
                      source: Literal["postgres", "backend"] = "postgres") -> Measurement:
     """Peak per-second DB queries in `phase` (a phase name or fault id) / their mean in `baseline_phase`.

@@ -27,7 +27,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from cachechaos.checks.registry import CHECKS, validate_params
+from cachechaos.checks.registry import CHECK_INFO, CHECKS, validate_params
 from cachechaos.checks.result import Measurement
 from cachechaos.checks.rundata import RunData
 
@@ -97,18 +97,12 @@ class Verdict:
         return asdict(self)
 
 
-# The unit of a check that raised (no Measurement to read it from), so its verdict still says "s" or "ms".
-_UNITS = {"stale_read_rate": "ratio", "recovery_time": "s", "latency": "ms", "hit_rate": "ratio",
-          "db_amplification": "x", "error_rate": "ratio", "oversell": "count", "lost_writes": "count",
-          "monotonic_reads": "count"}
-
-
 def evaluate_one(run: RunData, criterion: Criterion) -> Verdict:
     """One verdict; a check that raises is a failed verdict with the error, never a crash."""
     try:
         m: Measurement = CHECKS[criterion.check](run, **criterion.params)
     except Exception as exc:  # any failure of a check is reported, not raised
-        unit = _UNITS.get(criterion.check, "")
+        unit = CHECK_INFO[criterion.check].unit  # no Measurement to read it from: the declared one
         return Verdict(criterion.label, criterion.check, dict(criterion.params), criterion.threshold(unit), None,
                        unit, False, {"error": f"{type(exc).__name__}: {exc}"},
                        criterion.max, criterion.min)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from cachechaos.checks.result import Measurement
+from cachechaos.checks.result import Measurement, declares
 from cachechaos.checks.rundata import RunData
 from cachechaos.history.format import PRODUCT_WRITES, Op, Record
 
@@ -22,6 +22,7 @@ FINAL_READ_LAYER = {"cart": 1, "product": 2}
 MAX_EXAMPLES = 20
 
 
+@declares(unit="count")
 def lost_writes(run: RunData, op: Kind = "cart", unit: Literal["count", "ratio"] = "count") -> Measurement:
     """An acknowledged write is lost when the final version is below its version, or when a later
     acknowledged write of the same key got the same version (two primaries handed it out: split brain).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cachechaos.checks.result import Measurement
+from cachechaos.checks.result import Measurement, declares
 from cachechaos.checks.rundata import RunData
 from cachechaos.checks.series import REQUEST_OPS, is_error
 from cachechaos.history.format import Op
@@ -15,6 +15,7 @@ def _op_name(op: int) -> str:
         return str(op)
 
 
+@declares(unit="ratio")
 def error_rate(run: RunData, phase: str | None = None) -> Measurement:
     """Errors are status >= 500 or 0 (timeout, refused); 4xx (404, 409 out of stock) are answers."""
     requests = run.records(phase, ops=REQUEST_OPS)

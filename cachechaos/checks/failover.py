@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from cachechaos.checks.result import Measurement
+from cachechaos.checks.result import Measurement, declares
 from cachechaos.checks.rundata import RunData
 from cachechaos.checks.stats import rounded
 from cachechaos.history.format import Op, Record
@@ -35,6 +35,7 @@ def sustained_success(writes: list[Record], after: float, hold_s: float, end: fl
     return None
 
 
+@declares(unit="s", scales_with_duration=True)
 def failover_time(run: RunData, fault: str | None = None, op: Literal["cart", "product"] = "cart",
                   hold_s: float = 2.0) -> Measurement:
     windows = [f for f in run.faults if f.ok] if fault is None else [run.fault(fault)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Literal
 
-from cachechaos.checks.result import Measurement
+from cachechaos.checks.result import Measurement, declares
 from cachechaos.checks.rundata import RunData
 from cachechaos.checks.series import backend_reader, counter_deltas, redis_reader
 from cachechaos.checks.stats import ratio
@@ -52,6 +52,7 @@ def hot_set(reads: list[Record], size: int) -> frozenset[int]:
     return frozenset(key for key, _ in Counter(r.key for r in reads).most_common(size))
 
 
+@declares(unit="ratio")
 def hit_rate(run: RunData, layer: LayerName = "any", phase: str | None = None,
              source: Source = "history", hot_keys: int | None = None) -> Measurement:
     """`hot_keys: N` counts only reads of the N most-read keys of the whole run (history source)."""

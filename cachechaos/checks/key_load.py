@@ -6,11 +6,12 @@ key puts on Redis is measured exactly, without per-key server statistics.
 
 from __future__ import annotations
 
-from cachechaos.checks.result import Measurement
+from cachechaos.checks.result import Measurement, declares
 from cachechaos.checks.rundata import RunData
 from cachechaos.history.format import Layer, Op
 
 
+@declares(unit="req/s")
 def key_redis_rate(run: RunData, key: int = 1, phase: str | None = None) -> Measurement:
     reads = [r for r in run.records(phase=phase, ops=(int(Op.READ),)) if r.key == key and r.ok]
     window = run.window(phase) if phase else None

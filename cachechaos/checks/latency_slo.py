@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from cachechaos.checks.result import Measurement
+from cachechaos.checks.result import Measurement, declares
 from cachechaos.checks.rundata import RunData
 from cachechaos.checks.stats import percentile as nearest_rank
 from cachechaos.checks.stats import summary
@@ -33,6 +33,7 @@ def _ms(records: list[Record], measure: Measure = "response") -> list[float]:
     return [r.response_ms for r in records]
 
 
+@declares(unit="ms")
 def latency(run: RunData, route: Route = "catalog", percentile: float = 99, phase: str | None = None,
             measure: Measure = "response") -> Measurement:
     """The `percentile` latency (ms) of `route` over every request of it, errors and timeouts included:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cachechaos.checks.result import Measurement
+from cachechaos.checks.result import Measurement, declares
 from cachechaos.checks.rundata import RunData
 from cachechaos.history.format import Op, Record
 
@@ -13,6 +13,7 @@ MAX_EXAMPLES = 20
 READ_KINDS = {int(Op.READ): "product", int(Op.CART_READ): "cart"}
 
 
+@declares(unit="count")
 def monotonic_reads(run: RunData) -> Measurement:
     """Count (process, client, key) read sequences in which a read saw an older version than a read
     of the same sequence that had completed before it was invoked (overlapping reads may disagree)."""

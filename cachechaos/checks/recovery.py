@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from cachechaos.checks.result import Measurement
+from cachechaos.checks.result import Measurement, declares
 from cachechaos.checks.rundata import RunData
 from cachechaos.checks.series import SERIES_NAMES
 from cachechaos.checks.stats import mean, rounded
@@ -15,6 +15,7 @@ from cachechaos.checks.windows import FaultWindow
 COVERAGE_SLACK_S = 0.5
 
 
+@declares(unit="s", scales_with_duration=True)
 def recovery_time(run: RunData, metric: str = "l2_hit_rate", band: float = 0.8, hold_s: float = 5.0,
                   baseline_phase: str = "baseline", after: str | None = None,
                   direction: Literal["above", "below"] = "above") -> Measurement:

@@ -17,7 +17,7 @@ from cachechaos.checks.key_load import key_redis_rate
 from cachechaos.checks.latency_slo import latency
 from cachechaos.checks.monotonic import monotonic_reads
 from cachechaos.checks.recovery import recovery_time
-from cachechaos.checks.result import Measurement
+from cachechaos.checks.result import CheckInfo, Measurement, declared
 from cachechaos.checks.rundata import RunData
 from cachechaos.checks.series_stat import series_stat
 from cachechaos.checks.stale_reads import stale_read_rate
@@ -37,6 +37,9 @@ CHECKS: dict[str, Callable[..., Measurement]] = {
     "series_stat": series_stat,
     "key_redis_rate": key_redis_rate,
 }
+# Each check's unit and scaling, as declared beside it.
+CHECK_INFO: dict[str, CheckInfo] = {name: declared(fn) for name, fn in CHECKS.items()}
+SCALES_WITH_DURATION = frozenset(name for name, info in CHECK_INFO.items() if info.scales_with_duration)
 
 
 def check_parameters(name: str) -> dict[str, inspect.Parameter]:

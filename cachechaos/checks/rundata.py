@@ -24,8 +24,10 @@ from cachechaos.checks.series import (
 )
 from cachechaos.checks.staleness import StaleRead, WriteIndex, find_stale_reads
 from cachechaos.checks.windows import FaultWindow, Window, fault_windows, phase_windows
-from cachechaos.experiment.rundir import JOURNAL_FILE, METRICS_FILE, RUN_FILE, read_json, read_jsonl
+from cachechaos.errors import RunStatus
 from cachechaos.history.format import Op, Record, read_history
+from cachechaos.store.files import read_json
+from cachechaos.store.rundir import JOURNAL_FILE, METRICS_FILE, RUN_FILE, read_jsonl
 
 _FINAL_READ = int(Op.FINAL_READ)
 
@@ -39,7 +41,7 @@ class RunData:
     history: list[Record]               # every record, sorted by invoke
     start: float
     end: float
-    status: str                         # finished | aborted | error | interrupted (no run_end)
+    status: RunStatus                   # finished | aborted | error | interrupted (no run_end)
     phases: list[Window]
     faults: list[FaultWindow]
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -73,7 +75,7 @@ class RunData:
 
     @property
     def interrupted(self) -> bool:
-        return self.status == "interrupted"
+        return self.status == RunStatus.INTERRUPTED
 
     # -- windows -------------------------------------------------------------------------------
 
@@ -172,7 +174,7 @@ class RunData:
 
 
 def _bounds(run: dict[str, Any], journal: list[dict[str, Any]], samples: list[dict[str, Any]],
-            history: list[Record]) -> tuple[float, float, str]:
+            history: list[Record]) -> tuple[float, float, RunStatus]:
     """Run start, end and status. Without a run_end (an interrupted run) the end is the last thing recorded."""
     observed_first: list[float] = []
     observed_last: list[float] = []
@@ -195,10 +197,10 @@ def _bounds(run: dict[str, Any], journal: list[dict[str, Any]], samples: list[di
         start = min(observed_first, default=0.0)
 
     ends = [e for e in journal if e.get("event") == "run_end"]
-    status = str(ends[-1].get("status", "finished")) if ends else str(run.get("status") or "interrupted")
-    if status == "running":
-        status = "interrupted"  # run.json still says running: the toolkit died before writing the end
-    end = ends[-1]["t"] if ends else (_finite(run.get("ended_at")) if status != "interrupted" else None)
+    status = RunStatus.of(ends[-1].get("status", RunStatus.FINISHED) if ends else run.get("status") or RunStatus.INTERRUPTED)
+    if status == RunStatus.RUNNING:
+        status = RunStatus.INTERRUPTED  # run.json still says running: the toolkit died before writing the end
+    end = ends[-1]["t"] if ends else (_finite(run.get("ended_at")) if status != RunStatus.INTERRUPTED else None)
     if end is None:
         end = max(observed_last, default=start)
     return float(start), float(max(end, start)), status

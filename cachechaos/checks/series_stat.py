@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from cachechaos.checks.result import Measurement
+from cachechaos.checks.result import Measurement, declares
 from cachechaos.checks.rundata import RunData
 from cachechaos.checks.stats import mean, percentile, rounded
 
 Stat = Literal["mean", "max", "min", "p95"]
 
 
+@declares(unit="")
 def series_stat(run: RunData, metric: str = "db_qps", stat: Stat = "mean", phase: str | None = None) -> Measurement:
     """`stat` of the series `metric` (a RunData series name) in `phase` (or the whole run)."""
     points = run.series_in(metric, phase) if phase else run.series(metric)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cachechaos.checks.result import Measurement
+from cachechaos.checks.result import Measurement, declares
 from cachechaos.checks.rundata import RunData
 from cachechaos.checks.staleness import StaleRead, is_judged_read
 from cachechaos.checks.stats import histogram, percentile, rounded
@@ -31,6 +31,7 @@ class UnjudgedReads(ValueError):
     """Too many successful reads carried no version: the stale rate would rest on too little evidence."""
 
 
+@declares(unit="ratio")
 def stale_read_rate(run: RunData, window_s: float = 0.0, phase: str | None = None,
                     max_unjudged: float = MAX_UNJUDGED) -> Measurement:
     """Stale fraction at `window_s` among successful product READs (invoked in `phase` if given).

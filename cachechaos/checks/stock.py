@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cachechaos.checks.result import Measurement
+from cachechaos.checks.result import Measurement, declares
 from cachechaos.checks.rundata import RunData
 from cachechaos.history.format import Op
 
@@ -21,6 +21,7 @@ def initial_stock(run: RunData) -> int:
     return int(stock) if isinstance(stock, int | float) and not isinstance(stock, bool) else DEFAULT_STOCK
 
 
+@declares(unit="count")
 def oversell(run: RunData, stock: int | None = None) -> Measurement:
     """Total units accepted (ORDER 201, qty in the version field) beyond `stock` (default: run.json's), over all products."""
     stock = initial_stock(run) if stock is None else int(stock)

@@ -12,8 +12,9 @@ import docker
 from rich.console import Console
 from rich.table import Table
 
+from cachechaos.errors import ExitCode
+
 # The top-level CLI's exit codes (DESIGN.md), repeated so this module does not import it.
-EXIT_ENVIRONMENT = 3
 
 out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
@@ -49,7 +50,7 @@ def build_command(offline: bool, log_dir: Path, as_json: bool) -> None:
             client.close()
     except (EngineUnavailable, ImageBuildError) as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
-        sys.exit(EXIT_ENVIRONMENT)
+        sys.exit(ExitCode.ENVIRONMENT)
     took = time.monotonic() - started
     if as_json:
         click.echo(json.dumps({**made.__dict__, "seconds": round(took, 1)}, indent=2))
@@ -72,7 +73,7 @@ def list_command() -> None:
         client = connect()
     except EngineUnavailable as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
-        sys.exit(EXIT_ENVIRONMENT)
+        sys.exit(ExitCode.ENVIRONMENT)
     try:
         render_status(client, out)
     finally:

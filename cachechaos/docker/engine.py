@@ -6,8 +6,10 @@ import docker
 import docker.errors
 from requests.exceptions import RequestException
 
+from cachechaos.errors import EnvironmentFailure
 
-class EngineUnavailable(RuntimeError):
+
+class EngineUnavailable(EnvironmentFailure):
     """No Docker engine answers (not installed, not running, or no permission on its socket)."""
 
 

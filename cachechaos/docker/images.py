@@ -37,6 +37,7 @@ import docker.errors
 
 from cachechaos import __version__
 from cachechaos.docker.labels import IMAGE, IMAGE_KEY
+from cachechaos.errors import EnvironmentFailure
 
 Flavour = Literal["official", "offline"]
 Progress = Callable[[str], None]
@@ -65,11 +66,11 @@ CACHE_ENV = "CACHECHAOS_CACHE_DIR"
 MIRROR_ENV = "CACHECHAOS_DEBIAN_MIRROR"
 
 
-class ImageBuildError(RuntimeError):
+class ImageBuildError(EnvironmentFailure):
     """An image could not be built (exit code 3)."""
 
 
-class ImageMissing(RuntimeError):
+class ImageMissing(EnvironmentFailure):
     """A topology needs an image the engine does not have; `cachechaos images build` makes it."""
 
 

@@ -33,17 +33,19 @@ from cachechaos.docker.engine import connect
 from cachechaos.docker.launcher import ContainerPlan
 from cachechaos.docker.network import RunNetwork, create_network
 from cachechaos.docker.reaper import ReaperHandle, start_reaper
-from cachechaos.docker.spec import DockerTopologySpec
 from cachechaos.docker.sweep import sweep
+from cachechaos.errors import EnvironmentFailure
+from cachechaos.names import POSTGRES, backend_node, link_for, pubsub_link, redis_node, sentinel_node
 from cachechaos.proxy.client import ToxiproxyClient
 from cachechaos.runtime import postgres as pg
 from cachechaos.runtime.backend import backend_config
-from cachechaos.runtime.endpoints import Endpoints, Link
+from cachechaos.runtime.endpoints import Catalog, Endpoints, Link
 from cachechaos.runtime.health import Probe, probe
 from cachechaos.runtime.ports import split_address
 from cachechaos.runtime.process import wait_until
 from cachechaos.runtime.redis import RedisNode, SentinelNode
 from cachechaos.runtime.target import NotControllable
+from cachechaos.runtime.topology import DockerTopologySpec
 
 Progress = Callable[[str], None]
 LINK_PORTS = 20000  # the proxy's links listen on its address from this port up
@@ -52,7 +54,7 @@ LINK_PORTS = 20000  # the proxy's links listen on its address from this port up
 _REAPER_IP, _PROXY_IP, _FIRST_NODE_IP = 2, 3, 10
 
 
-class DockerTopologyError(RuntimeError):
+class DockerTopologyError(EnvironmentFailure):
     """The containers could not be brought up (exit code 3)."""
 
 
@@ -237,12 +239,12 @@ class DockerTopology:
         plans = [launcher.proxy_plan("toxiproxy", images.toxiproxy, proxy_ip, builtin, spec.proxy.compat)]
         announced: dict[str, tuple[str, int]] = {}
         for i in range(1, 2 + spec.redis.replicas):
-            name, ip = f"redis-{i}", net.address(next(ips))
+            name, ip = redis_node(i), net.address(next(ips))
             announced[name] = link(name, ip, launcher.REDIS_PORT)
             plans.append(launcher.redis_plan(name, images.redis, ip, spec.redis, announced[name],
                                              None if i == 1 else announced["redis-1"]))
         for i in range(1, spec.redis.sentinels + 1):
-            name, ip = f"sentinel-{i}", net.address(next(ips))
+            name, ip = sentinel_node(i), net.address(next(ips))
             plans.append(launcher.sentinel_plan(name, images.redis, ip, spec.redis,
                                                 link(name, ip, launcher.SENTINEL_PORT), announced["redis-1"]))
         ip = net.address(next(ips))
@@ -325,13 +327,13 @@ class DockerTopology:
         if not settings.instances:
             return
         redis_nodes = [n for n in self.nodes.values() if n.kind == "redis"]
-        added: dict[str, tuple[int, str]] = {f"pubsub.{n.name}": (next(self._link_ports), n.address) for n in redis_nodes}
+        added: dict[str, tuple[int, str]] = {pubsub_link(n.name): (next(self._link_ports), n.address) for n in redis_nodes}
         if settings.own_links:
             chained = f"{proxy_ip}:{self._links['postgres'][0]}"
             for i in range(1, settings.instances + 1):
                 for n in [*redis_nodes, *(n for n in self.nodes.values() if n.kind == "sentinel")]:
-                    added[f"{n.name}.backend-{i}"] = (next(self._link_ports), n.address)
-                added[f"postgres.backend-{i}"] = (next(self._link_ports), chained)
+                    added[link_for(n.name, backend_node(i))] = (next(self._link_ports), n.address)
+                added[link_for(POSTGRES, backend_node(i))] = (next(self._link_ports), chained)
         with self.proxy_client() as client:
             client.populate([{"name": name, "listen": f"{proxy_ip}:{port}", "upstream": upstream, "enabled": True}
                              for name, (port, upstream) in added.items()])
@@ -339,14 +341,14 @@ class DockerTopology:
         self.endpoints.links.update({name: Link(name, f"{proxy_ip}:{port}", up) for name, (port, up) in added.items()})
         plans = []
         for i in range(1, settings.instances + 1):
-            name = f"backend-{i}"
+            name = backend_node(i)
             config = backend_config(name, self.endpoints, settings.config)
             plans.append(launcher.backend_plan(name, images.toolkit, self.network.address(next(self._host_numbers)),
                                                json.dumps(config, indent=2)))
         backends = self._start_all(plans)
         for node in backends:
             node.wait_ready(left())
-        self.endpoints.backends = [f"http://{node.address}" for node in backends]
+        self.endpoints.backends = {node.name: f"http://{node.address}" for node in backends}
         self.progress(f"{len(backends)} backend instance(s) ready ({settings.config.get('strategy', 'default')} strategy)")
 
     def _build_endpoints(self, proxy_ip: str) -> Endpoints:
@@ -417,6 +419,10 @@ class DockerTopology:
     def postgres_admin_dsn(self) -> str:
         return pg.PostgresNode.dsn_for(*split_address(self.node("postgres").address))
 
+    def catalog(self) -> Catalog:
+        pg = self.spec.postgres
+        return Catalog(products=pg.products, categories=pg.categories, users=pg.users)
+
     def destructive_allowed(self, node: str) -> bool:
         # Every container of the run was started by the toolkit.
         return node in self.nodes
@@ -442,7 +448,7 @@ class DockerTopology:
         """Freeze every process of the container (cgroup freezer): sockets stay open, nothing answers."""
         self.node(node).container.pause()
 
-    def unpause_node(self, node: str) -> None:
+    def resume_node(self, node: str) -> None:
         target = self.node(node)
         if target.status() == "paused":
             target.container.unpause()

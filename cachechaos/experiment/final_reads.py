@@ -14,15 +14,17 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import httpx
 import psycopg
 
 from cachechaos.adapters.model import AdapterSpec
-from cachechaos.experiment.rundir import HISTORY_DIR
 from cachechaos.history import HistoryWriter, Op, read_history
-from cachechaos.runtime.external import ExternalTopologySpec, VersionTable
+from cachechaos.runtime.external_spec import ExternalTopologySpec, VersionTable
+from cachechaos.runtime.target import PostgresAdmin, Target
+from cachechaos.runtime.topology import TopologySpec
+from cachechaos.store.rundir import HISTORY_DIR
 
 # FINAL_READ records say in their layer field which kind of row the key is.
 CART_TABLE, PRODUCT_TABLE = 1, 2
@@ -75,19 +77,19 @@ class FinalReadPlan:
                 f" after {self.quiescence_s:g} s without load")
 
 
-def plan_for(spec: Any, target: Any) -> FinalReadPlan:
+def plan_for(spec: TopologySpec | ExternalTopologySpec, target: Target) -> FinalReadPlan:
     """The plan for a topology spec (local or external) and its running target."""
-    backends = target.endpoints.backends
-    backend = backends[0] if backends else None
+    backend = next(iter(target.endpoints.backends.values()), None)
+    dsn = target.postgres_admin_dsn() if isinstance(target, PostgresAdmin) else None
     if isinstance(spec, ExternalTopologySpec):
         sql: dict[Kind, VersionTable] = dict(spec.postgres.tables) if spec.postgres else {}
         if spec.adapter is not None and spec.adapter.derives_versions:
             sql = {}  # a table holds no tags: the values are read back through the adapter
-        return FinalReadPlan(backend, target.postgres_admin_dsn(), sql, spec.quiescence_s(), spec.adapter)
+        return FinalReadPlan(backend, dsn, sql, spec.quiescence_s(), spec.adapter)
     # Carts kept only in Redis are not in PostgreSQL: the backend reads them from their store.
     redis_carts = spec.backends.config.get("cart_store") == "redis" and backend is not None
     own = {kind: t for kind, t in OWN_TABLES.items() if not (kind == "carts" and redis_carts)}
-    return FinalReadPlan(backend, target.postgres_admin_dsn(), own, 0.0)
+    return FinalReadPlan(backend, dsn, own, 0.0)
 
 
 def written_keys(run_dir: Path) -> dict[Kind, list[int]]:

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console, RenderableType
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
+
+from cachechaos.experiment.events import (
+    FaultInjected,
+    FaultsHealed,
+    PhaseStarted,
+    RunEvents,
+    SampleTaken,
+    SourceNotSampled,
+)
 
 
 @dataclass
@@ -77,6 +88,26 @@ class LiveView:
         self._stale_thread: threading.Thread | None = None
         self._stale_at = 0.0
         self._stale_every = 5.0
+        self._unsubscribe: list[Callable[[], None]] = []
+
+    def listen(self, events: RunEvents) -> None:
+        """Follow a run through its events until the view closes."""
+        self._unsubscribe += [
+            events.subscribe(PhaseStarted, self._phase_started),
+            events.subscribe(FaultInjected, lambda e: self.event(f"inject {e.fault} ({e.type})")),
+            events.subscribe(FaultsHealed, lambda e: self.event(f"healed faults of {e.phase}")),
+            events.subscribe(SourceNotSampled,
+                             lambda e: self.event(f"[yellow]not sampled[/]: {escape(e.source)}: {escape(e.reason)}")),
+            events.subscribe(SampleTaken, self._sample_taken),
+        ]
+
+    def _phase_started(self, e: PhaseStarted) -> None:
+        self.state.phase, self.state.phase_index = e.phase, e.index
+        self.event(f"phase [bold]{e.phase}[/] ({e.duration_s:.0f}s)")
+
+    def _sample_taken(self, e: SampleTaken) -> None:
+        self.state.active_faults, self.state.load, self.state.metrics = list(e.active_faults), e.load, e.metrics
+        self.refresh()
 
     def __enter__(self) -> LiveView:
         if self.enabled and self.console.is_terminal:
@@ -85,6 +116,8 @@ class LiveView:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
         if self._live is not None:
             self._live.update(render(self.state))
             self._live.__exit__(None, None, None)

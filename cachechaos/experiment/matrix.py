@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cachechaos.experiment.rundir import detected, named_verdict
+from cachechaos.checks.expectation import detected, named_verdict
 
 WRONG, RIGHT, CONTROL, GATE = "wrong", "right", "control", "gate"
 

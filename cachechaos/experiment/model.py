@@ -11,31 +11,27 @@ import copy
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from cachechaos.checks.criteria import Criterion
 from cachechaos.experiment.scaling import scale_durations
 from cachechaos.faults import FaultSpec
 from cachechaos.traffic.spec import TrafficSpec
-from cachechaos.yamlmodel import load_model, load_yaml, parse_model
+from cachechaos.yamlmodel import Strict, load_model, load_yaml, parse_model
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class PhaseSpec(_Strict):
+class PhaseSpec(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     duration_s: float = Field(gt=0, description="length of the phase at scale 1")
     faults: list[FaultSpec] = Field(default_factory=list, description="active from the phase start (+after_s) to its end")
 
 
-class TargetSpec(_Strict):
+class TargetSpec(Strict):
     topology: str | None = Field(None, description="topology file, relative to the experiment file (default: ./targets/local.yaml, else targets/local.yaml beside the experiment's directory, else built-in defaults)")
     overrides: dict[str, Any] = Field(default_factory=dict, description="deep-merged into the topology, e.g. {redis: {maxmemory: 4mb}}")
 
 
-class VariantSpec(_Strict):
+class VariantSpec(Strict):
     """A configuration of the same experiment; the matrix runs every variant."""
 
     expect: Literal["pass", "fail", "report"] = Field("pass", description="what the checks must say about this configuration")
@@ -44,7 +40,7 @@ class VariantSpec(_Strict):
     topology: dict[str, Any] = Field(default_factory=dict, description="deep-merged into the topology overrides")
 
 
-class ControlSpec(_Strict):
+class ControlSpec(Strict):
     """The control cell: the wrong configuration with its trigger removed. Faults stay in the
     journal as dry markers (time-anchored criteria still find them) but do not act."""
 
@@ -53,7 +49,7 @@ class ControlSpec(_Strict):
                                                                       "trigger, e.g. {mix: {absent: 0}}")
 
 
-class DetectionSpec(_Strict):
+class DetectionSpec(Strict):
     """What a matrix row proves: the criterion aimed at the mechanism, and what triggers it."""
 
     criterion: str = Field(description="name of the criterion that targets the mechanism; the row is detected only when it fails")
@@ -68,7 +64,7 @@ class DetectionSpec(_Strict):
 FAULT_SCOPED_CHECKS = frozenset({"stale_read_rate", "hit_rate", "key_redis_rate", "series_stat"})
 
 
-class ExperimentSpec(_Strict):
+class ExperimentSpec(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     purpose: str = Field(description="one line: what this experiment proves")
     scale: float = Field(1.0, gt=0, description="multiplies every duration (phases, fault delays): 1 = CI scale")
@@ -160,12 +156,12 @@ class ExperimentSpec(_Strict):
         })
 
 
-class SuiteEntry(_Strict):
+class SuiteEntry(Strict):
     path: str = Field(description="experiment file, relative to the suite file")
     variants: list[str] | None = Field(None, description="variants to run in a matrix run (default: all)")
 
 
-class SuiteSpec(_Strict):
+class SuiteSpec(Strict):
     name: str
     description: str = ""
     experiments: list[SuiteEntry] = Field(min_length=1)

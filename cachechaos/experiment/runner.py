@@ -1,58 +1,57 @@
 """One run of one experiment: target up, load, phases with faults, verdicts, reports.
 
-Exit codes (DESIGN.md): 0 all criteria met, 1 a criterion failed, 2 bad input,
-3 the environment could not be brought up, 130 aborted by the operator.
-Every injected fault is healed and the target torn down on every exit path.
+Exit codes are cachechaos.errors.ExitCode. Every injected fault is healed and the
+target torn down on every exit path.
 """
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, is_dataclass
-from datetime import datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 
 from cachechaos import __version__
-from cachechaos.experiment.live import LiveState, LiveView
-from cachechaos.experiment.model import ExperimentSpec, deep_merge
-from cachechaos.experiment.rundir import (
-    HISTORY_DIR,
-    JOURNAL_FILE,
-    METRICS_FILE,
-    RUN_FILE,
-    SUMMARY_FILE,
-    Journal,
-    read_json,
-    write_json,
+from cachechaos.errors import (
+    Aborted,
+    BadInput,
+    CachechaosError,
+    EnvironmentFailure,
+    ExitCode,
+    RunStatus,
+    aborting_on_signals,
 )
+from cachechaos.experiment.events import (
+    FaultInjected,
+    FaultsHealed,
+    PhaseEnded,
+    PhaseStarted,
+    RunEvents,
+    RunFinished,
+    RunStarted,
+    SampleTaken,
+    SourceNotSampled,
+)
+from cachechaos.experiment.final_reads import plan_for, record_final_reads
+from cachechaos.experiment.live import LiveState, LiveView
+from cachechaos.experiment.model import ExperimentSpec, PhaseSpec, deep_merge
 from cachechaos.experiment.sampler import Sampler
 from cachechaos.experiment.scheduler import FaultInjectionError, FaultScheduler
-from cachechaos.faults import FaultContext, FaultRefused
+from cachechaos.faults import FaultContext, check_supported
 from cachechaos.redact import redact
-
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_ABORTED = 0, 1, 2, 3, 130
-
-
-class Aborted(Exception):
-    """SIGINT/SIGTERM during a run."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(f"aborted by {signal.Signals(signum).name}")
-        self.signum = signum
-
-
-class EnvironmentFailure(RuntimeError):
-    """The target could not be brought up or reached (exit 3)."""
+from cachechaos.runtime.external_spec import ExternalTopologySpec
+from cachechaos.runtime.target import Target
+from cachechaos.runtime.topology import DEFAULT_TOPOLOGY, TopologySpec, load_topology_or_default
+from cachechaos.runtimes import AnyTopologySpec, open_target, target_class
+from cachechaos.store.files import read_json, write_json
+from cachechaos.store.journal import Journal
+from cachechaos.store.rundir import HISTORY_DIR, JOURNAL_FILE, METRICS_FILE, RUN_FILE, SUMMARY_FILE, new_run_id
+from cachechaos.store.summary import RunSummary, SuiteSummary
+from cachechaos.traffic.runner import LoadRun
 
 
 @dataclass
@@ -71,7 +70,7 @@ class RunOutcome:
     """Where a run (or a suite of runs) wrote its record, and its summary."""
 
     run_dir: Path
-    summary: dict[str, Any]
+    summary: RunSummary | SuiteSummary
 
     @property
     def exit_code(self) -> int:
@@ -87,29 +86,12 @@ def _git_commit() -> str | None:
     return out.stdout.strip() or None
 
 
-def new_run_id(name: str) -> str:
-    return f"{name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{os.getpid() % 10000:04d}"
-
-
 def _jsonable(value: Any) -> Any:
     if is_dataclass(value) and not isinstance(value, type):
         return asdict(value)
     if hasattr(value, "model_dump"):
         return value.model_dump()
     return value
-
-
-@contextmanager
-def _signals_raise() -> Iterator[None]:
-    def handler(signum: int, _frame: FrameType | None) -> None:
-        raise Aborted(signum)
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 class ExperimentRun:
@@ -125,26 +107,27 @@ class ExperimentRun:
         name = spec.name + (f"-{options.variant}" if options.variant else "") + ("-control" if options.control else "")
         self.run_id = options.run_id or new_run_id(name)
         self.run_dir = (options.reports_dir / self.run_id).resolve()
-        self.target: Any = None
-        self.load: Any = None
+        self.target: Target | None = None
+        self.load: LoadRun | None = None
         self.sampler: Sampler | None = None
         self.scheduler: FaultScheduler | None = None
         self.journal: Journal | None = None
         self.phases: list[dict[str, Any]] = []
         self.final_reads: dict[str, str] | None = None
         self.adapter_notes: list[str] = []  # the mix's actions an adapter left out; how versions were derived
+        self.events = RunEvents()  # subscribe before execute() to follow the run
 
     # -- the record --------------------------------------------------------------------------
 
-    def _run_info(self, status: str, **extra: Any) -> dict[str, Any]:
+    def _run_info(self, status: RunStatus, **extra: Any) -> dict[str, Any]:
         info = read_json(self.run_dir / RUN_FILE)
         info.update(status=status, **extra)
         return info
 
-    def _write_run_info(self, status: str, **extra: Any) -> None:
+    def _write_run_info(self, status: RunStatus, **extra: Any) -> None:
         write_json(self.run_dir / RUN_FILE, redact(self._run_info(status, **extra)))
 
-    def _start_record(self, topology: Any) -> None:
+    def _start_record(self, topology: AnyTopologySpec) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         text = self.source.read_text() if self.source and self.source.exists() else None
         write_json(self.run_dir / RUN_FILE, redact({
@@ -153,19 +136,17 @@ class ExperimentRun:
                            "text": text, "variant": self.options.variant, "spec": self.spec.model_dump(mode="json")},
             "toolkit": {"version": __version__, "git_commit": _git_commit()},
             "topology": topology.model_dump(mode="json"),
-            "backend": topology.backends.config if topology.kind != "external" else self.spec.backend,
-            "seeds": {"experiment": self.spec.seed, "traffic": getattr(self.spec.traffic, "seed", None),
-                      "postgres": getattr(getattr(topology, "postgres", None), "seed", None)},
+            "backend": topology.backends.config if isinstance(topology, TopologySpec) else self.spec.backend,
+            "seeds": {"experiment": self.spec.seed, "traffic": self.spec.traffic.seed,
+                      "postgres": topology.postgres.seed if isinstance(topology, TopologySpec) else None},
             "started_at": time.time(),
-            "status": "running",
+            "status": RunStatus.RUNNING,
         }))
         self.journal = Journal(self.run_dir / JOURNAL_FILE)
 
     # -- the run -------------------------------------------------------------------------------
 
-    def topology_spec(self) -> Any:
-        from cachechaos.runtime.topology import DEFAULT_TOPOLOGY, load_topology_or_default
-
+    def topology_spec(self) -> AnyTopologySpec:
         path = self.options.topology
         if path is None and self.spec.target.topology:
             base = self.source.parent if self.source else Path.cwd()
@@ -181,36 +162,49 @@ class ExperimentRun:
             data["backends"]["config"] = deep_merge(data["backends"].get("config", {}), self.spec.backend)
         return type(base_spec).model_validate(data)
 
-    def execute(self) -> RunOutcome:
+    def validate(self) -> AnyTopologySpec:
+        """The topology this run will use, once the experiment is known to fit it: every fault's
+        required capabilities are ones its target has (else UnsupportedFault, exit 2)."""
         topology = self.topology_spec()
+        cls = target_class(topology)
+        for phase in self.spec.phases:
+            for fault in phase.faults:
+                check_supported(fault, cls, f"{topology.name!r} (kind {topology.kind})")
+        if isinstance(topology, ExternalTopologySpec) and topology.adapter is not None:
+            from cachechaos.traffic.adapted_mix import adapt_traffic
+
+            try:  # an adapter that maps none of the mix is bad input, found before anything starts
+                adapt_traffic(self.spec.traffic, topology.adapter)
+            except ValueError as exc:
+                raise BadInput(str(exc)) from exc
+        return topology
+
+    def execute(self) -> RunOutcome:
+        topology = self.validate()
         self._start_record(topology)
-        status, error, code = "finished", None, EXIT_OK
-        with _signals_raise():
+        status, error, code = RunStatus.FINISHED, None, ExitCode.OK
+        with aborting_on_signals():
             try:
                 self._bring_up(topology)
-                self._drive()
-            except Aborted as exc:
-                status, error, code = "aborted", str(exc), EXIT_ABORTED
-            except FaultRefused as exc:
-                status, error, code = "error", str(exc), EXIT_BAD_INPUT
-            except (EnvironmentFailure, FaultInjectionError) as exc:
-                status, error, code = "error", str(exc), EXIT_ENVIRONMENT
+                self._drive(topology)
+            except CachechaosError as exc:
+                status = RunStatus.ABORTED if isinstance(exc, Aborted) else RunStatus.ERROR
+                error, code = str(exc), exc.exit_code
             except Exception as exc:
-                status, error, code = "error", f"{type(exc).__name__}: {exc}", EXIT_ENVIRONMENT
+                status, error, code = RunStatus.ERROR, f"{type(exc).__name__}: {exc}", ExitCode.ENVIRONMENT
             finally:
                 heal_errors = self._teardown()
-        if heal_errors and status == "finished":
-            status, error, code = "error", "heal failed: " + "; ".join(heal_errors), EXIT_ENVIRONMENT
+        if heal_errors and status == RunStatus.FINISHED:
+            status, error, code = RunStatus.ERROR, "heal failed: " + "; ".join(heal_errors), ExitCode.ENVIRONMENT
         assert self.journal is not None
         self.journal.write("run_end", status=status, **({"error": error} if error else {}))
         self.journal.close()
         self._write_run_info(status, ended_at=time.time(), **({"error": error} if error else {}))
         summary = self._summarize(status, error, code)
+        self.events.publish(RunFinished(self.run_id, RunStatus.of(summary["status"]), summary["exit_code"], error))
         return RunOutcome(self.run_dir, summary)
 
-    def _bring_up(self, topology: Any) -> None:
-        from cachechaos.runtime.targets import open_target
-
+    def _bring_up(self, topology: AnyTopologySpec) -> None:
         variant = escape(f" [{self.options.variant}]") if self.options.variant else ""
         self.console.print(f"[bold]{self.spec.name}[/]{variant}: {escape(self.spec.purpose)}", highlight=False)
         try:
@@ -220,53 +214,48 @@ class ExperimentRun:
             raise
         except Exception as exc:  # a missing binary, a port, a timeout: the environment, exit 3
             raise EnvironmentFailure(f"the target did not come up: {exc}") from exc
-        describe = getattr(self.target, "describe", None)  # a topology cachechaos runs describes itself
-        desc = describe() if describe else {}
+        desc = self.target.describe()
         # A docker run also records its containers' run id, network and images (labels find them).
         docker_info = {k: desc[k] for k in ("run_id", "network", "images")} if desc.get("runtime") == "docker" else None
-        self._write_run_info("running", endpoints=self.target.endpoints.to_dict(), binaries=desc.get("binaries"),
+        self._write_run_info(RunStatus.RUNNING, endpoints=self.target.endpoints.to_dict(), binaries=desc.get("binaries"),
                              **({"docker": docker_info} if docker_info else {}))
         assert self.journal is not None
         self.journal.write("run_start", experiment=self.spec.name, variant=self.options.variant, run_id=self.run_id)
 
-    def _drive(self) -> None:
-        from cachechaos.traffic.runner import LoadRun
-        from cachechaos.traffic.spec import Catalog
-
-        assert self.journal is not None
+    def _drive(self, topology: AnyTopologySpec) -> None:
+        assert self.journal is not None and self.target is not None
         spec, target = self.spec, self.target
-        topology = getattr(target, "spec", None)
-        # An external topology declares its catalog; a local one seeded PostgreSQL with it.
-        sizes = getattr(topology, "catalog", None) or getattr(topology, "postgres", None)
-        catalog = Catalog(products=sizes.products, categories=sizes.categories, users=sizes.users) if sizes else Catalog(10_000, 100, 1_000)
-        adapter = getattr(topology, "adapter", None)
+        catalog = target.catalog()
+        adapter = topology.adapter if isinstance(topology, ExternalTopologySpec) else None
         traffic = spec.traffic
         if adapter is not None:
-            from cachechaos.adapters.traffic import adapt_traffic
+            from cachechaos.traffic.adapted_mix import adapt_traffic
 
             traffic, left_out = adapt_traffic(traffic, adapter)
             for message in left_out:
                 self.console.print(f"[yellow]{escape(message)}[/]", highlight=False)
                 self.journal.write("note", source="adapter", text=message)
                 self.adapter_notes.append(message)
-        self.load = LoadRun(traffic, target.endpoints.backends, self.run_dir, spec.duration_s, catalog, adapter)
-        self.sampler = Sampler(target, self.run_dir / METRICS_FILE, load_stats=lambda: _jsonable(self.load.stats()))
+        load = self.load = LoadRun(traffic, list(target.endpoints.backends.values()), self.run_dir, spec.duration_s,
+                                   catalog, adapter)
+        self.sampler = Sampler(target, self.run_dir / METRICS_FILE, load_stats=lambda: _jsonable(load.stats()))
         self.scheduler = FaultScheduler(
             FaultContext(target, self.options.allow_destructive, self.run_dir, catalog.categories), self.journal)
         state = LiveState(spec.name, spec.duration_s, [p.name for p in spec.phases])
         self.sampler.start()
         self.load.start()
         with LiveView(self.console, state, self.run_dir, enabled=self.options.live) as view:
+            view.listen(self.events)
+            self.events.publish(RunStarted(self.run_id, spec.name, tuple(state.phases), spec.duration_s))
             for index, phase in enumerate(spec.phases):
-                self._run_phase(index, phase, state, view)
+                self._run_phase(index, phase)
         self.load.stop()
-        self._final_reads()
+        self._final_reads(topology)
 
-    def _run_phase(self, index: int, phase: Any, state: LiveState, view: LiveView) -> None:
+    def _run_phase(self, index: int, phase: PhaseSpec) -> None:
         assert self.journal is not None and self.scheduler is not None and self.sampler is not None
-        state.phase, state.phase_index = phase.name, index
         self.journal.write("phase_start", phase=phase.name)
-        view.event(f"phase [bold]{phase.name}[/] ({phase.duration_s:.0f}s)")
+        self.events.publish(PhaseStarted(phase.name, index, phase.duration_s))
         start = time.monotonic()
         end = start + phase.duration_s
         pending = sorted(phase.faults, key=lambda f: f.after_s)
@@ -275,19 +264,17 @@ class ExperimentRun:
             while pending and now >= start + pending[0].after_s:
                 fault = pending.pop(0)
                 self.scheduler.inject(fault, phase.name)
-                view.event(f"inject {fault.id} ({fault.type})")
+                self.events.publish(FaultInjected(fault.id or fault.type, fault.type, phase.name))
             died = self.load.died() if self.load else []
             if died:
                 # The run would be judged on part of its traffic: an error, never a verdict.
                 raise EnvironmentFailure(f"load process {', '.join(died)} died during phase {phase.name}; "
                                          f"see {self.run_dir / 'nodes'}/load-*/load-*.log")
-            state.active_faults = self.scheduler.active_ids()
-            state.load = _jsonable(self.load.stats()) if self.load else {}
-            state.metrics = self.sampler.last
             for source, reason in self.sampler.new_gaps().items():
-                view.event(f"[yellow]not sampled[/]: {escape(source)}: {escape(reason)}")
                 self.journal.write("note", source=source, text=f"not sampled: {source}: {reason}")
-            view.refresh()
+                self.events.publish(SourceNotSampled(source, reason))
+            self.events.publish(SampleTaken(_jsonable(self.load.stats()) if self.load else {}, self.sampler.last,
+                                            tuple(self.scheduler.active_ids())))
             if now >= end:
                 break
             time.sleep(min(0.25, max(0.0, end - now)))
@@ -295,15 +282,14 @@ class ExperimentRun:
         if errors:
             raise FaultInjectionError("heal failed: " + "; ".join(errors))
         if phase.faults:
-            view.event(f"healed faults of {phase.name}")
+            self.events.publish(FaultsHealed(phase.name))
         self.journal.write("phase_end", phase=phase.name)
+        self.events.publish(PhaseEnded(phase.name))
 
-    def _final_reads(self) -> None:
+    def _final_reads(self, topology: AnyTopologySpec) -> None:
         """Read every key written during the run from the source of truth (lost-write checks)."""
-        from cachechaos.experiment.final_reads import plan_for, record_final_reads
-
-        assert self.journal is not None
-        plan = plan_for(getattr(self.target, "spec", None), self.target)
+        assert self.journal is not None and self.target is not None
+        plan = plan_for(topology, self.target)
 
         def quiesce(seconds: float) -> None:
             self.console.print(f"[dim]final reads after {seconds:g} s without load[/]", highlight=False)
@@ -334,13 +320,13 @@ class ExperimentRun:
 
     # -- verdicts ------------------------------------------------------------------------------------
 
-    def _summarize(self, status: str, error: str | None, code: int) -> dict[str, Any]:
+    def _summarize(self, status: RunStatus, error: str | None, code: ExitCode) -> RunSummary:
         from cachechaos.experiment.evidence import explain_unmeasured, notes
         from cachechaos.report.outputs import write_run_outputs
 
         verdicts: list[dict[str, Any]] = []
         load: dict[str, Any] | None = None
-        if status == "finished" and (self.run_dir / HISTORY_DIR).exists():
+        if status == RunStatus.FINISHED and (self.run_dir / HISTORY_DIR).exists():
             from cachechaos.checks.criteria import evaluate
             from cachechaos.checks.rundata import RunData
             from cachechaos.traffic.fidelity import load_fidelity, process_configs
@@ -354,9 +340,9 @@ class ExperimentRun:
                 for v in verdicts:
                     v["caveat"] = "judged on a run whose load fell short: " + "; ".join(fidelity.problems)
             passed = all(v["passed"] for v in verdicts)
-            status, code = ("passed", EXIT_OK) if passed else ("failed", EXIT_FAILED)
+            status, code = (RunStatus.PASSED, ExitCode.OK) if passed else (RunStatus.FAILED, ExitCode.FAILED)
         info = read_json(self.run_dir / RUN_FILE)
-        summary = {
+        summary: RunSummary = {
             "run_id": self.run_id, "experiment": self.spec.name, "variant": self.options.variant,
             "purpose": self.spec.purpose, "status": status, "exit_code": code, "error": error,
             "expect": self.expect, "cell": self.cell,

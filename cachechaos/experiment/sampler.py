@@ -20,7 +20,7 @@ import psycopg
 import redis
 from prometheus_client.parser import text_string_to_metric_families
 
-from cachechaos.runtime.target import Target
+from cachechaos.runtime.target import PostgresAdmin, RedisAdmin, Target
 
 REDIS_FIELDS = ("role", "keyspace_hits", "keyspace_misses", "evicted_keys", "expired_keys", "used_memory",
                 "maxmemory", "connected_clients", "total_commands_processed")
@@ -126,12 +126,14 @@ class Sampler:
 
     def _redis(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        names = self.target.redis_names()
-        if not names:
+        admin = self.target if isinstance(self.target, RedisAdmin) else None
+        names = admin.redis_names() if admin is not None else []
+        if admin is None or not names:
             self._gap("redis", "the topology names no Redis nodes: INFO is not sampled")
+            return out
         for name in names:
             try:
-                with self.target.redis_admin(name) as r:
+                with admin.redis_admin(name) as r:
                     info = r.info()
                 out[name] = {"up": True, **{k: info.get(k) for k in REDIS_FIELDS}}
             except (redis.RedisError, OSError) as exc:
@@ -140,7 +142,7 @@ class Sampler:
         return out
 
     def _postgres(self) -> dict[str, Any] | None:
-        dsn = self.target.postgres_admin_dsn()
+        dsn = self.target.postgres_admin_dsn() if isinstance(self.target, PostgresAdmin) else None
         if dsn is None:
             self._gap("postgres", "the topology names no PostgreSQL DSN: pg_stat_database is not sampled")
             return None
@@ -160,8 +162,7 @@ class Sampler:
 
     def _backends(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for i, url in enumerate(self.target.endpoints.backends, start=1):
-            name = f"backend-{i}"
+        for name, url in self.target.endpoints.backends.items():
             out[name] = self._backend_metrics(name, url)
         return out
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from cachechaos.checks.registry import SCALES_WITH_DURATION
+
 # Paths into the experiment's JSON form; "*" walks every item of a list or every value of a mapping.
 _BACKEND_DURATIONS: tuple[tuple[str, ...], ...] = (
     ("l1", "ttl_s"),
@@ -33,8 +35,6 @@ DURATION_FIELDS: tuple[tuple[str, ...], ...] = (
     *(("detection", "control", "backend", *p) for p in _BACKEND_DURATIONS),
 )
 
-# Checks whose measurement is a duration: their bounds scale with the experiment.
-SECONDS_CHECKS = frozenset({"recovery_time", "failover_time"})
 
 
 def _scale_path(node: Any, path: tuple[str, ...], factor: float) -> None:
@@ -63,7 +63,7 @@ def scale_durations(data: dict[str, Any], factor: float) -> dict[str, Any]:
     for path in DURATION_FIELDS:
         _scale_path(out, path, factor)
     for criterion in out.get("criteria") or []:
-        if criterion.get("check") in SECONDS_CHECKS:
+        if criterion.get("check") in SCALES_WITH_DURATION:
             for bound in ("max", "min"):
                 if criterion.get(bound) is not None:
                     criterion[bound] *= factor

@@ -6,9 +6,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from cachechaos.experiment.rundir import Journal
+from cachechaos.errors import EnvironmentFailure
 from cachechaos.faults import Fault, FaultContext, FaultParams, FaultRefused, build_fault
 from cachechaos.redact import redact
+from cachechaos.store.journal import Journal
 
 
 @dataclass
@@ -17,7 +18,7 @@ class ActiveFault:
     phase: str
 
 
-class FaultInjectionError(RuntimeError):
+class FaultInjectionError(EnvironmentFailure, RuntimeError):
     """A fault could not be injected: the run cannot say anything about that fault."""
 
 

@@ -10,38 +10,34 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from cachechaos.checks.expectation import detected
+from cachechaos.errors import ExitCode, RunStatus
 from cachechaos.experiment.matrix import matrix_rows
 from cachechaos.experiment.model import ExperimentSpec, load_experiment, load_suite
-from cachechaos.experiment.rundir import SUMMARY_FILE, detected, write_json
-from cachechaos.experiment.runner import (
-    EXIT_ABORTED,
-    EXIT_FAILED,
-    EXIT_OK,
-    ExperimentRun,
-    RunOptions,
-    RunOutcome,
-    new_run_id,
-)
+from cachechaos.experiment.runner import ExperimentRun, RunOptions, RunOutcome
+from cachechaos.store.files import write_json
+from cachechaos.store.rundir import SUMMARY_FILE, new_run_id
+from cachechaos.store.summary import SuiteSummary
 from cachechaos.yamlmodel import ConfigFileError
 
 # Which exit code wins when runs of a suite disagree.
-_PRECEDENCE = [EXIT_ABORTED, 2, 3, EXIT_FAILED, EXIT_OK]
+_PRECEDENCE = [ExitCode.ABORTED, ExitCode.BAD_INPUT, ExitCode.ENVIRONMENT, ExitCode.FAILED, ExitCode.OK]
 
 
-def suite_exit_code(rows: list[dict[str, Any]], matrix: bool) -> int:
+def suite_exit_code(rows: list[dict[str, Any]], matrix: bool) -> ExitCode:
     """The worst run's exit code. In a matrix a FAIL is the right outcome of a wrong
     configuration, so a run that finished counts by whether it did what was expected of it,
     and a row whose wrong configuration has no control cell fails."""
-    def code(row: dict[str, Any]) -> int:
-        finished = row["exit_code"] in (EXIT_OK, EXIT_FAILED)
+    def code(row: dict[str, Any]) -> ExitCode:
+        finished = row["exit_code"] in (ExitCode.OK, ExitCode.FAILED)
         if not (matrix and finished):
-            return int(row["exit_code"])
-        return EXIT_FAILED if detected(row) is False else EXIT_OK
+            return ExitCode(int(row["exit_code"]))
+        return ExitCode.FAILED if detected(row) is False else ExitCode.OK
 
     codes = {code(r) for r in rows}
     if matrix and any(row["missing"] for row in matrix_rows(rows)):
-        codes.add(EXIT_FAILED)
-    return next((c for c in _PRECEDENCE if c in codes), EXIT_OK)
+        codes.add(ExitCode.FAILED)
+    return next((c for c in _PRECEDENCE if c in codes), ExitCode.OK)
 
 
 # One run to make: a variant (None: the default configuration), and whether it is the control cell.
@@ -79,6 +75,9 @@ def run_suite(path: Path, options: RunOptions, console: Console, matrix: bool = 
         # A gate that ran nothing must not pass: a misspelt --only is bad input.
         raise ConfigFileError(path, None, None, f"--only {', '.join(unknown)}: no such experiment in suite {suite.name}; "
                               f"experiments: {', '.join(names)}")
+    for exp_path, spec, cells in entries:  # every fault fits its target before anything runs (exit 2)
+        for variant, control in cells:
+            ExperimentRun(spec, exp_path, replace(options, variant=variant, control=control), console).validate()
     suite_id = options.run_id or new_run_id(f"suite-{suite.name}" + ("-matrix" if matrix else ""))
     suite_dir = (options.reports_dir / suite_id).resolve()
     suite_dir.mkdir(parents=True, exist_ok=True)
@@ -90,17 +89,17 @@ def run_suite(path: Path, options: RunOptions, console: Console, matrix: bool = 
         console.rule(escape(f"[{len(rows) + 1}/{len(plan)}] {spec.name}{label}"))
         run_options = replace(options, run_id=None, variant=variant, reports_dir=suite_dir, control=control)
         outcome = ExperimentRun(spec, exp_path, run_options, console).execute()
-        row = {**outcome.summary, "run_dir": outcome.run_dir.name, "repeat": attempt + 1}
+        row: dict[str, Any] = {**outcome.summary, "run_dir": outcome.run_dir.name, "repeat": attempt + 1}
         row["detected"] = detected(row)
         rows.append(row)
         console.print(f"→ {row['status'].upper()} (exit {row['exit_code']})", highlight=False)
-        if row["exit_code"] == EXIT_ABORTED:
+        if row["exit_code"] == ExitCode.ABORTED:
             break
     code = suite_exit_code(rows, matrix)
-    summary = {
+    summary: SuiteSummary = {
         "suite": suite.name, "description": suite.description, "matrix": matrix, "run_id": suite_id,
         "started_at": started, "ended_at": time.time(), "duration_s": time.time() - started,
-        "exit_code": code, "status": "passed" if code == EXIT_OK else "aborted" if code == EXIT_ABORTED else "failed",
+        "exit_code": code, "status": RunStatus.PASSED if code == ExitCode.OK else RunStatus.ABORTED if code == ExitCode.ABORTED else RunStatus.FAILED,
         "repeat": repeat, "runs": rows,
     }
     if matrix:

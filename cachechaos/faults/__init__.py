@@ -15,7 +15,15 @@ from cachechaos.faults import (
     redis_faults,
     sentinel_faults,
 )
-from cachechaos.faults.base import REGISTRY, Fault, FaultContext, FaultParams, FaultRefused
+from cachechaos.faults.base import (
+    REGISTRY,
+    Fault,
+    FaultContext,
+    FaultParams,
+    FaultRefused,
+    UnsupportedFault,
+    check_supported,
+)
 from cachechaos.faults.bulk_discount import BulkDiscountParams
 from cachechaos.faults.container_faults import DisconnectParams, PauseParams
 from cachechaos.faults.expire_keys import ExpireKeysParams
@@ -37,5 +45,21 @@ def build_fault(params: FaultParams, ctx: FaultContext) -> Fault[Any]:
     return REGISTRY[params.type](params, ctx)
 
 
-__all__ = ["REGISTRY", "Fault", "FaultContext", "FaultParams", "FaultRefused", "FaultSpec", "build_fault",
-           "bulk_discount", "container_faults", "expire_keys", "link", "process_faults", "redis_faults", "sentinel_faults"]
+__all__ = [
+    "REGISTRY",
+    "Fault",
+    "FaultContext",
+    "FaultParams",
+    "FaultRefused",
+    "FaultSpec",
+    "UnsupportedFault",
+    "build_fault",
+    "bulk_discount",
+    "check_supported",
+    "container_faults",
+    "expire_keys",
+    "link",
+    "process_faults",
+    "redis_faults",
+    "sentinel_faults",
+]

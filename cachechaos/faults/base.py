@@ -14,18 +14,30 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from cachechaos.runtime.target import Target
+from cachechaos.errors import BadInput
+from cachechaos.runtime.target import (
+    Killable,
+    ProxyControl,
+    RedisAdmin,
+    Restartable,
+    Target,
+    missing_capabilities,
+    need,
+)
+from cachechaos.yamlmodel import Strict
 
 
-class FaultRefused(RuntimeError):
+class FaultRefused(BadInput, RuntimeError):
     """The safety rules forbid this fault against this node."""
 
 
-class FaultParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class UnsupportedFault(BadInput):
+    """The experiment asks a fault of a target without the capability it needs (found at validation)."""
 
+
+class FaultParams(Strict):
     type: str
     id: str | None = Field(None, description="name in the journal and criteria (default: <type>-<n>)")
     after_s: float = Field(0.0, ge=0, description="inject this long after the phase starts")
@@ -44,12 +56,31 @@ class FaultContext:
     run_dir: Path | None = None  # where faults that act as clients record their requests
     catalog_categories: int = 0
 
+    # The target as each capability, for the faults that declared it in `requires` (validated before the run).
+    @property
+    def proxies(self) -> ProxyControl:
+        return need(self.target, ProxyControl)
+
+    @property
+    def redis(self) -> RedisAdmin:
+        return need(self.target, RedisAdmin)
+
+    @property
+    def processes(self) -> Killable:
+        return need(self.target, Killable)
+
+    @property
+    def deploys(self) -> Restartable:
+        return need(self.target, Restartable)
+
 
 class Fault(ABC, Generic[P]):
     type: ClassVar[str]
     params_model: ClassVar[builtins.type[FaultParams]]
     one_shot: ClassVar[bool] = False  # acts at an instant; heal() only records the edge
     destructive: ClassVar[bool] = False
+    # The capabilities (cachechaos.runtime.target) a target must have for this fault to act on it.
+    requires: ClassVar[tuple[builtins.type, ...]] = ()
 
     def __init__(self, params: P, ctx: FaultContext) -> None:
         self.params = params
@@ -92,16 +123,27 @@ def register(cls: type[Fault[Any]]) -> type[Fault[Any]]:
     return cls
 
 
+def check_supported(params: FaultParams, target_cls: builtins.type, target_name: str) -> None:
+    """Raise UnsupportedFault when `target_cls` lacks a capability the fault of `params` requires."""
+    fault = REGISTRY[params.type]
+    missing = missing_capabilities(target_cls, fault.requires)
+    if missing:
+        names = ", ".join(c.__name__ for c in missing)
+        raise UnsupportedFault(f"fault {params.id or params.type!r} ({params.type}) needs {names}, which target {target_name} "
+                               f"({target_cls.__name__}) cannot do")
+
+
 def resolve_redis_node(target: Target, node: str) -> str:
     """`primary` / `replica` name roles as Sentinel sees them now; anything else is a node name."""
     if node == "primary":
-        found = target.primary_name()
+        found = need(target, RedisAdmin).primary_name()
         if found is None:
             raise RuntimeError("no Sentinel names a primary right now")
         return found
     if node == "replica":
-        primary = target.primary_name()
-        replicas = [n for n in target.redis_names() if n != primary]
+        admin = need(target, RedisAdmin)
+        primary = admin.primary_name()
+        replicas = [n for n in admin.redis_names() if n != primary]
         if not replicas:
             raise RuntimeError("the topology has no replica")
         return replicas[0]

@@ -39,7 +39,7 @@ class BulkDiscount(Fault[BulkDiscountParams]):
         return list(range(1, count + 1))
 
     def inject(self) -> dict[str, Any]:
-        backends = self.ctx.target.endpoints.backends
+        backends = list(self.ctx.target.endpoints.backends.values())
         if not backends:
             raise NotControllable("no backend to send the discount to")
         if self.ctx.run_dir is None:

@@ -1,31 +1,18 @@
-"""Faults on containers (the docker runtime): freeze a node, cut it off the network.
+"""Freezing a node and cutting it off the network, for the targets that can (Pausable, Disconnectable).
 
 `kill` and `restart` (process_faults) act on containers too, through the target's kill_node and
-start_node. These two need what only containers offer; a target without it refuses them.
+start_node. An experiment asking these of a target without the capability is rejected when it
+is validated (Fault.requires).
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal
 
 from pydantic import Field
 
 from cachechaos.faults.base import Fault, FaultParams, register
-from cachechaos.runtime.target import NotControllable
-
-
-@runtime_checkable
-class Pausable(Protocol):
-    def pause_node(self, node: str) -> None: ...
-
-    def unpause_node(self, node: str) -> None: ...
-
-
-@runtime_checkable
-class Disconnectable(Protocol):
-    def disconnect_node(self, node: str) -> None: ...
-
-    def reconnect_node(self, node: str) -> None: ...
+from cachechaos.runtime.target import Disconnectable, Pausable, need
 
 
 class PauseParams(FaultParams):
@@ -35,7 +22,7 @@ class PauseParams(FaultParams):
 
 @register
 class Pause(Fault[PauseParams]):
-    """Freeze every process of a node's container until heal (a GC pause, a stalled VM).
+    """Freeze a node until heal (a GC pause, a stalled VM): its container paused, or its process stopped (SIGSTOP) locally.
 
     Its sockets stay open and nothing answers. A primary paused past Sentinel's down-after is
     failed over; on heal it resumes believing it is still primary until Sentinel demotes it.
@@ -45,11 +32,10 @@ class Pause(Fault[PauseParams]):
     params_model = PauseParams
     destructive = True
 
+    requires = (Pausable,)
+
     def _target(self) -> Pausable:
-        target = self.ctx.target
-        if not isinstance(target, Pausable):
-            raise NotControllable("pause needs a topology whose nodes are containers (kind: docker)")
-        return target
+        return need(self.ctx.target, Pausable)
 
     def inject(self) -> dict[str, Any]:
         node = self.resolve_node(self.params.node)
@@ -59,7 +45,7 @@ class Pause(Fault[PauseParams]):
     def heal(self) -> dict[str, Any]:
         if self.node is None:
             return {"unpaused": False}
-        self._target().unpause_node(self.node)
+        self._target().resume_node(self.node)
         return {"unpaused": True, "node": self.node}
 
 
@@ -77,11 +63,10 @@ class Disconnect(Fault[DisconnectParams]):
     params_model = DisconnectParams
     destructive = True
 
+    requires = (Disconnectable,)
+
     def _target(self) -> Disconnectable:
-        target = self.ctx.target
-        if not isinstance(target, Disconnectable):
-            raise NotControllable("disconnect needs a topology whose nodes are containers (kind: docker)")
-        return target
+        return need(self.ctx.target, Disconnectable)
 
     def inject(self) -> dict[str, Any]:
         node = self.resolve_node(self.params.node)

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from cachechaos.faults.base import Fault, FaultParams, register
+from cachechaos.runtime.target import RedisAdmin
 
 
 class ExpireKeysParams(FaultParams):
@@ -26,13 +27,14 @@ class ExpireKeysParams(FaultParams):
 @register
 class ExpireKeys(Fault[ExpireKeysParams]):
     type = "expire_keys"
+    requires = (RedisAdmin,)
     params_model = ExpireKeysParams
     one_shot = True
     destructive = True
 
     def inject(self) -> dict[str, Any]:
         node = self.resolve_node(self.params.node)
-        with self.ctx.target.redis_admin(node) as r:
+        with self.ctx.redis.redis_admin(node) as r:
             keys = list(self.params.keys)
             if self.params.pattern:
                 keys += [k.decode() if isinstance(k, bytes) else k for k in r.scan_iter(match=self.params.pattern, count=1000)]

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from cachechaos.faults.base import Fault, FaultParams, register
 from cachechaos.proxy.client import ProxyNotFound, ToxicNotFound
+from cachechaos.runtime.target import ProxyControl
 
 Stream = Literal["upstream", "downstream", "both"]
 
@@ -18,6 +19,8 @@ class LinkParams(FaultParams):
 
 
 class _LinkFault(Fault[Any]):
+    requires = (ProxyControl,)
+
     @property
     def target_name(self) -> str:
         return str(self.params.link)
@@ -53,7 +56,7 @@ class _ToxicFault(_LinkFault):
 
     def inject(self) -> dict[str, Any]:
         self._links = self.links()
-        with self.ctx.target.proxy_client() as client:
+        with self.ctx.proxies.proxy_client() as client:
             for link in self._links:
                 for stream in self.streams():
                     client.add_toxic(link, self.toxic_type, self.attributes(), name=self._toxic_name(stream), stream=stream)
@@ -61,7 +64,7 @@ class _ToxicFault(_LinkFault):
 
     def heal(self) -> dict[str, Any]:
         removed = []
-        with self.ctx.target.proxy_client() as client:
+        with self.ctx.proxies.proxy_client() as client:
             for link in getattr(self, "_links", []):
                 for stream in self.streams():
                     try:
@@ -118,13 +121,13 @@ class Down(_LinkFault):
 
     def inject(self) -> dict[str, Any]:
         self._links = self.links()
-        with self.ctx.target.proxy_client() as client:
+        with self.ctx.proxies.proxy_client() as client:
             for link in self._links:
                 client.disable(link)
         return {"links": self._links}
 
     def heal(self) -> dict[str, Any]:
-        with self.ctx.target.proxy_client() as client:
+        with self.ctx.proxies.proxy_client() as client:
             for link in getattr(self, "_links", []):
                 client.enable(link)
         return {"links": getattr(self, "_links", [])}

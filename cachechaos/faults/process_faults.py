@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from cachechaos.faults.base import Fault, FaultParams, register
+from cachechaos.runtime.target import Killable, Restartable
 
 
 class KillParams(FaultParams):
@@ -21,18 +22,19 @@ class Kill(Fault[KillParams]):
 
     type = "kill"
     params_model = KillParams
+    requires = (Killable,)
     destructive = True
 
     def inject(self) -> dict[str, Any]:
         node = self.resolve_node(self.params.node)
-        self.ctx.target.kill_node(node)
+        self.ctx.processes.kill_node(node)
         return {"node": node}
 
     def heal(self) -> dict[str, Any]:
         node = self.node
         if node is None or not self.params.restart_on_heal:
             return {"restarted": False}
-        self.ctx.target.start_node(node)
+        self.ctx.processes.start_node(node)
         return {"restarted": True, "node": node}
 
 
@@ -51,7 +53,7 @@ class Restart(Kill):
 
     def inject(self) -> dict[str, Any]:
         details = super().inject()
-        self.ctx.target.start_node(details["node"])
+        self.ctx.processes.start_node(details["node"])
         return details
 
     def heal(self) -> dict[str, Any]:
@@ -68,6 +70,7 @@ class RestartBackends(Fault[RestartBackendsParams]):
 
     type = "restart_backends"
     params_model = RestartBackendsParams
+    requires = (Restartable,)
     one_shot = True
 
     @property
@@ -75,5 +78,5 @@ class RestartBackends(Fault[RestartBackendsParams]):
         return "backends"
 
     def inject(self) -> dict[str, Any]:
-        self.ctx.target.restart_backends()
+        self.ctx.deploys.restart_backends()
         return {"backends": len(self.ctx.target.endpoints.backends)}

@@ -8,6 +8,7 @@ import redis
 from pydantic import Field, model_validator
 
 from cachechaos.faults.base import Fault, FaultParams, register, resolve_redis_node
+from cachechaos.runtime.target import RedisAdmin
 
 
 class FlushallParams(FaultParams):
@@ -20,13 +21,14 @@ class Flushall(Fault[FlushallParams]):
     """Every key gone at once: the cold cache after a panicked FLUSHALL."""
 
     type = "flushall"
+    requires = (RedisAdmin,)
     params_model = FlushallParams
     one_shot = True
     destructive = True
 
     def inject(self) -> dict[str, Any]:
         node = self.resolve_node(self.params.node)
-        with self.ctx.target.redis_admin(node) as r:
+        with self.ctx.redis.redis_admin(node) as r:
             keys = int(r.dbsize())
             r.flushall()
         return {"node": node, "keys_flushed": keys}
@@ -42,6 +44,7 @@ class _ConfigChange(Fault[Any]):
     """CONFIG SET on some nodes for the fault's duration; heal restores the values read before."""
 
     destructive = True
+    requires = (RedisAdmin,)
 
     def __init__(self, params: Any, ctx: Any) -> None:
         super().__init__(params, ctx)
@@ -49,7 +52,7 @@ class _ConfigChange(Fault[Any]):
 
     def _nodes(self) -> list[str]:
         if self.params.node == "all":
-            return self.ctx.target.redis_names()
+            return self.ctx.redis.redis_names()
         return [resolve_redis_node(self.ctx.target, self.params.node)]
 
     def _apply(self, settings: dict[str, str | int]) -> dict[str, Any]:
@@ -57,7 +60,7 @@ class _ConfigChange(Fault[Any]):
         for node in nodes:
             self.check_allowed(node)
         for node in nodes:
-            with self.ctx.target.redis_admin(node) as r:
+            with self.ctx.redis.redis_admin(node) as r:
                 saved = {}
                 for key in settings:
                     current = r.config_get(key)
@@ -75,7 +78,7 @@ class _ConfigChange(Fault[Any]):
         errors: list[str] = []
         for node, saved in self._saved.items():
             try:
-                with self.ctx.target.redis_admin(node) as r:
+                with self.ctx.redis.redis_admin(node) as r:
                     for key, value in saved.items():
                         r.config_set(key, value)
                 restored[node] = saved
@@ -149,7 +152,7 @@ class MemoryPressure(_ConfigChange):
     def inject(self) -> dict[str, Any]:
         settings: dict[str, str | int] = {}
         node = self._nodes()[0]
-        with self.ctx.target.redis_admin(node) as r:
+        with self.ctx.redis.redis_admin(node) as r:
             keys = int(r.dbsize())
             key_bytes = sample_key_bytes(r)
             used = int(r.info("memory")["used_memory"])

@@ -7,7 +7,9 @@ from typing import Any, Literal
 from pydantic import Field
 
 from cachechaos.faults.base import Fault, FaultParams, register
+from cachechaos.names import SENTINEL, kind_of, link_for, parse_link
 from cachechaos.runtime.ports import split_address
+from cachechaos.runtime.target import ProxyControl, RedisAdmin
 
 
 class SentinelFailoverParams(FaultParams):
@@ -19,6 +21,7 @@ class SentinelFailover(Fault[SentinelFailoverParams]):
     """SENTINEL FAILOVER: a clean promotion of a replica, the old primary demoted but alive."""
 
     type = "sentinel_failover"
+    requires = (RedisAdmin,)
     params_model = SentinelFailoverParams
     one_shot = True
     destructive = True
@@ -60,16 +63,18 @@ class Partition(Fault[PartitionParams]):
     """
 
     type = "partition"
+    requires = (ProxyControl, RedisAdmin)
     params_model = PartitionParams
     destructive = True
 
     def _plan(self, node: str) -> tuple[list[str], list[str], list[str]]:
         links = self.ctx.target.endpoints.links
-        backends = [f"backend-{i}" for i in range(1, len(self.ctx.target.endpoints.backends) + 1)]
+        backends = list(self.ctx.target.endpoints.backends)
         cut_count = round(len(backends) * self.params.backends_cut)
         majority, minority = backends[:cut_count], backends[cut_count:]
-        to_disable = [node] + [f"{node}.{b}" for b in majority]
-        to_disable += [name for name in links for b in minority if name.startswith("sentinel-") and name.endswith(f".{b}")]
+        to_disable = [link_for(node)] + [link_for(node, b) for b in majority]
+        to_disable += [name for name in links if (parsed := parse_link(name)).client in minority
+                       and kind_of(parsed.node) == SENTINEL]
         missing = [name for name in to_disable if name not in links]
         if missing:
             raise RuntimeError(f"partition needs per-backend links, missing: {', '.join(missing)}")
@@ -79,7 +84,7 @@ class Partition(Fault[PartitionParams]):
         node = self.resolve_node(self.params.node)
         links, majority, minority = self._plan(node)
         self._disabled: list[str] = []
-        with self.ctx.target.proxy_client() as client:
+        with self.ctx.proxies.proxy_client() as client:
             for link in links:
                 client.disable(link)
                 self._disabled.append(link)
@@ -87,7 +92,7 @@ class Partition(Fault[PartitionParams]):
                 "minority_backends": minority}
 
     def heal(self) -> dict[str, Any]:
-        with self.ctx.target.proxy_client() as client:
+        with self.ctx.proxies.proxy_client() as client:
             for link in getattr(self, "_disabled", []):
                 client.enable(link)
         return {"links_restored": getattr(self, "_disabled", [])}

@@ -34,6 +34,8 @@ from enum import IntEnum
 from pathlib import Path
 from typing import NamedTuple
 
+from cachechaos.store.rundir import HISTORY_DIR
+
 MAGIC = b"CCHIST02"
 RECORD = struct.Struct("<ddqqIHBBd")
 _MAGIC_V1 = b"CCHIST01"
@@ -123,7 +125,7 @@ def read_history_file(path: Path) -> Iterator[Record]:
 def read_history(run_dir: Path) -> list[Record]:
     """Every record of every load process of a run, in invoke order."""
     records: list[Record] = []
-    for path in sorted((Path(run_dir) / "history").glob("*.hist")):
+    for path in sorted((Path(run_dir) / HISTORY_DIR).glob("*.hist")):
         records.extend(read_history_file(path))
     records.sort(key=lambda r: r.invoke)
     return records

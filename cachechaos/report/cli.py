@@ -6,10 +6,9 @@ from pathlib import Path
 
 import click
 
+from cachechaos.errors import ExitCode
 from cachechaos.report.html import build_run_report, build_suite_report
 from cachechaos.report.rundirs import describe_problem, is_run_dir, is_suite_dir
-
-EXIT_BAD_INPUT = 2
 
 
 @click.command("report")
@@ -26,5 +25,5 @@ def report(run_dir: Path) -> None:
         path = build_run_report(run_dir)
     else:
         click.echo(f"error: {describe_problem(run_dir)}", err=True)
-        raise SystemExit(EXIT_BAD_INPUT)
+        raise SystemExit(ExitCode.BAD_INPUT)
     click.echo(str(path))

@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from cachechaos.checks.rundata import RunData
-from cachechaos.experiment.rundir import RUN_FILE, read_json
-from cachechaos.files import write_text_atomically
 from cachechaos.redact import redact, redact_text
 from cachechaos.report import fmt
 from cachechaos.report.consistency import consistency_view
@@ -25,6 +23,8 @@ from cachechaos.report.render import render, script_json
 from cachechaos.report.rundirs import NotARunDirectory, describe_problem, is_run_dir, is_suite_dir
 from cachechaos.report.suite_view import suite_view
 from cachechaos.report.timelines import build_timelines
+from cachechaos.store.files import read_json, write_text_atomically
+from cachechaos.store.rundir import RUN_FILE
 
 REPORT_FILE = "index.html"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ def fmt_value(value: Any) -> str:
     return str(value)
 
 
-def write_junit(path: Path, summaries: list[dict[str, Any]]) -> None:
+def write_junit(path: Path, summaries: Sequence[Mapping[str, Any]]) -> None:
     """`summaries`: one summary.json dict per run (a suite passes several)."""
     suites = ET.Element("testsuites")
     for summary in summaries:

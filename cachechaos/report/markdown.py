@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ from cachechaos.report.junit import fmt_value
 _ICON = {True: "✅", False: "❌"}
 
 
-def run_markdown(summary: dict[str, Any]) -> str:
+def run_markdown(summary: Mapping[str, Any]) -> str:
     title = summary["experiment"] + (f" [{summary['variant']}]" if summary.get("variant") else "")
     lines = [
         f"### {_ICON[summary['status'] == 'passed']} {title}: {summary['status'].upper()}",
@@ -46,7 +47,7 @@ def stale_layers_text(layers: dict[str, dict[str, Any]]) -> str:
     return ", ".join(f"{name} {row.get('stale', 0):,} of {row.get('reads', 0):,}" for name, row in layers.items())
 
 
-def write_markdown(path: Path, summaries: list[dict[str, Any]], title: str | None = None) -> None:
+def write_markdown(path: Path, summaries: Sequence[Mapping[str, Any]], title: str | None = None) -> None:
     parts = [f"## {title}\n"] if title else []
     parts += [run_markdown(s) for s in summaries]
     path.write_text("\n".join(parts))

@@ -12,11 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from cachechaos.checks.rundata import RunData
-from cachechaos.experiment.rundir import SUMMARY_FILE, read_json
-
-BANNERS = {"passed": "PASSED", "failed": "FAILED", "interrupted": "INTERRUPTED", "error": "ERROR"}
-# summary.json status -> banner; "aborted" is the operator stopping the run: it did not finish.
-_BANNER_OF_STATUS = {"passed": "passed", "failed": "failed", "error": "error", "aborted": "interrupted"}
+from cachechaos.errors import RunStatus
+from cachechaos.store.files import read_json
+from cachechaos.store.rundir import SUMMARY_FILE
 
 
 @dataclass
@@ -30,7 +28,7 @@ class Outcome:
 
     @property
     def banner(self) -> str:
-        return BANNERS[self.status]
+        return self.status.upper()
 
 
 def _verdict_dict(v: Any) -> dict[str, Any]:
@@ -56,7 +54,7 @@ def evaluate_recorded_criteria(run: RunData, run_info: dict[str, Any]) -> tuple[
 def run_outcome(run_dir: Path, run: RunData | None, run_info: dict[str, Any]) -> Outcome:
     summary = read_json(run_dir / SUMMARY_FILE)
     if summary.get("status"):
-        status = _BANNER_OF_STATUS.get(str(summary["status"]), "error")
+        status = RunStatus.of(summary["status"]).banner
         verdicts = [dict(v) for v in summary.get("verdicts") or []]
         failed = sum(1 for v in verdicts if not v.get("passed"))
         if status == "passed":
@@ -78,6 +76,6 @@ def run_outcome(run_dir: Path, run: RunData | None, run_info: dict[str, Any]) ->
     if run is not None:
         detail += f"; data recorded until t+{run.end - run.start:.0f} s"
     if run is None:
-        return Outcome("interrupted", detail, note="the run directory could not be read", summary={})
+        return Outcome(RunStatus.INTERRUPTED, detail, note="the run directory could not be read", summary={})
     verdicts, note = evaluate_recorded_criteria(run, run_info)
-    return Outcome("interrupted", detail, verdicts, provisional=bool(verdicts), note=note, summary={})
+    return Outcome(RunStatus.INTERRUPTED, detail, verdicts, provisional=bool(verdicts), note=note, summary={})

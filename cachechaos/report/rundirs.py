@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cachechaos.experiment.rundir import JOURNAL_FILE, RUN_FILE, SUMMARY_FILE, read_json
+from cachechaos.errors import BadInput
+from cachechaos.store.files import read_json
+from cachechaos.store.rundir import JOURNAL_FILE, RUN_FILE, SUMMARY_FILE
 
 
-class NotARunDirectory(ValueError):
+class NotARunDirectory(BadInput, ValueError):
     """The directory holds neither a run (run.json / journal.jsonl) nor a suite of runs."""
 
 

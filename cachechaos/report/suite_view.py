@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cachechaos.experiment.rundir import RUN_FILE, SUMMARY_FILE, detected, read_json
+from cachechaos.checks.expectation import detected
+from cachechaos.errors import RunStatus
 from cachechaos.report import fmt
 from cachechaos.report.rundirs import is_run_dir
+from cachechaos.store.files import read_json
+from cachechaos.store.rundir import RUN_FILE, SUMMARY_FILE
 
 DEFAULT_VARIANT = "default"
-_BANNER = {"passed": "passed", "failed": "failed", "aborted": "interrupted", "error": "error"}
 
 
 def headline(run: dict[str, Any]) -> str:
@@ -48,7 +50,7 @@ def suite_view(suite_dir: Path) -> dict[str, Any]:
     runs = list(summary.get("runs") or []) if complete else _rows_from_runs(suite_dir)
     rows = []
     for run in runs:
-        status = _BANNER.get(str(run.get("status")), "error")
+        status = RunStatus.of(run.get("status")).banner
         run_dir = str(run.get("run_dir") or run.get("run_id") or "")
         rows.append({
             "experiment": run.get("experiment", "?"), "variant": run.get("variant"),
@@ -65,13 +67,13 @@ def suite_view(suite_dir: Path) -> dict[str, Any]:
     scorecard = [{"experiment": e, "purpose": next((r["purpose"] for r in rows if r["experiment"] == e), ""),
                   "cells": [cells.get((e, v)) for v in variants]} for e in experiments]
     if complete:
-        status = _BANNER.get(str(summary.get("status")), "error")
+        status = RunStatus.of(summary.get("status")).banner
         detail = (f"{sum(1 for r in rows if r['status'] == 'passed')} of {len(rows)} runs passed"
                   + (f"; {sum(1 for r in rows if r['detected'] is True)} of "
                      f"{sum(1 for r in rows if r['detected'] is not None)} verdicts as expected"
                      if summary.get("matrix") else ""))
     else:
-        status, detail = "interrupted", f"the suite did not finish (no summary.json); {len(rows)} run(s) found"
+        status, detail = RunStatus.INTERRUPTED, f"the suite did not finish (no summary.json); {len(rows)} run(s) found"
     return {
         "suite": summary.get("suite") or suite_dir.name, "description": summary.get("description") or "",
         "matrix": bool(summary.get("matrix")) or len(variants) > 1, "run_id": summary.get("run_id") or suite_dir.name,

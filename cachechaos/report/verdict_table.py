@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rich.markup import escape
@@ -10,7 +11,7 @@ from rich.table import Table
 from cachechaos.report.junit import fmt_value
 
 
-def verdict_table(summary: dict[str, Any]) -> Table:
+def verdict_table(summary: Mapping[str, Any]) -> Table:
     variant = escape(f" [{summary['variant']}]") if summary.get("variant") else ""
     table = Table(title=f"{summary['experiment']}{variant}: {summary['status'].upper()}", title_justify="left")
     for col in ("criterion", "required", "measured", "result"):

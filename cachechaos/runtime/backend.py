@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from cachechaos.names import POSTGRES, link_for, pubsub_link, sentinel_node
 from cachechaos.runtime.endpoints import Endpoints
 from cachechaos.runtime.node import Node
 
@@ -32,9 +33,10 @@ def backend_config(instance: str, endpoints: Endpoints, overrides: dict[str, Any
     """
     links = endpoints.links
     primary = next(iter(endpoints.redis.values()))
-    own = {address: links[f"{node}.{instance}"].listen for node, address in endpoints.redis.items() if f"{node}.{instance}" in links}
-    pubsub = {address: links[f"pubsub.{node}"].listen for node, address in endpoints.redis.items() if f"pubsub.{node}" in links}
-    sentinels = [links[f"sentinel-{i}.{instance}"].listen if f"sentinel-{i}.{instance}" in links else address
+    own = {address: links[link_for(node, instance)].listen for node, address in endpoints.redis.items()
+           if link_for(node, instance) in links}
+    pubsub = {address: links[pubsub_link(node)].listen for node, address in endpoints.redis.items() if pubsub_link(node) in links}
+    sentinels = [links[link_for(sentinel_node(i), instance)].listen if link_for(sentinel_node(i), instance) in links else address
                  for i, address in enumerate(endpoints.sentinels, start=1)]
     return {
         "redis_url": f"redis://{own.get(primary, primary)}/0",  # used only with sentinel_discovery: false
@@ -54,7 +56,7 @@ def _own_postgres_dsn(endpoints: Endpoints, instance: str) -> str:
     if dsn is None:  # only an attached target may lack PostgreSQL; the backends run on a local one
         raise ValueError("sample backends need the topology's PostgreSQL DSN")
     links = endpoints.links
-    own, shared = links.get(f"postgres.{instance}"), links.get("postgres")
+    own, shared = links.get(link_for(POSTGRES, instance)), links.get(POSTGRES)
     if own is None or shared is None:
         return dsn
     return dsn.replace(f"@{shared.listen}/", f"@{own.listen}/")

@@ -19,6 +19,8 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Literal
 
+from cachechaos.errors import EnvironmentFailure
+
 Kind = Literal["redis", "postgres", "toxiproxy"]
 
 ENV_VARS: dict[Kind, str] = {
@@ -36,7 +38,7 @@ INSTALL_HINTS: dict[Kind, str] = {
 BUILTIN_PROXY = "builtin"
 
 
-class BinaryNotFound(RuntimeError):
+class BinaryNotFound(EnvironmentFailure, RuntimeError):
     def __init__(self, kind: Kind, tried: list[str]) -> None:
         self.kind = kind
         self.tried = tried

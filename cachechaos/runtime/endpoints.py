@@ -7,6 +7,15 @@ from typing import Any
 
 
 @dataclass(frozen=True)
+class Catalog:
+    """How many rows the target was seeded with: ids 1..products, categories 1..categories, users 1..users."""
+
+    products: int
+    categories: int = 100
+    users: int = 1_000
+
+
+@dataclass(frozen=True)
 class Link:
     """A proxy in front of one node: faults on the link act on every client of that node."""
 
@@ -23,7 +32,7 @@ class Endpoints:
     postgres_dsn: str | None  # None: an external topology that names no PostgreSQL
     proxy_api: str
     links: dict[str, Link] = field(default_factory=dict)
-    backends: list[str] = field(default_factory=list)
+    backends: dict[str, str] = field(default_factory=dict)  # node name (cachechaos.names) -> base URL
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -6,108 +6,22 @@ on nodes listed in `chaos_targets`, and only with --allow-destructive.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any
 
 import redis
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from cachechaos.adapters.model import AdapterSpec, key_count
+from cachechaos.names import backend_urls
 from cachechaos.proxy.client import ToxiproxyClient
-from cachechaos.runtime.endpoints import Endpoints, Link
+from cachechaos.runtime.endpoints import Catalog, Endpoints, Link
+from cachechaos.runtime.external_spec import ExternalTopologySpec
 from cachechaos.runtime.ports import split_address
 from cachechaos.runtime.redis import as_text
 from cachechaos.runtime.target import NotControllable
 
-# Without a declared TTL: long enough for the short TTLs a test deployment tends to use.
-DEFAULT_QUIESCENCE_S = 5.0
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ExternalRedis(_Strict):
-    sentinels: list[str] = Field(default_factory=list, description="host:port of each Sentinel")
-    master_name: str = "mymaster"
-    nodes: dict[str, str] = Field(default_factory=dict, description="node name -> host:port, for INFO and admin faults")
-
-
-class ExternalCatalog(_Strict):
-    """What the service holds: the traffic draws ids from these ranges."""
-
-    products: int = Field(10_000, ge=1, description="product ids 1..products exist")
-    categories: int = Field(100, ge=1, description="category ids 1..categories exist")
-    users: int = Field(1_000, ge=1, description="cart user ids 1..users")
-    stock: int = Field(100, ge=0, description="initial stock of every product (the oversell check's bound)")
-
-
-class VersionTable(_Strict):
-    """Where the source of truth keeps one kind of row: SQL final reads run `SELECT key, version FROM table`."""
-
-    table: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
-    key: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="column holding the product id / cart user id")
-    version: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="column holding the row's version")
-
-
-class ExternalPostgres(_Strict):
-    dsn: str = Field(description="DSN for sampling pg_stat_database (and SQL final reads when `tables` maps them)")
-    tables: dict[Literal["products", "carts"], VersionTable] = Field(
-        default_factory=dict,
-        description="final reads in SQL for these kinds of row; kinds not mapped are read through the backend",
-    )
-
-
-class ExternalCache(_Strict):
-    """What the service caches, as far as the toolkit needs to know."""
-
-    max_ttl_s: float | None = Field(None, ge=0, description="the longest TTL any cache layer of the service gives an entry")
-
-
-class ExternalFinalReads(_Strict):
-    quiescence_s: float | None = Field(
-        None, ge=0, le=3600,
-        description="wait after the load before the final reads (default: cache.max_ttl_s + 1 s, else 5 s)",
-    )
-
-
-class ExternalToxiproxy(_Strict):
-    url: str = Field(description="Toxiproxy API URL; link faults name its proxies")
-
-
-class ExternalTopologySpec(_Strict):
-    kind: Literal["external"] = "external"
-    name: str = "external"
-    backends: list[str] = Field(min_length=1, description="base URLs of backend instances")
-    catalog: ExternalCatalog = Field(default_factory=ExternalCatalog)  # type: ignore[arg-type]
-    redis: ExternalRedis = Field(default_factory=ExternalRedis)
-    postgres: ExternalPostgres | None = Field(default=None, description="optional: without it the checks that need PostgreSQL say so")
-    cache: ExternalCache = Field(default_factory=ExternalCache)  # type: ignore[arg-type]
-    final_reads: ExternalFinalReads = Field(default_factory=ExternalFinalReads)  # type: ignore[arg-type]
-    toxiproxy: ExternalToxiproxy | None = None
-    chaos_targets: list[str] = Field(default_factory=list, description="nodes destructive faults may touch (with --allow-destructive)")
-    adapter: AdapterSpec | None = Field(
-        None, description="how the toolkit's operations map onto the service's own API (inline, or the path of a YAML "
-                          "file); without it the backends must honour the sample backend's contract")
-
-    @model_validator(mode="after")
-    def _catalog_of_adapter(self) -> ExternalTopologySpec:
-        # With an adapter the traffic draws from its keys, users and groups: the catalog counts them.
-        if self.adapter is not None:
-            a = self.adapter
-            self.catalog = self.catalog.model_copy(update={
-                "products": key_count(a.keys), "users": key_count(a.users), "categories": key_count(a.groups)})
-        return self
-
-    def quiescence_s(self) -> float:
-        """How long to leave the service alone before the final reads: past its longest TTL, so
-        a service that ignores `Cache-Control: no-cache` has dropped every entry it cached."""
-        if self.final_reads.quiescence_s is not None:
-            return self.final_reads.quiescence_s
-        return self.cache.max_ttl_s + 1.0 if self.cache.max_ttl_s is not None else DEFAULT_QUIESCENCE_S
-
 
 class ExternalTarget:
-    """The Target protocol over endpoints the toolkit does not run."""
+    """The Target protocol over endpoints the toolkit does not run: ProxyControl, RedisAdmin and
+    PostgresAdmin as far as the topology names them; never Killable, Pausable or Restartable."""
 
     def __init__(self, spec: ExternalTopologySpec, allow_destructive: bool = False) -> None:
         self.spec = spec
@@ -124,7 +38,7 @@ class ExternalTarget:
             postgres_dsn=spec.postgres.dsn if spec.postgres else None,
             proxy_api=spec.toxiproxy.url if spec.toxiproxy else "",
             links=links,
-            backends=[url.rstrip("/") for url in spec.backends],
+            backends=backend_urls(spec.backends),
         )
 
     @property
@@ -164,14 +78,13 @@ class ExternalTarget:
     def destructive_allowed(self, node: str) -> bool:
         return self.allow_destructive and node in self.spec.chaos_targets
 
-    def kill_node(self, node: str) -> None:
-        raise NotControllable(f"{node} is run by someone else: cachechaos cannot kill or restart it")
+    def catalog(self) -> Catalog:
+        c = self.spec.catalog
+        return Catalog(products=c.products, categories=c.categories, users=c.users)
 
-    def start_node(self, node: str) -> None:
-        raise NotControllable(f"{node} is run by someone else: cachechaos cannot kill or restart it")
-
-    def restart_backends(self) -> None:
-        raise NotControllable("the backends are run by someone else: cachechaos cannot restart them")
+    def describe(self) -> dict[str, Any]:
+        """Endpoints only: the nodes and their binaries are someone else's."""
+        return {"endpoints": self.endpoints.to_dict(), "binaries": None}
 
     def close(self) -> None:
         """Nothing to tear down: the toolkit started nothing."""

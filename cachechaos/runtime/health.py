@@ -8,6 +8,7 @@ import httpx
 import psycopg
 import redis
 
+from cachechaos.names import POSTGRES, sentinel_node
 from cachechaos.runtime.endpoints import Endpoints
 from cachechaos.runtime.ports import split_address
 from cachechaos.runtime.redis import as_text
@@ -44,23 +45,23 @@ def probe(endpoints: Endpoints, timeout: float = 2.0) -> list[Probe]:
         try:
             addr = _redis_call(address, "SENTINEL", "get-master-addr-by-name", endpoints.master_name, timeout=timeout)
             primary = f"{as_text(addr[0])}:{as_text(addr[1])}" if addr else None  # type: ignore[index]
-            out.append(Probe(f"sentinel-{i}", address, primary is not None, f"primary {primary}"))
+            out.append(Probe(sentinel_node(i), address, primary is not None, f"primary {primary}"))
         except (redis.RedisError, OSError) as exc:
-            out.append(Probe(f"sentinel-{i}", address, False, str(exc)))
+            out.append(Probe(sentinel_node(i), address, False, str(exc)))
     # `status` probes topologies `up` started, which always have PostgreSQL; an external one may not.
     if endpoints.postgres_dsn is not None:
         out.append(_postgres_probe(endpoints, timeout))
-    for i, url in enumerate(endpoints.backends, start=1):
+    for name, url in endpoints.backends.items():
         try:
             response = httpx.get(f"{url}/health", timeout=timeout)
-            out.append(Probe(f"backend-{i}", url, response.status_code == 200, f"HTTP {response.status_code}"))
+            out.append(Probe(name, url, response.status_code == 200, f"HTTP {response.status_code}"))
         except httpx.HTTPError as exc:
-            out.append(Probe(f"backend-{i}", url, False, str(exc)))
+            out.append(Probe(name, url, False, str(exc)))
     return out
 
 
 def _postgres_probe(endpoints: Endpoints, timeout: float) -> Probe:
-    address = endpoints.links["postgres"].listen if "postgres" in endpoints.links else "?"
+    address = endpoints.links[POSTGRES].listen if POSTGRES in endpoints.links else "?"
     assert endpoints.postgres_dsn is not None
     try:
         with psycopg.connect(endpoints.postgres_dsn, connect_timeout=max(1, int(timeout))) as conn:

@@ -16,16 +16,31 @@ from typing import Any
 
 import redis
 
+from cachechaos.errors import EnvironmentFailure
+from cachechaos.names import (
+    BACKEND,
+    FIRST_PRIMARY,
+    POSTGRES,
+    PROXY,
+    REDIS,
+    SENTINEL,
+    backend_node,
+    link_for,
+    pubsub_link,
+    redis_node,
+    sentinel_node,
+)
 from cachechaos.proxy.client import ToxiproxyClient
 from cachechaos.runtime.backend import BackendNode, backend_config
 from cachechaos.runtime.binaries import Binary, resolve
-from cachechaos.runtime.endpoints import Endpoints, Link
+from cachechaos.runtime.endpoints import Catalog, Endpoints, Link
 from cachechaos.runtime.fault_proxy import FaultProxyNode
 from cachechaos.runtime.health import Probe, probe
+from cachechaos.runtime.launcher import Launcher, LaunchSpec, LocalLauncher
 from cachechaos.runtime.node import Node
 from cachechaos.runtime.ports import free_port, split_address
 from cachechaos.runtime.postgres import PostgresNode
-from cachechaos.runtime.process import ManagedProcess, wait_until
+from cachechaos.runtime.process import Running, wait_until
 from cachechaos.runtime.redis import RedisNode, SentinelNode
 from cachechaos.runtime.target import NotControllable
 from cachechaos.runtime.topology import TopologySpec
@@ -34,15 +49,17 @@ HOST = "127.0.0.1"
 Progress = Callable[[str], None]
 
 
-class TopologyError(RuntimeError):
+class TopologyError(EnvironmentFailure, RuntimeError):
     """The environment could not be brought up (exit code 3)."""
 
 
 class LocalTopology:
     """A running (or startable) local topology. Use as a context manager or call up()/down()."""
 
-    def __init__(self, spec: TopologySpec, run_dir: Path, progress: Progress | None = None) -> None:
+    def __init__(self, spec: TopologySpec, run_dir: Path, progress: Progress | None = None,
+                 launcher: Launcher | None = None) -> None:
         self.spec = spec
+        self.launcher: Launcher = launcher or LocalLauncher()
         self.run_dir = Path(run_dir).resolve()
         self.progress: Progress = progress or (lambda _msg: None)
         self.nodes: dict[str, Node] = {}
@@ -50,7 +67,7 @@ class LocalTopology:
         self._endpoints: Endpoints | None = None
         self._started_at: float | None = None
         self.healthy_after: float | None = None
-        self._initdb: ManagedProcess | None = None
+        self._initdb: Running | None = None
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -78,7 +95,7 @@ class LocalTopology:
         """Stop every node (Sentinels first, so they do not fail over a dying primary)."""
         if self._initdb is not None:
             self._initdb.kill()
-        order = ["sentinel", "backend", "redis", "postgres", "toxiproxy"]
+        order = [SENTINEL, BACKEND, REDIS, POSTGRES, PROXY]
         for kind in order:
             for node in self.nodes.values():
                 if node.kind == kind:
@@ -105,7 +122,7 @@ class LocalTopology:
     def _create_nodes(self) -> None:
         spec, nodes_dir = self.spec, self.run_dir / "nodes"
         redis_bin = self.binaries["redis"].path
-        proxy = FaultProxyNode("toxiproxy", HOST, free_port(), nodes_dir / "toxiproxy", self.binaries["toxiproxy"],
+        proxy = FaultProxyNode(PROXY, HOST, free_port(), nodes_dir / PROXY, self.binaries["toxiproxy"],
                                compat=spec.proxy.compat)
         self.nodes[proxy.name] = proxy
         self._links: dict[str, tuple[int, str]] = {}  # proxy name -> (listen port, upstream)
@@ -118,24 +135,30 @@ class LocalTopology:
         redis_count = 1 + spec.redis.replicas
         announced: dict[str, tuple[str, int]] = {}
         for i in range(1, redis_count + 1):
-            name = f"redis-{i}"
+            name = redis_node(i)
             port = free_port()
             announced[name] = link(name, port)
             self.nodes[name] = RedisNode(
                 name, HOST, port, nodes_dir / name, redis_bin, spec.redis,
                 announce=announced[name],
-                replica_of=None if i == 1 else announced["redis-1"],
+                replica_of=None if name == FIRST_PRIMARY else announced[FIRST_PRIMARY],
             )
         for i in range(1, spec.redis.sentinels + 1):
-            name = f"sentinel-{i}"
+            name = sentinel_node(i)
             port = free_port()
             self.nodes[name] = SentinelNode(
                 name, HOST, port, nodes_dir / name, redis_bin, spec.redis,
-                announce=link(name, port), primary=announced["redis-1"],
+                announce=link(name, port), primary=announced[FIRST_PRIMARY],
             )
         pg_port = free_port()
-        link("postgres", pg_port)
-        self.nodes["postgres"] = PostgresNode("postgres", HOST, pg_port, nodes_dir / "postgres", self.binaries["postgres"].path, spec.postgres)
+        link(POSTGRES, pg_port)
+        self.nodes[POSTGRES] = PostgresNode(POSTGRES, HOST, pg_port, nodes_dir / POSTGRES, self.binaries["postgres"].path, spec.postgres)
+        self._use_launcher()
+
+    def _use_launcher(self) -> None:
+        """Every node runs where this topology's launcher puts it."""
+        for node in self.nodes.values():
+            node.launcher = self.launcher
 
     def _start(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -149,7 +172,9 @@ class LocalTopology:
         proxy = self.fault_proxy
         proxy.start()
         # initdb runs while the proxy and Redis come up.
-        initdb = self._initdb = ManagedProcess("initdb", pg.initdb_argv(), pg.dir / "initdb.log", user=pg.run_as)
+        program, *args = pg.initdb_argv()
+        initdb = self._initdb = self.launcher.launch(
+            LaunchSpec("initdb", "initdb", program, args, pg.dir, pg.dir / "initdb.log", user=pg.run_as))
         initdb.start()
         proxy.wait_ready(left())
         with proxy.client() as client:
@@ -191,15 +216,15 @@ class LocalTopology:
         if not settings.instances:
             return
         targets: list[Node] = list(self.redis_nodes)
-        added: dict[str, tuple[int, str]] = {f"pubsub.{n.name}": (free_port(), f"{HOST}:{n.port}") for n in self.redis_nodes}
+        added: dict[str, tuple[int, str]] = {pubsub_link(n.name): (free_port(), f"{HOST}:{n.port}") for n in self.redis_nodes}
         if settings.own_links:
             targets += self.sentinels
             for i in range(1, settings.instances + 1):
                 for node in targets:
-                    added[f"{node.name}.backend-{i}"] = (free_port(), f"{HOST}:{node.port}")
+                    added[link_for(node.name, backend_node(i))] = (free_port(), f"{HOST}:{node.port}")
                 # Chained in front of the shared postgres link: a fault on `postgres` still reaches
                 # every backend, one on `postgres.backend-1` only that backend's DB path.
-                added[f"postgres.backend-{i}"] = (free_port(), f"{HOST}:{self._links['postgres'][0]}")
+                added[link_for(POSTGRES, backend_node(i))] = (free_port(), f"{HOST}:{self._links[POSTGRES][0]}")
         with self.proxy_client() as client:
             client.populate([{"name": name, "listen": f"{HOST}:{port}", "upstream": upstream, "enabled": True}
                              for name, (port, upstream) in added.items()])
@@ -210,15 +235,16 @@ class LocalTopology:
         settings = self.spec.backends
         self._add_backend_links()
         for i in range(1, settings.instances + 1):
-            name = f"backend-{i}"
+            name = backend_node(i)
             config = backend_config(name, self.endpoints, settings.config)
             self.nodes[name] = BackendNode(name, HOST, free_port(), self.run_dir / "nodes" / name, config)
+        self._use_launcher()
         backends = self.backends
         for node in backends:
             node.start()
         for node in backends:
             node.wait_ready(left())
-        self.endpoints.backends = [node.url for node in backends]
+        self.endpoints.backends = {node.name: node.url for node in backends}
         if backends:
             self.progress(f"{len(backends)} backend instance(s) ready ({settings.config.get('strategy', 'default')} strategy)")
 
@@ -228,7 +254,7 @@ class LocalTopology:
             master_name=self.spec.redis.master_name,
             sentinels=[links[s.name].listen for s in self.sentinels],
             redis={n.name: links[n.name].listen for n in self.redis_nodes},
-            postgres_dsn=PostgresNode.dsn_for(*split_address(links["postgres"].listen)),
+            postgres_dsn=PostgresNode.dsn_for(*split_address(links[POSTGRES].listen)),
             proxy_api=self.fault_proxy.api_url,
             links=links,
         )
@@ -274,13 +300,13 @@ class LocalTopology:
 
     @property
     def postgres(self) -> PostgresNode:
-        node = self.nodes["postgres"]
+        node = self.nodes[POSTGRES]
         assert isinstance(node, PostgresNode)
         return node
 
     @property
     def fault_proxy(self) -> FaultProxyNode:
-        node = self.nodes["toxiproxy"]
+        node = self.nodes[PROXY]
         assert isinstance(node, FaultProxyNode)
         return node
 
@@ -301,7 +327,11 @@ class LocalTopology:
                     return node
         return None
 
-    # -- the Target protocol (faults, sampler) -------------------------------------------------
+    # -- the Target protocol and every capability (cachechaos.runtime.target) -------------------
+
+    def catalog(self) -> Catalog:
+        pg = self.spec.postgres
+        return Catalog(products=pg.products, categories=pg.categories, users=pg.users)
 
     def redis_admin(self, node: str) -> redis.Redis:
         target = self.node(node)
@@ -325,6 +355,12 @@ class LocalTopology:
 
     def kill_node(self, node: str) -> None:
         self.node(node).kill()
+
+    def pause_node(self, node: str) -> None:
+        self.node(node).pause()
+
+    def resume_node(self, node: str) -> None:
+        self.node(node).resume()
 
     def start_node(self, node: str) -> None:
         target = self.node(node)

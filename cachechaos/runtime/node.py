@@ -1,15 +1,19 @@
-"""A node of a topology: one server process with a name, an address and handles."""
+"""A node of a topology: one server with a name, an address and handles.
+
+A node is a definition (its files, command line, readiness probe); where its process
+runs is its launcher's business (cachechaos.runtime.launcher)."""
 
 from __future__ import annotations
 
 import signal
 from pathlib import Path
 
-from cachechaos.runtime.process import ManagedProcess, wait_until
+from cachechaos.runtime.launcher import Launcher, LaunchSpec, LocalLauncher
+from cachechaos.runtime.process import Running, wait_until
 
 
 class Node:
-    """Base for servers the local runtime runs. Subclasses build argv and the readiness probe."""
+    """Base for servers a runtime runs. Subclasses write their files, build argv and the readiness probe."""
 
     kind = "node"
     # Signal that asks the server to stop quickly and cleanly.
@@ -21,7 +25,9 @@ class Node:
         self.port = port
         self.dir = node_dir
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.process: ManagedProcess | None = None
+        # Where it runs: a child process unless the topology hands its nodes another launcher.
+        self.launcher: Launcher = LocalLauncher()
+        self.process: Running | None = None
 
     @property
     def address(self) -> str:
@@ -42,9 +48,14 @@ class Node:
     def user(self) -> str | None:
         return None
 
+    def launch_spec(self) -> LaunchSpec:
+        program, *args = self.argv()
+        return LaunchSpec(self.name, self.kind, program, args, self.dir, self.log_path, user=self.user(),
+                          ports=(self.port,), stop_signal=self.stop_signal)
+
     def start(self) -> None:
         if self.process is None:
-            self.process = ManagedProcess(self.name, self.argv(), self.log_path, cwd=self.dir, user=self.user())
+            self.process = self.launcher.launch(self.launch_spec())
         self.process.start()
 
     def wait_ready(self, timeout: float = 30.0) -> None:

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Protocol
 
 _PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -36,6 +37,34 @@ def _die_with_parent(parent_pid: int) -> Callable[[], None]:
             os._exit(1)
 
     return preexec
+
+
+class Running(Protocol):
+    """A launched node: what the runtime and the process faults do to it, wherever it runs
+    (cachechaos.runtime.launcher). `ManagedProcess` is the one for a local child process."""
+
+    name: str
+
+    @property
+    def pid(self) -> int | None: ...
+
+    @property
+    def running(self) -> bool: ...
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    def start(self) -> None:
+        """Start it (again, after a kill or a stop, with the same files)."""
+        ...
+
+    def signal(self, sig: int) -> None: ...
+
+    def stop(self, timeout: float = 5.0) -> None: ...
+
+    def kill(self) -> None: ...
+
+    def log_tail(self, lines: int = 20) -> str: ...
 
 
 class ManagedProcess:
@@ -134,7 +163,7 @@ def wait_until(
     what: str,
     *,
     interval: float = 0.05,
-    alive: ManagedProcess | None = None,
+    alive: Running | None = None,
 ) -> None:
     """Poll `check` until it returns True; fail fast if `alive` has exited."""
     deadline = time.monotonic() + timeout

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cachechaos.files import read_json, write_json
+from cachechaos.store.files import read_json, write_json
 
 STATE_ENV = "CACHECHAOS_STATE_DIR"
 

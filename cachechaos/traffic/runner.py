@@ -26,9 +26,9 @@ from pathlib import Path
 
 import cachechaos
 from cachechaos.adapters.model import AdapterSpec
-from cachechaos.experiment.rundir import HISTORY_DIR, LOAD_DIR
-from cachechaos.files import read_json, write_text_atomically
 from cachechaos.runtime.process import ManagedProcess
+from cachechaos.store.files import read_json, write_text_atomically
+from cachechaos.store.rundir import HISTORY_DIR, LOAD_DIR
 from cachechaos.traffic.arrivals import open_shape
 from cachechaos.traffic.config import CatalogModel, ProcessConfig
 from cachechaos.traffic.loadstats import LoadStats, aggregate

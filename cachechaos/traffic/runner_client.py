@@ -14,10 +14,10 @@ from typing import Any
 
 import httpx
 
-from cachechaos.experiment.rundir import HISTORY_DIR
 from cachechaos.history.clock import now
 from cachechaos.history.format import UNKNOWN_VERSION, Op
 from cachechaos.history.writer import HistoryWriter
+from cachechaos.store.rundir import HISTORY_DIR
 from cachechaos.traffic.recorder import Recorder, layer_of
 
 RUNNER_PROCESS = "runner"

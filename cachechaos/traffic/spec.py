@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from cachechaos.runtime.endpoints import Catalog as Catalog  # the traffic's view of it; defined with the target
+from cachechaos.yamlmodel import Strict as _Strict
 
 
 class SteadyShape(_Strict):
@@ -124,12 +122,3 @@ class TrafficSpec(_Strict):
     seed: int = Field(42, description="seed of every random choice of the load (ids, prices, actions)")
     request_timeout_s: float = Field(2.0, gt=0, le=60, description="connect and response timeout of one request; status 0 in the history when exceeded")
     discount: DiscountSpec = Field(default_factory=DiscountSpec, description="the bulk sale of the discount action")  # type: ignore[arg-type]
-
-
-@dataclass(frozen=True)
-class Catalog:
-    """How many rows the target was seeded with: ids 1..products, categories 1..categories, users 1..users."""
-
-    products: int
-    categories: int = 100
-    users: int = 1_000

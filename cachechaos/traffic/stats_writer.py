@@ -12,7 +12,7 @@ from typing import Any
 import gevent
 from locust.env import Environment
 
-from cachechaos.files import write_json
+from cachechaos.store.files import write_json
 from cachechaos.traffic.loadstats import WINDOW_S, histogram_delta, percentile
 
 

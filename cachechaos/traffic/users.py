@@ -295,14 +295,17 @@ class ArrivalUser(FastHttpUser):
         pool.kill(block=True, timeout=1.0)
 
 
-def make_user_class(cfg: ProcessConfig, recorder: Recorder) -> type[FastHttpUser]:
-    """The concrete user class of this process: closed shoppers, or the open model's arrival runner."""
+ShopFactory = Callable[[Plan, LocustUserAgent, EventHook, random.Random], Shop]
+
+
+def make_user_class(cfg: ProcessConfig, recorder: Recorder, shop_factory: ShopFactory | None = None) -> type[FastHttpUser]:
+    """The concrete user class of this process: closed shoppers, or the open model's arrival runner.
+
+    `shop_factory` builds each user's Shop when it is not the sample backend's contract (an
+    adapter's: cachechaos.traffic.adapted.shop_factory_for)."""
     spec = cfg.spec
     plan = Plan.from_config(cfg, recorder)
-    if cfg.adapter is not None:
-        from cachechaos.adapters.shop import AdapterRuntime
-
-        plan.shop_factory = AdapterRuntime(cfg.adapter, cfg).shop
+    plan.shop_factory = shop_factory
     attrs: dict[str, Any] = {
         "abstract": False,
         "host": cfg.backends[0],

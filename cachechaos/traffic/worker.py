@@ -32,6 +32,7 @@ from cachechaos.traffic.locust_shapes import RampLoadShape, SpikeLoadShape, Stea
 from cachechaos.traffic.recorder import Recorder
 from cachechaos.traffic.shapes import Ramp, Spike, process_shape
 from cachechaos.traffic.stats_writer import StatsWriter
+from cachechaos.traffic.adapted import shop_factory_for
 from cachechaos.traffic.users import ArrivalUser, make_user_class
 
 log = logging.getLogger("cachechaos.traffic.worker")
@@ -43,7 +44,7 @@ class LoadProcess:
     def __init__(self, cfg: ProcessConfig) -> None:
         self.cfg = cfg
         self.recorder = Recorder(HistoryWriter(cfg.history_path))
-        self.user_class: type[FastHttpUser] = make_user_class(cfg, self.recorder)
+        self.user_class: type[FastHttpUser] = make_user_class(cfg, self.recorder, shop_factory_for(cfg))
         shape = process_shape(cfg.spec, cfg.index, cfg.duration_s)
         shape_class: type[TimelineShape] = (
             RampLoadShape if isinstance(shape, Ramp) else SpikeLoadShape if isinstance(shape, Spike) else SteadyLoadShape

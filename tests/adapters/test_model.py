@@ -12,9 +12,9 @@ from cachechaos.adapters.compiled import CompiledAdapter, integer_version
 from cachechaos.adapters.keys import KeySpace
 from cachechaos.adapters.model import AdapterSpec, KeyRange
 from cachechaos.adapters.templates import compile_body, compile_url
-from cachechaos.adapters.traffic import adapt_traffic
 from cachechaos.adapters.values import FOREIGN, TAG_SPAN, UNKNOWN, UniqueValues, run_nonce
 from cachechaos.runtime.topology import load_topology
+from cachechaos.traffic.adapted_mix import adapt_traffic
 from cachechaos.traffic.spec import TrafficSpec
 from cachechaos.yamlmodel import ConfigFileError
 

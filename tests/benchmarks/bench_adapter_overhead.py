@@ -50,6 +50,7 @@ def run_load(variant: str, host: str, users: int, duration: float, out: Path, ra
     from cachechaos.adapters.model import AdapterSpec
     from cachechaos.history.format import read_history_file
     from cachechaos.history.writer import HistoryWriter
+    from cachechaos.traffic.adapted import shop_factory_for
     from cachechaos.traffic.config import ProcessConfig
     from cachechaos.traffic.recorder import Recorder
     from cachechaos.traffic.spec import TrafficSpec
@@ -64,7 +65,7 @@ def run_load(variant: str, host: str, users: int, duration: float, out: Path, ra
                         duration_s=duration, run_time_s=duration + 5, seed=1,
                         adapter=AdapterSpec.model_validate(adapter) if adapter else None)
     recorder = Recorder(HistoryWriter(hist))
-    user_class = make_user_class(cfg, recorder)
+    user_class = make_user_class(cfg, recorder, shop_factory_for(cfg))
     timed = timed_load(user_class, users, duration, rate)
     recorder.close()
     records = list(read_history_file(hist))

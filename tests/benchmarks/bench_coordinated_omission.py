@@ -58,7 +58,7 @@ def main() -> int:
                 "mix": {"browse": 1, "write_price": 0, "checkout": 0, "cart_read": 0, "cart_write": 0, "absent": 0},
             })
             run_dir = Path(tmp) / "run"
-            load = LoadRun(traffic, topo.endpoints.backends, run_dir, args.duration, Catalog(PRODUCTS, 10, 100))
+            load = LoadRun(traffic, list(topo.endpoints.backends.values()), run_dir, args.duration, Catalog(PRODUCTS, 10, 100))
             load.start()
             freeze_at = time.time() + args.duration / 2 - args.freeze / 2
             time.sleep(max(0.0, freeze_at - time.time()))

@@ -71,7 +71,7 @@ def main() -> int:
         topo = LocalTopology(spec, Path(tmp) / "topology")
         try:
             topo.up()
-            backends = topo.endpoints.backends
+            backends = list(topo.endpoints.backends.values())
             import httpx
 
             with httpx.Client(timeout=5) as http:  # every product into every L1 before the measurement

@@ -19,8 +19,9 @@ from pathlib import Path
 
 from cachechaos.checks import RunData
 from cachechaos.checks.stale_reads import stale_read_rate
-from cachechaos.experiment.rundir import Journal, write_json
 from cachechaos.history import HistoryWriter, Layer, Op
+from cachechaos.store.files import write_json
+from cachechaos.store.journal import Journal
 
 
 def generate(run_dir: Path, ops: int, keys: int, processes: int, seed: int) -> float:

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cachechaos.experiment.rundir import Journal, write_json
 from cachechaos.history import HistoryWriter, Layer, Op
+from cachechaos.store.files import write_json
+from cachechaos.store.journal import Journal
 
 T0 = 1_700_000_000.0  # runs start at a realistic unix time so float precision is what it is in production
 

@@ -18,9 +18,9 @@ import pytest
 
 from cachechaos.docker import images, labels
 from cachechaos.docker.engine import connect, engine_answers
-from cachechaos.docker.spec import DockerTopologySpec
 from cachechaos.docker.sweep import sweep
 from cachechaos.docker.target import DockerTopology
+from cachechaos.runtime.topology import DockerTopologySpec
 
 TEST_RUN_PREFIX = "t"  # run ids of topologies the tests start in-process
 

@@ -17,7 +17,7 @@ import pytest
 
 from cachechaos.docker import labels
 from cachechaos.docker.images import ImageSet
-from cachechaos.experiment.rundir import read_jsonl
+from cachechaos.store.rundir import read_jsonl
 
 
 @pytest.mark.parametrize(("variant", "code"), [("unguarded", 1), ("guarded", 0)])

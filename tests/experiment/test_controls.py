@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cachechaos.experiment.rundir import read_jsonl
+from cachechaos.store.rundir import read_jsonl
 
 REPO = Path(__file__).resolve().parents[2]
 

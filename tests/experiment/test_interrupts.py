@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import yaml
 
-from cachechaos.experiment.rundir import read_jsonl
 from cachechaos.runtime.local import LocalTopology
+from cachechaos.store.rundir import read_jsonl
 from tests.conftest import make_spec
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,7 +42,7 @@ def attached(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalTo
         ep = topo.endpoints
         external = tmp_path_factory.mktemp("external") / "external.yaml"
         external.write_text(yaml.safe_dump({
-            "kind": "external", "backends": ep.backends,
+            "kind": "external", "backends": list(ep.backends.values()),
             "redis": {"sentinels": ep.sentinels, "master_name": ep.master_name, "nodes": dict(ep.redis)},
             "catalog": {"products": 300}, "postgres": {"dsn": topo.postgres.dsn},
             "toxiproxy": {"url": ep.proxy_api},

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from cachechaos.checks.expectation import detected
 from cachechaos.experiment.matrix import matrix_rows
 from cachechaos.experiment.model import ExperimentSpec
-from cachechaos.experiment.rundir import detected
 from cachechaos.experiment.suite import matrix_cells
 
 NAMED = "stale reads at 1 s < 1%"

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from cachechaos.checklist import EXPERIMENTS_DIR
+from cachechaos.checks.expectation import detected
 from cachechaos.experiment.model import load_experiment, load_suite
-from cachechaos.experiment.rundir import detected
 from cachechaos.experiment.suite import suite_exit_code
 from cachechaos.redact import redact
 from cachechaos.report.junit import write_junit

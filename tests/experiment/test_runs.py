@@ -15,7 +15,7 @@ import yaml
 
 from cachechaos.checks import CHECKS
 from cachechaos.checks.rundata import RunData
-from cachechaos.experiment.rundir import read_jsonl
+from cachechaos.store.rundir import read_jsonl
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -9,7 +9,6 @@ import psycopg
 import pytest
 import redis
 
-from cachechaos.experiment.rundir import Journal, read_jsonl
 from cachechaos.experiment.scheduler import FaultInjectionError, FaultScheduler
 from cachechaos.faults import FaultContext, FaultRefused
 from cachechaos.faults.link import DownParams, LatencyParams
@@ -17,6 +16,8 @@ from cachechaos.faults.process_faults import KillParams
 from cachechaos.faults.redis_faults import FlushallParams, RedisConfigParams
 from cachechaos.runtime.local import LocalTopology
 from cachechaos.runtime.ports import split_address
+from cachechaos.store.journal import Journal
+from cachechaos.store.rundir import read_jsonl
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ import httpx
 import pytest
 import redis
 
-from cachechaos.experiment.rundir import Journal, read_jsonl
 from cachechaos.experiment.scheduler import FaultScheduler
 from cachechaos.faults import REGISTRY, FaultContext, FaultParams
 from cachechaos.faults.bulk_discount import BulkDiscountParams
@@ -28,6 +27,8 @@ from cachechaos.faults.redis_faults import FlushallParams, MemoryPressureParams,
 from cachechaos.faults.sentinel_faults import PartitionParams, SentinelFailoverParams
 from cachechaos.runtime.local import LocalTopology
 from cachechaos.runtime.ports import split_address
+from cachechaos.store.journal import Journal
+from cachechaos.store.rundir import read_jsonl
 from tests.conftest import make_spec
 
 Check = Callable[[LocalTopology, dict[str, Any]], None]
@@ -120,7 +121,7 @@ CASES: dict[str, tuple[Callable[[LocalTopology], FaultParams], Check, Check]] = 
         lambda t: RestartBackendsParams(),
         _nothing,
         lambda t, d: _assert(all(httpx.get(f"{b}/health", timeout=5).status_code == 200
-                                 for b in t.endpoints.backends)),
+                                 for b in t.endpoints.backends.values())),
     ),
     "kill": (
         lambda t: KillParams(node="replica"),

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cachechaos.experiment.rundir import read_jsonl
+from cachechaos.store.rundir import read_jsonl
 
 REPO = Path(__file__).resolve().parents[2]
 

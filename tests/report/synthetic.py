@@ -19,8 +19,10 @@ from typing import Any
 
 from cachechaos.checks.criteria import Criterion, evaluate
 from cachechaos.checks.rundata import RunData
-from cachechaos.experiment.rundir import JOURNAL_FILE, METRICS_FILE, RUN_FILE, SUMMARY_FILE, Journal, write_json
 from cachechaos.history import HistoryWriter, Layer, Op
+from cachechaos.store.files import write_json
+from cachechaos.store.journal import Journal
+from cachechaos.store.rundir import JOURNAL_FILE, METRICS_FILE, RUN_FILE, SUMMARY_FILE
 
 T0 = 1_767_225_600.0  # 2026-01-01 00:00 UTC: fixed, so reports are reproducible
 PRODUCTS = 500
@@ -333,7 +335,7 @@ def write_run_info(run_dir: Path, sc: Scenario) -> None:
         "binaries": {"redis-server": {"path": "/usr/bin/redis-server", "version": "7.0.15", "source": "PATH"},
                      "postgres": {"path": "/usr/lib/postgresql/15/bin/postgres", "version": "15.14", "source": "PATH"},
                      "toxiproxy": {"path": None, "version": "builtin", "source": "builtin"}},
-        "endpoints": {"backends": [f"http://127.0.0.1:{18080 + k}" for k in range(sc.backends)]},
+        "endpoints": {"backends": {f"backend-{k + 1}": f"http://127.0.0.1:{18080 + k}" for k in range(sc.backends)}},
         "started_at": T0,
         "status": "running",
     }

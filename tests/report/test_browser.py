@@ -13,7 +13,8 @@ import pytest
 
 from cachechaos.checks.criteria import Criterion, evaluate
 from cachechaos.checks.rundata import RunData
-from cachechaos.experiment.rundir import RUN_FILE, read_json
+from cachechaos.store.files import read_json
+from cachechaos.store.rundir import RUN_FILE
 from tests.report.browser import Chromium, Page
 
 # Per chart: its canvas, and how many pixels carry the colour of its first series (the line or bars

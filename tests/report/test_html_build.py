@@ -14,12 +14,14 @@ from click.testing import CliRunner
 
 from cachechaos.checks.criteria import Criterion, evaluate
 from cachechaos.checks.rundata import RunData
-from cachechaos.experiment.rundir import JOURNAL_FILE, RUN_FILE, Journal, read_json, write_json
 from cachechaos.report import fmt
 from cachechaos.report.cli import report
 from cachechaos.report.html import build_run_report, build_suite_report
 from cachechaos.report.rundirs import NotARunDirectory
 from cachechaos.report.timelines import downsample
+from cachechaos.store.files import read_json, write_json
+from cachechaos.store.journal import Journal
+from cachechaos.store.rundir import JOURNAL_FILE, RUN_FILE
 from tests.report.synthetic import SECRET, T0, Scenario, write_run
 
 
@@ -310,7 +312,7 @@ def test_suite_report_shows_the_three_cell_matrix_with_margins(suite_dir: Path, 
     import shutil
 
     from cachechaos.experiment.matrix import matrix_rows
-    from cachechaos.experiment.rundir import write_json
+    from cachechaos.store.files import write_json
 
     copy = tmp_path / "matrix"
     shutil.copytree(suite_dir, copy)

@@ -8,8 +8,7 @@ import pytest
 
 from cachechaos.checklist import resolve
 from cachechaos.docker import launcher
-from cachechaos.docker.spec import DockerTopologySpec
-from cachechaos.runtime.topology import RedisSettings, load_topology
+from cachechaos.runtime.topology import DockerTopologySpec, RedisSettings, load_topology
 from cachechaos.yamlmodel import ConfigFileError
 
 

@@ -120,7 +120,7 @@ def test_killing_the_primary_fails_over_and_clients_stay_behind_proxies(topology
 def test_backend_instances_serve_the_seeded_catalogue(topology_factory) -> None:
     topo: LocalTopology = topology_factory(products=300, backends={"instances": 2, "config": {"strategy": "ttl"}})
     assert len(topo.endpoints.backends) == 2
-    for url in topo.endpoints.backends:
+    for url in topo.endpoints.backends.values():
         response = httpx.get(f"{url}/products/7", timeout=5)
         assert response.status_code == 200
         assert response.json()["id"] == 7 and response.json()["version"] == 1

@@ -13,10 +13,10 @@ import pytest
 from cachechaos.checks.durability import lost_writes
 from cachechaos.checks.rundata import RunData
 from cachechaos.experiment.final_reads import FinalReadPlan, Kind, record_final_reads
-from cachechaos.experiment.rundir import HISTORY_DIR
 from cachechaos.history import HistoryWriter, Op, read_history
-from cachechaos.runtime.external import DEFAULT_QUIESCENCE_S, ExternalTopologySpec, VersionTable
+from cachechaos.runtime.external_spec import DEFAULT_QUIESCENCE_S, ExternalTopologySpec, VersionTable
 from cachechaos.runtime.ports import free_port
+from cachechaos.store.rundir import HISTORY_DIR
 
 TTL_S = 2.0
 KEYS = range(1, 21)

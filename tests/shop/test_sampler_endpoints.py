@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from cachechaos.experiment.sampler import Sampler
-from cachechaos.runtime.external import ExternalTarget, ExternalTopologySpec
+from cachechaos.runtime.external import ExternalTarget
+from cachechaos.runtime.external_spec import ExternalTopologySpec
 
 
 def _sampler(url: str, path: Path) -> Sampler:

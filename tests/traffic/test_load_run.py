@@ -56,7 +56,7 @@ def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
 
 def test_short_run_records_what_the_clients_saw(topology_factory: Callable[..., LocalTopology], tmp_path: Path) -> None:
     topo = topology_factory(products=PRODUCTS, backends={"instances": 2, "config": {"strategy": "ttl"}})
-    backends = topo.endpoints.backends
+    backends = list(topo.endpoints.backends.values())
     assert len(backends) == 2
     gets_before = [product_gets(b) for b in backends]
     spec = TrafficSpec.model_validate({
@@ -142,7 +142,7 @@ def test_sigkill_leaves_history_readable_and_sigterm_flushes(
     spec = TrafficSpec.model_validate({"users": 8, "processes": 2, "shape": {"kind": "arrival", "rate_per_s": 400},
                                        "mix": {"discount": 0}})
     run_dir = tmp_path / "run"
-    run = LoadRun(spec, topo.endpoints.backends, run_dir, 60.0, CATALOG)
+    run = LoadRun(spec, list(topo.endpoints.backends.values()), run_dir, 60.0, CATALOG)
     run.start()
     try:
         stats = {name: run_dir / "load" / f"{name}.json" for name in run.processes}
@@ -186,7 +186,7 @@ def test_a_stall_is_charged_to_every_arrival_it_held_up(
         "shape": {"kind": "arrival", "rate_per_s": rate, "spacing": "uniform"},
         "mix": {"browse": 1, "write_price": 0, "checkout": 0, "cart_read": 0, "cart_write": 0, "absent": 0}})
     run_dir = tmp_path / "run"
-    run = LoadRun(spec, topo.endpoints.backends, run_dir, 4.0, CATALOG)
+    run = LoadRun(spec, list(topo.endpoints.backends.values()), run_dir, 4.0, CATALOG)
     run.start()
     backend = topo.nodes["backend-1"]
     try:

@@ -22,7 +22,7 @@ from cachechaos.adapters.values import UNKNOWN, UniqueValues, run_nonce
 from cachechaos.history.clock import now
 from cachechaos.history.format import Op
 from cachechaos.traffic.config import ProcessConfig
-from cachechaos.traffic.users import Plan, Shop
+from cachechaos.traffic.users import Plan, Shop, ShopFactory
 
 _READ, _WRITE, _DISCOUNT, _DISCOUNT_WRITE = int(Op.READ), int(Op.WRITE), int(Op.DISCOUNT), int(Op.DISCOUNT_WRITE)
 _ORDER, _CART_READ, _CART_WRITE, _ABSENT = int(Op.ORDER), int(Op.CART_READ), int(Op.CART_WRITE), int(Op.ABSENT_READ)
@@ -188,3 +188,8 @@ class HookShop(AdapterShop):
             self.record(op, key, invoke, complete, status, layer, None, client, version, due)
         self.fire(request_type="HOOK", name=name, response_time=(complete - due) * 1000.0, response_length=0,
                   response=None, context={}, exception=error, start_time=due, url=None)
+
+
+def shop_factory_for(cfg: ProcessConfig) -> ShopFactory | None:
+    """The Shop builder of a process whose topology declares an adapter; None for the contract."""
+    return AdapterRuntime(cfg.adapter, cfg).shop if cfg.adapter is not None else None

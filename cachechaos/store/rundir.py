@@ -43,14 +43,10 @@ reports) reads only these files:
 from __future__ import annotations
 
 import json
-import threading
-import time
+import os
+from datetime import datetime
 from pathlib import Path
 from typing import Any
-
-from cachechaos.files import read_json, write_json
-
-__all__ = ["read_json", "write_json"]  # the run directory's readers and writers import them from here
 
 RUN_FILE = "run.json"
 JOURNAL_FILE = "journal.jsonl"
@@ -58,25 +54,12 @@ METRICS_FILE = "metrics.jsonl"
 SUMMARY_FILE = "summary.json"
 HISTORY_DIR = "history"
 LOAD_DIR = "load"
+NODES_DIR = "nodes"
 
 
-class Journal:
-    """Append-only, line-flushed: the last edge before a crash is on disk."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._lock = threading.Lock()
-        self._file = open(path, "a", buffering=1)  # noqa: SIM115 - closed in close()
-
-    def write(self, event: str, **fields: Any) -> dict[str, Any]:
-        entry = {"t": time.time(), "event": event, **fields}
-        with self._lock:
-            self._file.write(json.dumps(entry, default=str) + "\n")
-        return entry
-
-    def close(self) -> None:
-        self._file.close()
+def new_run_id(name: str) -> str:
+    """`<name>-<date>-<time>-<pid>`: runs, suites and `up` directories sort by when they started."""
+    return f"{name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{os.getpid() % 10000:04d}"
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -92,35 +75,3 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
         except json.JSONDecodeError:
             continue
     return out
-
-
-def named_verdict(summary: dict[str, Any]) -> dict[str, Any] | None:
-    """The verdict of the criterion that targets the run's mechanism (`detects`), if it has one."""
-    name = summary.get("detects")
-    if not name:
-        return None
-    return next((v for v in summary.get("verdicts") or [] if v.get("name") == name), None)
-
-
-def detected(summary: dict[str, Any]) -> bool | None:
-    """Did the run's verdict match its expectation? None when there is none to match
-    (`expect: report`, or a summary written before runs carried one); a run that ended
-    without a verdict (aborted, error) did not show what was expected of it.
-
-    With a named mechanism (`detects`) a wrong configuration is detected only when that
-    criterion fails on a measurement (a check that raised proves nothing), and a control
-    holds when that criterion passes; a right configuration must pass every criterion."""
-    expect = summary.get("expect")
-    if expect in (None, "report"):
-        return None
-    if summary.get("status") not in ("passed", "failed"):
-        return False
-    if summary.get("detects"):
-        named = named_verdict(summary)
-        if named is None or (named.get("details") or {}).get("error"):
-            return False
-        if expect == "fail":
-            return not named.get("passed")
-        if summary.get("cell") == "control":
-            return bool(named.get("passed"))
-    return (summary["status"] == "passed") == (expect == "pass")
