@@ -76,9 +76,11 @@ def test_event_invalidates_every_l1_within_a_second(launch: Launcher) -> None:
 def test_lease_one_fill_for_many_concurrent_misses(launch: Launcher, redis_primary: redis.Redis) -> None:
     # Single-flight off, two instances: only the lease keeps the DB at one read.
     a, b = launch(
-        # max_wait_ms generous: on a loaded machine a waiter that gives up goes to the DB itself.
+        # max_wait_ms generous: on a loaded machine a waiter that gives up goes to the DB itself;
+        # ttl_ms too: the held lease must not expire before the test resumes it (a new lease
+        # would be a second DB read), and on a loaded machine that took over 2 s.
         {}, {}, strategy="lease", single_flight={"enabled": False},
-        lease={"serve_stale": False, "wait_ms": 5, "max_wait_ms": 5000},
+        lease={"serve_stale": False, "wait_ms": 5, "max_wait_ms": 5000, "ttl_ms": 30000},
     )
     # Hold whichever request takes the lease right after its DB read, so the others
     # really arrive while it is leased (unheld, a fast fill lets them hit L2 instead).

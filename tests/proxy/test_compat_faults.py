@@ -20,6 +20,7 @@ import redis
 from cachechaos.experiment.scheduler import FaultScheduler
 from cachechaos.faults import REGISTRY, FaultContext, FaultParams
 from cachechaos.faults.bulk_discount import BulkDiscountParams
+from cachechaos.faults.container_faults import PauseParams
 from cachechaos.faults.expire_keys import ExpireKeysParams
 from cachechaos.faults.link import DownParams, LatencyParams, TimeoutParams
 from cachechaos.faults.process_faults import KillParams, RestartBackendsParams, RestartParams
@@ -27,6 +28,7 @@ from cachechaos.faults.redis_faults import FlushallParams, MemoryPressureParams,
 from cachechaos.faults.sentinel_faults import PartitionParams, SentinelFailoverParams
 from cachechaos.runtime.local import LocalTopology
 from cachechaos.runtime.ports import split_address
+from cachechaos.runtime.target import missing_capabilities
 from cachechaos.store.journal import Journal
 from cachechaos.store.rundir import read_jsonl
 from tests.conftest import make_spec
@@ -123,6 +125,12 @@ CASES: dict[str, tuple[Callable[[LocalTopology], FaultParams], Check, Check]] = 
         lambda t, d: _assert(all(httpx.get(f"{b}/health", timeout=5).status_code == 200
                                  for b in t.endpoints.backends.values())),
     ),
+    "pause": (
+        # SIGSTOP locally: the port still accepts (the kernel's backlog), nothing answers.
+        lambda t: PauseParams(node="replica"),
+        lambda t, d: _unreachable(t, "redis-2"),
+        lambda t, d: _wait(lambda: _ping(t, "redis-2") < 0.5, "paused replica answering again"),
+    ),
     "kill": (
         lambda t: KillParams(node="replica"),
         lambda t, d: _assert(not t.node(d["node"]).running),
@@ -173,7 +181,9 @@ def _enabled(topo: LocalTopology, link: str) -> bool:
 
 
 def test_the_cases_are_the_whole_catalog() -> None:
-    assert set(CASES) == set(REGISTRY)
+    # Every fault a local topology can do (disconnect needs containers: tests/docker).
+    local = {name for name, fault in REGISTRY.items() if not missing_capabilities(LocalTopology, fault.requires)}
+    assert set(CASES) == local and "kill" in local and "disconnect" not in local
 
 
 def test_the_topology_proxy_answers_as_2_1_4(old_topology: LocalTopology) -> None:
