@@ -40,7 +40,8 @@ from cachechaos.proxy.client import ToxiproxyClient
 from cachechaos.runtime import postgres as pg
 from cachechaos.runtime.backend import backend_config
 from cachechaos.runtime.endpoints import Catalog, Endpoints, Link
-from cachechaos.runtime.health import Probe, probe
+from cachechaos.runtime.health import Probe, probe, unhealthy
+from cachechaos.runtime.local import proxied_endpoints
 from cachechaos.runtime.ports import split_address
 from cachechaos.runtime.process import wait_until
 from cachechaos.runtime.redis import RedisNode, SentinelNode
@@ -352,24 +353,15 @@ class DockerTopology:
         self.progress(f"{len(backends)} backend instance(s) ready ({settings.config.get('strategy', 'default')} strategy)")
 
     def _build_endpoints(self, proxy_ip: str) -> Endpoints:
-        links = {name: Link(name, f"{proxy_ip}:{port}", upstream) for name, (port, upstream) in self._links.items()}
-        redis_names = [n.name for n in self.nodes.values() if n.kind == "redis"]
-        sentinel_names = [n.name for n in self.nodes.values() if n.kind == "sentinel"]
-        return Endpoints(
-            master_name=self.spec.redis.master_name,
-            sentinels=[links[name].listen for name in sentinel_names],
-            redis={name: links[name].listen for name in redis_names},
-            postgres_dsn=pg.PostgresNode.dsn_for(*split_address(links["postgres"].listen)),
-            proxy_api=self.proxy_api,
-            links=links,
-        )
+        return proxied_endpoints(proxy_ip, self._links, self.spec.redis.master_name,
+                                 [n.name for n in self.nodes.values() if n.kind == "redis"],
+                                 [n.name for n in self.nodes.values() if n.kind == "sentinel"], self.proxy_api)
 
     def verify(self) -> list[Probe]:
         """Real protocol calls through every proxy; raises naming what failed."""
         probes = probe(self.endpoints)
-        failed = [f"{p.target} ({p.address}): {p.detail}" for p in probes if not p.ok]
-        if failed:
-            raise DockerTopologyError("topology is not healthy: " + "; ".join(failed))
+        if failed := unhealthy(probes):
+            raise DockerTopologyError(failed)
         return probes
 
     # -- access --------------------------------------------------------------------------------------

@@ -69,3 +69,9 @@ def _postgres_probe(endpoints: Endpoints, timeout: float) -> Probe:
         return Probe("postgres", address, True, f"{int(row[0]) if row else 0} products")
     except psycopg.Error as exc:
         return Probe("postgres", address, False, str(exc).strip())
+
+
+def unhealthy(probes: list[Probe]) -> str | None:
+    """The message naming every failed probe, or None when all answered."""
+    failed = [f"{p.target} ({p.address}): {p.detail}" for p in probes if not p.ok]
+    return "topology is not healthy: " + "; ".join(failed) if failed else None

@@ -35,7 +35,7 @@ from cachechaos.runtime.backend import BackendNode, backend_config
 from cachechaos.runtime.binaries import Binary, resolve
 from cachechaos.runtime.endpoints import Catalog, Endpoints, Link
 from cachechaos.runtime.fault_proxy import FaultProxyNode
-from cachechaos.runtime.health import Probe, probe
+from cachechaos.runtime.health import Probe, probe, unhealthy
 from cachechaos.runtime.launcher import Launcher, LaunchSpec, LocalLauncher
 from cachechaos.runtime.node import Node
 from cachechaos.runtime.ports import free_port, split_address
@@ -249,24 +249,16 @@ class LocalTopology:
             self.progress(f"{len(backends)} backend instance(s) ready ({settings.config.get('strategy', 'default')} strategy)")
 
     def _build_endpoints(self) -> Endpoints:
-        links = {name: Link(name, f"{HOST}:{port}", upstream) for name, (port, upstream) in self._links.items()}
-        return Endpoints(
-            master_name=self.spec.redis.master_name,
-            sentinels=[links[s.name].listen for s in self.sentinels],
-            redis={n.name: links[n.name].listen for n in self.redis_nodes},
-            postgres_dsn=PostgresNode.dsn_for(*split_address(links[POSTGRES].listen)),
-            proxy_api=self.fault_proxy.api_url,
-            links=links,
-        )
+        return proxied_endpoints(HOST, self._links, self.spec.redis.master_name, [n.name for n in self.redis_nodes],
+                                 [s.name for s in self.sentinels], self.fault_proxy.api_url)
 
     # -- checks --------------------------------------------------------------------
 
     def verify(self) -> list[Probe]:
         """Real protocol calls through every proxy; raises TopologyError naming what failed."""
         probes = probe(self.endpoints)
-        failed = [f"{p.target} ({p.address}): {p.detail}" for p in probes if not p.ok]
-        if failed:
-            raise TopologyError("topology is not healthy: " + "; ".join(failed))
+        if failed := unhealthy(probes):
+            raise TopologyError(failed)
         seeded = next(p.detail for p in probes if p.target == "postgres")
         if seeded != f"{self.spec.postgres.products} products":
             raise TopologyError(f"PostgreSQL has {seeded}, expected {self.spec.postgres.products}")
@@ -395,3 +387,18 @@ class LocalTopology:
             "binaries": {k: {"path": b.path, "version": b.version, "source": b.source} for k, b in self.binaries.items()},
             "healthy_after_s": round(self.healthy_after, 3) if self.healthy_after is not None else None,
         }
+
+
+def proxied_endpoints(host: str, links: dict[str, tuple[int, str]], master_name: str, redis_names: list[str],
+                      sentinel_names: list[str], proxy_api: str) -> Endpoints:
+    """What clients use when every node is reached through its proxy listening on `host`
+    (link name -> (listen port, upstream)); the local and the docker runtime alike."""
+    proxied = {name: Link(name, f"{host}:{port}", upstream) for name, (port, upstream) in links.items()}
+    return Endpoints(
+        master_name=master_name,
+        sentinels=[proxied[name].listen for name in sentinel_names],
+        redis={name: proxied[name].listen for name in redis_names},
+        postgres_dsn=PostgresNode.dsn_for(*split_address(proxied[POSTGRES].listen)),
+        proxy_api=proxy_api,
+        links=proxied,
+    )
