@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from locust.contrib.fasthttp import FAILURE_EXCEPTIONS, LocustUserAgent
+from locust.contrib.fasthttp import LocustUserAgent
 from locust.event import EventHook
 
 from cachechaos.adapters.compiled import READS, CompiledAdapter
@@ -122,35 +122,21 @@ class HttpAdapterShop(AdapterShop):
             fields.update(self.rt.users.fields("user", self.rt.users.history_key(self.plan.user_id(client))))
             fields["t_qty"] = fields["u_qty"] = fields["j_qty"] = str(qty)
         request = compiled.ops[name].request(fields)
-        backends = self.backends
-        url = (backends[int(self.rng.random() * len(backends))] if len(backends) > 1 else backends[0]) + request.path
-        error: Exception | None = None
-        invoke = now()
-        try:
-            resp: Any = self.agent.urlopen(url, method=request.method, payload=request.payload, headers=request.headers)
-            body = resp.content
-        except FAILURE_EXCEPTIONS as exc:
-            error = exc
-            resp = getattr(exc, "response", None)
-            body = resp.content if resp is not None and resp.headers is not None else None
-        complete = now()
-        due = invoke if intended is None else intended
-        status = resp.status_code if resp is not None else 0
-        headers = resp.headers if resp is not None else None
+        ex = self._exchange(request.method, request.path, request.payload, request.headers, intended)
+        status, headers = ex.status, ex.headers
         if name == "bulk_update":
-            self._bulk_records(key, invoke, complete, status, client, due, compiled.bulk_updates(status, body, tag))
+            updates = compiled.bulk_updates(status, ex.body, tag)
+            self._bulk_records(key, ex.invoke, ex.complete, status, client, ex.due, updates)
         else:
             if name in READS:
-                version = compiled.read_version(name, status, body, headers)
+                version = compiled.read_version(name, status, ex.body, headers)
             elif name == "order":
                 version = qty
             else:
-                version = compiled.write_version(name, status, body, headers, tag)
+                version = compiled.write_version(name, status, ex.body, headers, tag)
             layer = compiled.layer(headers) if name in READS else None
-            self.record(op, key, invoke, complete, status, layer, None, client, version, due)
-        self.fire(request_type=request.method, name=self.rt.names[name], response_time=(complete - due) * 1000.0,
-                  response_length=len(body) if body else 0, response=resp, context={}, exception=error,
-                  start_time=due, url=url)
+            self.record(op, key, ex.invoke, ex.complete, status, layer, None, client, version, ex.due)
+        self.fire_request(ex, request.method, self.rt.names[name])
 
 
 class HookShop(AdapterShop):

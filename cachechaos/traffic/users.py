@@ -124,6 +124,27 @@ class Plan:
         return (client * self.processes + self.process_index) % self.users + 1
 
 
+@dataclass(frozen=True)
+class Exchange:
+    """One request's answer (or failure) and the times around its socket work."""
+
+    url: str
+    response: Any
+    body: bytes | None
+    error: Exception | None
+    invoke: float
+    complete: float
+    due: float  # the intended send time, or `invoke` in closed mode
+
+    @property
+    def status(self) -> int:
+        return int(self.response.status_code) if self.response is not None else 0
+
+    @property
+    def headers(self) -> Any:
+        return self.response.headers if self.response is not None else None
+
+
 class Shop:
     """The actions of a shopper and the one recorded request they all go through."""
 
@@ -190,10 +211,18 @@ class Shop:
 
     def _send(self, method: str, path: str, name: str, op: int, key: int, client: int, intended: float | None,
               payload: str | None = None, version: int | None = None) -> None:
+        ex = self._exchange(method, path, payload, _JSON if payload is not None else None, intended)
+        x_cache = ex.headers.get("x-cache") if ex.headers is not None else None
+        self.record(op, key, ex.invoke, ex.complete, ex.status, x_cache if isinstance(x_cache, str) else None,
+                    ex.body if 200 <= ex.status < 300 else None, client, version, ex.due)
+        self.fire_request(ex, method, name)
+
+    def _exchange(self, method: str, path: str, payload: str | None, headers: dict[str, str] | None,
+                  intended: float | None) -> Exchange:
+        """One request to a backend, timed; failures are answers too (status 0 without a response)."""
         # A new instance per request: a user may read from one instance right after another served it.
         backends = self.backends
         url = (backends[int(self.rng.random() * len(backends))] if len(backends) > 1 else backends[0]) + path
-        headers = _JSON if payload is not None else None
         error: Exception | None = None
         # The timed window holds only the socket work: Locust's session bookkeeping and the
         # statistics event come after `complete`, the URL and body before `invoke`.
@@ -206,15 +235,13 @@ class Shop:
             resp = getattr(exc, "response", None)
             body = resp.content if resp is not None and resp.headers is not None else None
         complete = now()
-        due = invoke if intended is None else intended
-        status = resp.status_code if resp is not None else 0
-        headers_in = resp.headers if resp is not None else None
-        x_cache = headers_in.get("x-cache") if headers_in is not None else None
-        self.record(op, key, invoke, complete, status, x_cache if isinstance(x_cache, str) else None,
-                    body if 200 <= status < 300 else None, client, version, due)
-        self.fire(request_type=method, name=name, response_time=(complete - due) * 1000.0,
-                  response_length=len(body) if body else 0, response=resp, context={}, exception=error,
-                  start_time=due, url=url)
+        return Exchange(url, resp, body, error, invoke, complete, invoke if intended is None else intended)
+
+    def fire_request(self, ex: Exchange, method: str, name: str) -> None:
+        """Locust's request event, timed from the intended send time."""
+        self.fire(request_type=method, name=name, response_time=(ex.complete - ex.due) * 1000.0,
+                  response_length=len(ex.body) if ex.body else 0, response=ex.response, context={},
+                  exception=ex.error, start_time=ex.due, url=ex.url)
 
     def dropped(self, action: Action, client: int, intended: float) -> None:
         self.plan.recorder.dropped(_ACTION_OPS.get(getattr(action, "__name__", ""), 0), intended, client)
