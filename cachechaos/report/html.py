@@ -107,7 +107,7 @@ def build_run_report(run_dir: Path) -> Path:
         run_id=summary.get("run_id") or run_info.get("run_id") or run_dir.name,
         expect=summary.get("expect"), exit_code=summary.get("exit_code"),
         started_at=started, duration_s=duration, error=redact_text(str(error)) if error else None,
-        outcome=outcome, load=summary.get("load"), happened=happened, charts=charts, consistency=consistency, recovery=recovery,
+        outcome=outcome, load=summary.get("load"), notes=summary.get("notes") or [], happened=happened, charts=charts, consistency=consistency, recovery=recovery,
         logs=logs, env=environment_view(run_info), generated_at=time.time(),
         data_json=script_json(redact({"annotations": annotations, "charts": charts + extra})),
     )

@@ -35,6 +35,8 @@ def run_markdown(summary: Mapping[str, Any]) -> str:
     for name, layers in (summary.get("stale_by_layer") or {}).items():
         lines.append(f"Stale reads by serving layer ({name}): {stale_layers_text(layers)}.")
         lines.append("")
+    if summary.get("notes"):
+        lines += ["Notes on the evidence:", *(f"- {note}" for note in summary["notes"]), ""]
     if summary.get("mechanism"):
         cell = " (control: faults journaled, not applied)" if summary.get("cell") == "control" else ""
         lines += [f"Mechanism{cell}: {summary['mechanism']}", ""]

@@ -134,7 +134,7 @@ def test_the_default_configuration_is_expected_to_pass(tmp_path: Path) -> None:
 
 def test_junit_and_markdown_show_each_criterion(tmp_path: Path) -> None:
     summary = {"run_id": "r1", "experiment": "demo", "variant": "wrong", "purpose": "p", "status": "failed",
-               "duration_s": 12.0, "verdicts": [
+               "duration_s": 12.0, "notes": ["metrics: GET /metrics answered 404"], "verdicts": [
                    {"name": "stale reads", "threshold": "< 0.01", "measured": 0.2, "unit": "ratio", "passed": False},
                    {"name": "errors", "threshold": "< 0.01", "measured": 0.0, "unit": "ratio", "passed": True}]}
     write_junit(tmp_path / "junit.xml", [summary])
@@ -144,6 +144,7 @@ def test_junit_and_markdown_show_each_criterion(tmp_path: Path) -> None:
     assert failures == ["stale reads"]
     md = run_markdown(summary)
     assert "FAILED" in md and "| stale reads | < 0.01 | 0.2 ratio | ❌ |" in md
+    assert "- metrics: GET /metrics answered 404" in md
 
 
 def test_the_fault_union_covers_every_registered_fault() -> None:

@@ -351,3 +351,20 @@ def test_other_checks_by_layer_details_do_not_break_the_report(run_dirs: dict[st
     assert 'data-verdict="hot set"' in html and 'data-verdict="hot key"' in html
     assert html.count("stale by serving layer") == sum(1 for v in summary["verdicts"] if v["check"] == "stale_read_rate"
                                                         and (v.get("details") or {}).get("by_layer"))
+
+
+def test_the_summary_notes_reach_the_report(run_dirs: dict[str, Path], tmp_path: Path) -> None:
+    """What the run could not see (a sampler source that failed, final reads through the API) is shown with the verdicts."""
+    import shutil
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(run_dirs["passing"], run_dir)
+    summary = read_json(run_dir / "summary.json")
+    summary["notes"] = []
+    write_json(run_dir / "summary.json", summary)
+    assert 'id="run-notes"' not in build_run_report(run_dir).read_text()
+    summary["notes"] = ["metrics: GET /metrics answered 404, so db_amplification was not measured"]
+    write_json(run_dir / "summary.json", summary)
+    html = build_run_report(run_dir).read_text()
+    notes = html[html.index('id="run-notes"'):html.index('id="happened"')]
+    assert "GET /metrics answered 404, so db_amplification was not measured" in notes
