@@ -159,8 +159,29 @@ def docker_topology_page() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def compose_topology_page() -> str:
+    from cachechaos.runtime.compose_spec import (
+        ComposePostgres,
+        ComposeRedis,
+        ComposeTopologySpec,
+        ComposeToxiproxy,
+        ServicePort,
+    )
+
+    lines = ["# Compose topology file (`kind: compose`)", "", GENERATED_NOTE, "",
+             "A topology file with `kind: compose` names the services of a compose project someone brought up; see",
+             "[Docker](../docker.md#your-own-compose-project-kind-compose) and `targets/compose/`. `catalog`, `cache`,",
+             "`final_reads` and `adapter` are those of [`kind: external`](external-topology.md). `cachechaos schema",
+             "--kind topology` prints the same as JSON Schema.", ""]
+    for title, model, skip in (("Top level", ComposeTopologySpec, ("catalog", "cache", "final_reads", "adapter")),
+                               ("`backends[]`", ServicePort, ()), ("`redis`", ComposeRedis, ()),
+                               ("`postgres`", ComposePostgres, ()), ("`toxiproxy`", ComposeToxiproxy, ())):
+        lines += [f"## {title}", "", *model_table(model, skip), ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
 PAGES = {"faults.md": faults_page, "checks.md": checks_page, "external-topology.md": external_topology_page,
-         "docker-topology.md": docker_topology_page}
+         "docker-topology.md": docker_topology_page, "compose-topology.md": compose_topology_page}
 DEFAULT_DIR = Path("docs/reference")
 
 
