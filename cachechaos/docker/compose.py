@@ -11,7 +11,9 @@ PostgreSQL sampled. On top, the container faults act on the services in `chaos_t
 start what it killed) and leaves the project up.
 
 A container started again gets new ephemeral host ports: the addresses are read again after every
-container fault the toolkit undoes, and `endpoints` is updated in place.
+container fault the toolkit undoes, and `endpoints` is updated in place. The backends must keep
+theirs (the load generators hold their URLs): publish them at fixed host ports, or a backend
+started again is an error naming the moved port.
 """
 
 from __future__ import annotations
@@ -317,7 +319,14 @@ class ComposeTarget:
         """Wait until a service the toolkit started, restarted or reconnected answers again, then read
         every address again (its host ports are new)."""
         wait_until(lambda: self.answers(node), timeout, f"service {node} of compose project {self.project!r} to answer")
-        self.refresh()
+        before = dict(self._endpoints.backends)
+        after = self.refresh().backends
+        moved = [f"{name} from {url} to {after[name]}" for name, url in before.items() if after.get(name) != url]
+        if moved:
+            # The load generators hold the backends' URLs: their requests would go to the old port from now on.
+            raise ComposeProjectDown(f"the host port of {', '.join(moved)} changed when service {node} started again, "
+                                     "and the load still goes to the old one: publish the backends at fixed host ports "
+                                     "(`127.0.0.1:18081:8080`, as targets/compose/docker-compose.yml does)")
 
     def close(self) -> None:
         """Undo what the toolkit did to the project's containers; the project itself stays up.

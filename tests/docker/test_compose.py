@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -42,6 +43,12 @@ IMAGE_VARIABLES = ("CACHECHAOS_REDIS_IMAGE", "CACHECHAOS_POSTGRES_IMAGE", "CACHE
 LATENCY_MS = 300
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def compose_command() -> list[str] | None:
     """`docker compose` (v2) when the engine's CLI has it, else `docker-compose` (v1), else None."""
     if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
@@ -56,7 +63,8 @@ def project(engine: docker.DockerClient, offline_images: ImageSet) -> Iterator[s
     if command is None:
         pytest.skip("neither `docker compose` nor `docker-compose` is installed")
     name = f"cctest{os.getpid()}"
-    env = {**os.environ, **{variable: offline_images.toolkit for variable in IMAGE_VARIABLES}}
+    env = {**os.environ, **{variable: offline_images.toolkit for variable in IMAGE_VARIABLES},
+           "CACHECHAOS_BACKEND_1_PORT": str(free_port()), "CACHECHAOS_BACKEND_2_PORT": str(free_port())}
     base = [*command, "-p", name, "-f", str(EXAMPLE / "docker-compose.yml")]
     try:
         up = subprocess.run([*base, "up", "-d"], capture_output=True, text=True, env=env, timeout=180)
