@@ -259,35 +259,32 @@ class ComposeTarget:
             raise NotControllable(f"compose project {self.project!r} has no container of service {node}")
         return found
 
+    def _on_each(self, node: str, act: Callable[[Container], object]) -> None:
+        for container in self._chaos_containers(node):
+            act(container)
+
     def kill_node(self, node: str) -> None:
         """SIGKILL the service's containers: they stop, their files stay."""
-        for container in self._chaos_containers(node):
-            container.kill()
+        self._on_each(node, lambda c: c.kill())
         self._killed.add(node)
 
     def start_node(self, node: str) -> None:
-        for container in self._chaos_containers(node):
-            container.reload()
-            if container.status in ("exited", "created", "dead"):
-                container.start()
+        self._on_each(node, _start_stopped)
         self._killed.discard(node)
         self._wait_answers(node)
 
     def restart_node(self, node: str, timeout_s: int = 5) -> None:
         """Stop (SIGTERM, SIGKILL after `timeout_s`) and start again: a supervisor restarting the service."""
-        for container in self._chaos_containers(node):
-            container.restart(timeout=timeout_s)
+        self._on_each(node, lambda c: c.restart(timeout=timeout_s))
         self._wait_answers(node)
 
     def pause_node(self, node: str) -> None:
         """Freeze every process of the service's containers: sockets stay open, nothing answers."""
-        for container in self._chaos_containers(node):
-            container.pause()
+        self._on_each(node, lambda c: c.pause())
         self._paused.add(node)
 
     def resume_node(self, node: str) -> None:
-        for container in self._chaos_containers(node):
-            container_ops.resume(container)
+        self._on_each(node, container_ops.resume)
         self._paused.discard(node)
 
     def disconnect_node(self, node: str) -> None:
@@ -342,6 +339,12 @@ class ComposeTarget:
                 except (docker.errors.APIError, TimeoutError, RuntimeError, *_UNREACHABLE) as exc:
                     self.progress(f"{node} of compose project {self.project!r} could not be put back: {exc}")
         self.client.close()
+
+
+def _start_stopped(container: Container) -> None:
+    container.reload()
+    if container.status in ("exited", "created", "dead"):
+        container.start()
 
 
 def _host_address(container: Container, port: int) -> str | None:
