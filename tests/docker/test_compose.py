@@ -23,15 +23,17 @@ from pathlib import Path
 
 import docker
 import pytest
+import redis
 import yaml
 
 from cachechaos.checklist import TARGETS_DIR
+from cachechaos.docker import container_ops
 from cachechaos.docker.compose import PROJECT_LABEL, ComposeProjectDown, ComposeTarget
 from cachechaos.docker.images import ImageSet
 from cachechaos.errors import BadInput
 from cachechaos.faults import FaultContext, build_fault
 from cachechaos.faults.base import FaultRefused
-from cachechaos.faults.container_faults import PauseParams
+from cachechaos.faults.container_faults import DisconnectParams, PauseParams
 from cachechaos.faults.process_faults import KillParams
 from cachechaos.history.format import Op, read_history
 from cachechaos.runtime.compose_spec import ComposeTopologySpec
@@ -165,3 +167,18 @@ def test_close_puts_back_what_a_fault_left(project: str) -> None:
     target.close()  # without the heal: the net under a heal that failed
     container.reload()
     assert container.status == "running"
+
+
+def test_disconnect_cuts_a_service_off_its_network_and_heal_puts_it_back(project: str) -> None:
+    with ComposeTarget(example_spec(project), allow_destructive=True) as target:
+        fault = build_fault(DisconnectParams(type="disconnect", node="replica"),
+                            FaultContext(target=target, allow_destructive=True))
+        node = fault.inject()["node"]
+        (container,) = target.containers(node)
+        assert container_ops.attachments(container) == {}
+        with pytest.raises((redis.RedisError, OSError)), target.redis_admin(node) as r:
+            r.ping()
+        fault.heal()
+        assert list(container_ops.attachments(container)) == [f"{project}_default"]
+        # Back under its service name: the proxy reaches it again, and it syncs with the primary.
+        _wait_for(lambda: _replica_in_sync(target, node), 30, f"{node} in sync again")
