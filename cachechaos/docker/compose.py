@@ -34,7 +34,7 @@ from docker.models.containers import Container
 
 from cachechaos.docker import container_ops
 from cachechaos.docker.engine import connect
-from cachechaos.errors import BadInput, EnvironmentFailure
+from cachechaos.errors import EnvironmentFailure
 from cachechaos.proxy.client import ToxiproxyClient, ToxiproxyError
 from cachechaos.runtime.compose_spec import ComposeTopologySpec
 from cachechaos.runtime.endpoints import Catalog, Endpoints
@@ -103,8 +103,8 @@ class ComposeTarget:
                                      f"{', '.join(missing)} (it has {', '.join(present)})")
         unknown = [s for s in self.spec.chaos_targets if s not in present]
         if unknown:
-            raise BadInput(f"chaos_targets names {', '.join(unknown)}, which compose project {self.project!r} has no "
-                           f"service of (it has {', '.join(present)})")
+            raise ComposeProjectDown(f"chaos_targets names {', '.join(unknown)}, which compose project {self.project!r} "
+                                     f"has no container of (it has {', '.join(present)})")
 
     def _addresses_of(self, service: str, port: int) -> list[str]:
         """Where this machine reaches the service's containers at `port`; the last known address of a

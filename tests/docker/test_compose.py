@@ -30,7 +30,6 @@ from cachechaos.checklist import TARGETS_DIR
 from cachechaos.docker import container_ops
 from cachechaos.docker.compose import PROJECT_LABEL, ComposeProjectDown, ComposeTarget
 from cachechaos.docker.images import ImageSet
-from cachechaos.errors import BadInput
 from cachechaos.faults import FaultContext, build_fault
 from cachechaos.faults.base import FaultRefused
 from cachechaos.faults.container_faults import DisconnectParams, PauseParams
@@ -151,7 +150,7 @@ def test_destructive_faults_need_chaos_targets_and_allow_destructive(project: st
     running = [c.status for c in engine.containers.list(all=True, filters={"label": [
         f"{PROJECT_LABEL}={project}", "com.docker.compose.service=redis-2"]})]
     assert running == ["running"]
-    with pytest.raises(BadInput, match="nosuch"):
+    with pytest.raises(ComposeProjectDown, match="nosuch"):
         ComposeTarget(example_spec(project, chaos_targets=["nosuch"]))
     with pytest.raises(ComposeProjectDown, match="no containers"):
         ComposeTarget(example_spec(f"{project}-absent"))
