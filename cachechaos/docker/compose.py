@@ -73,8 +73,13 @@ class ComposeTarget:
         self._killed: set[str] = set()
         self._paused: set[str] = set()
         self._disconnected: dict[str, list[tuple[Container, str, list[str], str | None]]] = {}
-        self._check_services()
-        self._attached = self._attach(spec.ready_timeout_s)
+        try:
+            self._check_services()
+            self._attached = self._attach(spec.ready_timeout_s)
+        except BaseException:
+            if client is None:
+                self.client.close()
+            raise
         self._endpoints = self._attached.endpoints
 
     def __enter__(self) -> ComposeTarget:
