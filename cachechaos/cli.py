@@ -100,6 +100,9 @@ def up(topology: Path | None, run_dir: Path | None, as_json: bool, detach: bool,
     from cachechaos.runtime.state import pid_alive, read_state
 
     spec = _load_spec(topology)
+    if spec.kind in ("external", "compose"):
+        _fail(ExitCode.BAD_INPUT, f"{topology}: a {spec.kind} topology is someone else's to bring up (compose: "
+              "`docker compose up -d`); `cachechaos run` attaches to it")
     sdir = _state_dir(state_dir)
     existing = read_state(sdir)
     if existing and pid_alive(existing.get("pid")) and existing.get("pid") != os.getpid():
@@ -541,6 +544,7 @@ def schema(kind: str) -> None:
     from pydantic import TypeAdapter
 
     from cachechaos.experiment.model import ExperimentSpec, SuiteSpec
+    from cachechaos.runtime.compose_spec import ComposeTopologySpec
     from cachechaos.runtime.external_spec import ExternalTopologySpec
     from cachechaos.runtime.topology import DockerTopologySpec, TopologySpec
 
@@ -549,7 +553,7 @@ def schema(kind: str) -> None:
     elif kind == "suite":
         data = SuiteSpec.model_json_schema()
     else:
-        data = TypeAdapter(TopologySpec | DockerTopologySpec | ExternalTopologySpec).json_schema()
+        data = TypeAdapter(TopologySpec | DockerTopologySpec | ExternalTopologySpec | ComposeTopologySpec).json_schema()
     click.echo(json.dumps(data, indent=2))
 
 

@@ -145,22 +145,44 @@ def external_topology_page() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def docker_topology_page() -> str:
-    from cachechaos.runtime.topology import DockerSettings, DockerTopologySpec, ImageSettings
-
-    lines = ["# Docker topology file (`kind: docker`)", "", GENERATED_NOTE, "",
-             "A topology file with `kind: docker` runs the local topology's nodes in containers; see",
-             "[Docker](../docker.md). `redis`, `postgres`, `proxy` and `backends` are those of `kind: local`",
-             "(`targets/local.yaml`) without the host binaries. `cachechaos schema --kind topology` prints the",
-             "same as JSON Schema.", ""]
-    for title, model, skip in (("Top level", DockerTopologySpec, ("redis", "postgres", "proxy", "backends")),
-                               ("`images`", ImageSettings, ()), ("`docker`", DockerSettings, ())):
-        lines += [f"## {title}", "", *model_table(model, skip), ""]
+def _topology_page(title: str, intro: list[str], sections: list[tuple[str, type[BaseModel], tuple[str, ...]]]) -> str:
+    lines = [f"# {title}", "", GENERATED_NOTE, "", *intro, "`cachechaos schema --kind topology` prints the same as JSON Schema.", ""]
+    for heading, model, skip in sections:
+        lines += [f"## {heading}", "", *model_table(model, skip), ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
+def docker_topology_page() -> str:
+    from cachechaos.runtime.topology import DockerSettings, DockerTopologySpec, ImageSettings
+
+    return _topology_page("Docker topology file (`kind: docker`)", [
+        "A topology file with `kind: docker` runs the local topology's nodes in containers; see",
+        "[Docker](../docker.md). `redis`, `postgres`, `proxy` and `backends` are those of `kind: local`",
+        "(`targets/local.yaml`) without the host binaries."],
+        [("Top level", DockerTopologySpec, ("redis", "postgres", "proxy", "backends")),
+         ("`images`", ImageSettings, ()), ("`docker`", DockerSettings, ())])
+
+
+def compose_topology_page() -> str:
+    from cachechaos.runtime.compose_spec import (
+        ComposePostgres,
+        ComposeRedis,
+        ComposeTopologySpec,
+        ComposeToxiproxy,
+        ServicePort,
+    )
+
+    return _topology_page("Compose topology file (`kind: compose`)", [
+        "A topology file with `kind: compose` names the services of a compose project someone brought up; see",
+        "[Docker](../docker.md#your-own-compose-project-kind-compose) and `targets/compose/`. `catalog`, `cache`,",
+        "`final_reads` and `adapter` are those of [`kind: external`](external-topology.md)."],
+        [("Top level", ComposeTopologySpec, ("catalog", "cache", "final_reads", "adapter")),
+         ("`backends[]`", ServicePort, ()), ("`redis`", ComposeRedis, ()),
+         ("`postgres`", ComposePostgres, ()), ("`toxiproxy`", ComposeToxiproxy, ())])
+
+
 PAGES = {"faults.md": faults_page, "checks.md": checks_page, "external-topology.md": external_topology_page,
-         "docker-topology.md": docker_topology_page}
+         "docker-topology.md": docker_topology_page, "compose-topology.md": compose_topology_page}
 DEFAULT_DIR = Path("docs/reference")
 
 

@@ -1,5 +1,6 @@
 """Which runtime runs a topology, and opening the target an experiment runs against: a local
-topology brought up, one in Docker containers, or an external one attached.
+topology brought up, one in Docker containers, an external one attached, or a user's compose
+project attached.
 
 Above both `runtime` (processes, external systems) and `docker` (containers), which import
 `runtime` for the node definitions: neither may import the other back.
@@ -9,20 +10,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cachechaos.docker.compose import ComposeTarget
 from cachechaos.docker.target import DockerTopology
+from cachechaos.runtime.compose_spec import ComposeTopologySpec
 from cachechaos.runtime.external import ExternalTarget
 from cachechaos.runtime.external_spec import ExternalTopologySpec
 from cachechaos.runtime.local import LocalTopology, Progress
 from cachechaos.runtime.target import Target
-from cachechaos.runtime.topology import DockerTopologySpec, TopologySpec
+from cachechaos.runtime.topology import AnyTopologySpec, DockerTopologySpec, TopologySpec
 
-AnyTopologySpec = TopologySpec | ExternalTopologySpec
+__all__ = ["AnyTopologySpec", "open_target", "target_class", "topology_for"]
 
 
-def target_class(spec: AnyTopologySpec) -> type[LocalTopology] | type[DockerTopology] | type[ExternalTarget]:
+def target_class(spec: AnyTopologySpec) -> type[LocalTopology] | type[DockerTopology] | type[ExternalTarget] | type[ComposeTarget]:
     """The class that will run `spec`: what capabilities an experiment may ask of it, known before it starts."""
     if isinstance(spec, ExternalTopologySpec):
         return ExternalTarget
+    if isinstance(spec, ComposeTopologySpec):
+        return ComposeTarget
     return DockerTopology if isinstance(spec, DockerTopologySpec) else LocalTopology
 
 
@@ -41,6 +46,8 @@ def open_target(spec: AnyTopologySpec, run_dir: Path, progress: Progress | None 
         if progress:
             progress(f"attached to {len(target.endpoints.backends)} external backend(s)")
         return target
+    if isinstance(spec, ComposeTopologySpec):
+        return ComposeTarget(spec, allow_destructive, progress)
     topology = topology_for(spec, run_dir, progress)
     topology.up()
     return topology

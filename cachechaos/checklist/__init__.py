@@ -90,7 +90,8 @@ class InitError(BadInput):
 
 
 def init_project(dest: Path, ci: CiChoice = "github", force: bool = False) -> list[Path]:
-    """Copy the packaged experiments, the topology and a CI recipe under `dest`; the files written.
+    """Copy the packaged experiments, the topologies (the example compose project too) and a CI recipe
+    under `dest`; the files written.
 
     Refuses (InitError) before writing anything when a file would be overwritten, unless `force`.
     """
@@ -99,6 +100,9 @@ def init_project(dest: Path, ci: CiChoice = "github", force: bool = False) -> li
     if ci != "none":
         recipe, where = CI_RECIPES[ci]
         plan.append((CI_DIR / recipe, dest / where))
+    # The example compose project (`kind: compose`), files and folders as they are.
+    plan += [(f, dest / "targets" / f.relative_to(TARGETS_DIR)) for f in sorted((TARGETS_DIR / "compose").rglob("*"))
+             if f.is_file() and "__pycache__" not in f.parts]
     existing = [target for _, target in plan if target.exists()]
     if existing and not force:
         raise InitError("would overwrite " + ", ".join(map(str, existing)) + " (use --force)")

@@ -27,8 +27,8 @@ import docker.errors
 import httpx
 import redis
 
+from cachechaos.docker import container_ops, launcher
 from cachechaos.docker import images as image_catalog
-from cachechaos.docker import launcher
 from cachechaos.docker.engine import connect
 from cachechaos.docker.launcher import ContainerPlan
 from cachechaos.docker.network import RunNetwork, create_network
@@ -441,21 +441,15 @@ class DockerTopology:
         self.node(node).container.pause()
 
     def resume_node(self, node: str) -> None:
-        target = self.node(node)
-        if target.status() == "paused":
-            target.container.unpause()
+        container_ops.resume(self.node(node).container)
 
     def disconnect_node(self, node: str) -> None:
         """Cut the container off the run's network: packets to and from it go nowhere."""
-        self.network.network.disconnect(self.node(node).container, force=True)
+        container_ops.disconnect(self.client, self.node(node).container, self.network.name)
 
     def reconnect_node(self, node: str) -> None:
         target = self.node(node)
-        self.network.network.reload()
-        if any(c.id == target.container.id for c in self.network.network.containers):
-            return
-        self.client.api.connect_container_to_network(target.container.id, self.network.name,
-                                                     ipv4_address=target.plan.ip, aliases=[target.name])
+        container_ops.reconnect(self.client, target.container, self.network.name, [target.name], target.plan.ip)
 
     def restart_backends(self) -> None:
         """Restart every backend container: the L1 caches are gone (a deploy)."""

@@ -21,7 +21,7 @@ import psycopg
 
 from cachechaos.adapters.model import AdapterSpec
 from cachechaos.history import HistoryWriter, Op, read_history
-from cachechaos.runtime.external_spec import ExternalTopologySpec, VersionTable
+from cachechaos.runtime.external_spec import AttachedTopologySpec, VersionTable
 from cachechaos.runtime.target import PostgresAdmin, Target
 from cachechaos.runtime.topology import TopologySpec
 from cachechaos.store.rundir import HISTORY_DIR
@@ -77,11 +77,11 @@ class FinalReadPlan:
                 f" after {self.quiescence_s:g} s without load")
 
 
-def plan_for(spec: TopologySpec | ExternalTopologySpec, target: Target) -> FinalReadPlan:
-    """The plan for a topology spec (local or external) and its running target."""
+def plan_for(spec: TopologySpec | AttachedTopologySpec, target: Target) -> FinalReadPlan:
+    """The plan for a topology spec (local, or one attached: external, compose) and its running target."""
     backend = next(iter(target.endpoints.backends.values()), None)
     dsn = target.postgres_admin_dsn() if isinstance(target, PostgresAdmin) else None
-    if isinstance(spec, ExternalTopologySpec):
+    if isinstance(spec, AttachedTopologySpec):
         sql: dict[Kind, VersionTable] = dict(spec.postgres.tables) if spec.postgres else {}
         if spec.adapter is not None and spec.adapter.derives_versions:
             sql = {}  # a table holds no tags: the values are read back through the adapter

@@ -43,7 +43,7 @@ from cachechaos.experiment.sampler import Sampler
 from cachechaos.experiment.scheduler import FaultInjectionError, FaultScheduler
 from cachechaos.faults import FaultContext, check_supported
 from cachechaos.redact import redact
-from cachechaos.runtime.external_spec import ExternalTopologySpec
+from cachechaos.runtime.external_spec import AttachedTopologySpec
 from cachechaos.runtime.target import Target
 from cachechaos.runtime.topology import DEFAULT_TOPOLOGY, TopologySpec, load_topology_or_default
 from cachechaos.runtimes import AnyTopologySpec, open_target, target_class
@@ -170,7 +170,7 @@ class ExperimentRun:
         for phase in self.spec.phases:
             for fault in phase.faults:
                 check_supported(fault, cls, f"{topology.name!r} (kind {topology.kind})")
-        if isinstance(topology, ExternalTopologySpec) and topology.adapter is not None:
+        if isinstance(topology, AttachedTopologySpec) and topology.adapter is not None:
             from cachechaos.traffic.adapted_mix import adapt_traffic
 
             try:  # an adapter that maps none of the mix is bad input, found before anything starts
@@ -226,7 +226,7 @@ class ExperimentRun:
         assert self.journal is not None and self.target is not None
         spec, target = self.spec, self.target
         catalog = target.catalog()
-        adapter = topology.adapter if isinstance(topology, ExternalTopologySpec) else None
+        adapter = topology.adapter if isinstance(topology, AttachedTopologySpec) else None
         traffic = spec.traffic
         if adapter is not None:
             from cachechaos.traffic.adapted_mix import adapt_traffic

@@ -1,5 +1,8 @@
 """`python -m cachechaos.proxy --listen HOST:PORT`: run the Toxiproxy-compatible server.
 
+It also takes `toxiproxy-server`'s own flags (`-host`, `-port`, `-config FILE`), so a compose file
+written for Toxiproxy's image runs it unchanged (the toolkit's image has it as `/toxiproxy`).
+
 Deliberately imports only the standard library, h11 and (if present) uvloop,
 so the child process answers `GET /version` quickly.
 """
@@ -10,6 +13,7 @@ import argparse
 import logging
 import sys
 
+from .addresses import join_address, split_address
 from .compat import DIALECTS
 from .server import DEFAULT_API_LISTEN, run_server
 
@@ -31,11 +35,21 @@ def main(argv: list[str] | None = None) -> int:
         help="answer as an older Toxiproxy API would (2.1: no PATCH, plain-text /version; "
         "2.0: also no /populate; 2.6: /version not valid JSON)",
     )
+    parser.add_argument(
+        "--config", "-config", default=None, metavar="FILE",
+        help="JSON list of proxies ({name, listen, upstream, enabled}) to create at start, as Toxiproxy's -config",
+    )
+    parser.add_argument("-host", default=None, help="Toxiproxy's spelling: the API's host (instead of --listen)")
+    parser.add_argument("-port", type=int, default=None, help="Toxiproxy's spelling: the API's port (default 8474)")
     args = parser.parse_args(argv)
+    listen = args.listen
+    if args.host is not None or args.port is not None:
+        default_host, default_port = split_address(DEFAULT_API_LISTEN)
+        listen = join_address(args.host or default_host, args.port or default_port)
     logging.basicConfig(
         stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
     )
-    return run_server(args.listen, args.compat)
+    return run_server(listen, args.compat, args.config)
 
 
 if __name__ == "__main__":

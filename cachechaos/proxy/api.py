@@ -94,7 +94,7 @@ class Api:
                 return 204, None
             case ["populate"] if self.compat is None or self.compat.populate_route:
                 self._allow(method, "POST")
-                proxies = await col.populate(_populate_configs(_decode(body)))
+                proxies = await col.populate(populate_configs(_decode(body)))
                 return 201, {"proxies": [p.to_json() for p in proxies]}
             case ["proxies"]:
                 self._allow(method, "GET", "POST")
@@ -194,7 +194,7 @@ def _proxy_config(data: Any, where: str = "") -> ProxyConfig:
     )
 
 
-def _populate_configs(data: Any) -> list[ProxyConfig]:
+def populate_configs(data: Any) -> list[ProxyConfig]:
     if not isinstance(data, list):
         raise bad_request("populate expects a JSON list of proxies")
     configs = [_proxy_config(item, f" at proxy {i + 1}") for i, item in enumerate(data)]

@@ -32,11 +32,17 @@ def proxy() -> None:
     "plain-text /version, no reset_peer) or 2.6 (/version body that is not valid JSON). "
     "Default: the current API.",
 )
-def serve(listen: str, compat: str | None) -> None:
+@click.option(
+    "--config",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="JSON list of proxies ({name, listen, upstream, enabled}) to create at start, as Toxiproxy's -config file.",
+)
+def serve(listen: str, compat: str | None, config: str | None) -> None:
     """Serve the Toxiproxy HTTP API and its proxies until SIGTERM or Ctrl-C."""
     logging.basicConfig(
         stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
     )
-    code = run_server(listen, compat)
+    code = run_server(listen, compat, config)
     if code:
         raise SystemExit(code)

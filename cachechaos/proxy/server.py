@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import signal
 import threading
@@ -10,9 +11,10 @@ from collections.abc import Callable
 from types import TracebackType
 
 from .addresses import join_address, split_address
-from .api import Api
-from .collection import ProxyCollection
+from .api import Api, populate_configs
+from .collection import PopulateError, ProxyCollection
 from .compat import dialect
+from .errors import ApiError
 from .httpd import serve_http
 
 log = logging.getLogger("cachechaos.proxy")
@@ -138,14 +140,25 @@ class ProxyServer:
         self.stop()
 
 
-async def serve_until_signalled(listen: str, compat: str | None = None) -> int:
-    """Serve until SIGTERM or SIGINT, then close everything; the process exit code."""
+async def serve_until_signalled(listen: str, compat: str | None = None, config: str | None = None) -> int:
+    """Serve until SIGTERM or SIGINT, then close everything; the process exit code.
+
+    `config` names a JSON list of proxies to create at start, as Toxiproxy's `-config` file does."""
     server = ProxyServer(listen, compat)
     try:
         await server.start_async()
     except OSError as exc:
         log.error("cannot listen on %s: %s (pick a free address with --listen)", listen, exc)
         return 1
+    if config is not None:
+        try:
+            with open(config, encoding="utf-8") as file:
+                proxies = await server.collection.populate(populate_configs(json.load(file)))
+        except (OSError, ValueError, ApiError, PopulateError) as exc:
+            log.error("cannot create the proxies of %s: %s", config, getattr(exc, "message", exc))
+            await server.stop_async()
+            return 1
+        log.info("%d proxies created from %s", len(proxies), config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -158,7 +171,7 @@ async def serve_until_signalled(listen: str, compat: str | None = None) -> int:
     return 0
 
 
-def run_server(listen: str = DEFAULT_API_LISTEN, compat: str | None = None) -> int:
+def run_server(listen: str = DEFAULT_API_LISTEN, compat: str | None = None, config: str | None = None) -> int:
     """Blocking entry point used by `python -m cachechaos.proxy` and `cachechaos proxy serve`."""
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        return runner.run(serve_until_signalled(listen, compat))
+        return runner.run(serve_until_signalled(listen, compat, config))

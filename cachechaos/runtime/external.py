@@ -60,17 +60,10 @@ class ExternalTarget:
         return list(self.spec.redis.nodes)
 
     def primary_name(self) -> str | None:
-        for address in self.spec.redis.sentinels:
-            host, port = split_address(address)
-            try:
-                with redis.Redis(host=host, port=port, socket_timeout=1) as s:
-                    found = s.execute_command("SENTINEL", "get-master-addr-by-name", self.spec.redis.master_name)
-            except redis.RedisError:
-                continue
-            if found:
-                addr = f"{as_text(found[0])}:{int(found[1])}"
-                return next((n for n, a in self.spec.redis.nodes.items() if a == addr), None)
-        return next(iter(self.spec.redis.nodes), None) if not self.spec.redis.sentinels else None
+        if not self.spec.redis.sentinels:
+            return next(iter(self.spec.redis.nodes), None)
+        addr = sentinel_master(self.spec.redis.sentinels, self.spec.redis.master_name)
+        return next((n for n, a in self.spec.redis.nodes.items() if a == addr), None)
 
     def postgres_admin_dsn(self) -> str | None:
         return self.spec.postgres.dsn if self.spec.postgres else None
@@ -88,3 +81,17 @@ class ExternalTarget:
 
     def close(self) -> None:
         """Nothing to tear down: the toolkit started nothing."""
+
+
+def sentinel_master(sentinels: list[str], master_name: str) -> str | None:
+    """`host:port` of the primary as the first Sentinel that answers names it (None: none does)."""
+    for address in sentinels:
+        host, port = split_address(address)
+        try:
+            with redis.Redis(host=host, port=port, socket_timeout=1) as s:
+                found = s.execute_command("SENTINEL", "get-master-addr-by-name", master_name)
+        except redis.RedisError:
+            continue
+        if found:
+            return f"{as_text(found[0])}:{int(found[1])}"
+    return None

@@ -37,12 +37,17 @@ class VersionTable(Strict):
     version: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="column holding the row's version")
 
 
-class ExternalPostgres(Strict):
-    dsn: str = Field(description="DSN for sampling pg_stat_database (and SQL final reads when `tables` maps them)")
+class VersionTables(Strict):
+    """Where an attached service's source of truth keeps its rows, for final reads in SQL."""
+
     tables: dict[Literal["products", "carts"], VersionTable] = Field(
         default_factory=dict,
         description="final reads in SQL for these kinds of row; kinds not mapped are read through the backend",
     )
+
+
+class ExternalPostgres(VersionTables):
+    dsn: str = Field(description="DSN for sampling pg_stat_database (and SQL final reads when `tables` maps them)")
 
 
 class ExternalCache(Strict):
@@ -62,23 +67,24 @@ class ExternalToxiproxy(Strict):
     url: str = Field(description="Toxiproxy API URL; link faults name its proxies")
 
 
-class ExternalTopologySpec(Strict):
-    kind: Literal["external"] = "external"
+class AttachedTopologySpec(Strict):
+    """What every topology the toolkit attaches to (and does not run) declares besides its endpoints:
+    what the service holds and caches, how to read it back, what faults may touch, its adapter.
+    `kind: external` names endpoints; `kind: compose` names the services of a compose project."""
+
+    kind: str  # each kind narrows it to its name
     name: str = "external"
-    backends: list[str] = Field(min_length=1, description="base URLs of backend instances")
     catalog: ExternalCatalog = Field(default_factory=ExternalCatalog)  # type: ignore[arg-type]
-    redis: ExternalRedis = Field(default_factory=ExternalRedis)
-    postgres: ExternalPostgres | None = Field(default=None, description="optional: without it the checks that need PostgreSQL say so")
+    postgres: VersionTables | None = Field(default=None, description="optional: without it the checks that need PostgreSQL say so")
     cache: ExternalCache = Field(default_factory=ExternalCache)  # type: ignore[arg-type]
     final_reads: ExternalFinalReads = Field(default_factory=ExternalFinalReads)  # type: ignore[arg-type]
-    toxiproxy: ExternalToxiproxy | None = None
     chaos_targets: list[str] = Field(default_factory=list, description="nodes destructive faults may touch (with --allow-destructive)")
     adapter: AdapterSpec | None = Field(
         None, description="how the toolkit's operations map onto the service's own API (inline, or the path of a YAML "
                           "file); without it the backends must honour the sample backend's contract")
 
     @model_validator(mode="after")
-    def _catalog_of_adapter(self) -> ExternalTopologySpec:
+    def _catalog_of_adapter(self) -> AttachedTopologySpec:
         # With an adapter the traffic draws from its keys, users and groups: the catalog counts them.
         if self.adapter is not None:
             a = self.adapter
@@ -92,3 +98,11 @@ class ExternalTopologySpec(Strict):
         if self.final_reads.quiescence_s is not None:
             return self.final_reads.quiescence_s
         return self.cache.max_ttl_s + 1.0 if self.cache.max_ttl_s is not None else DEFAULT_QUIESCENCE_S
+
+
+class ExternalTopologySpec(AttachedTopologySpec):
+    kind: Literal["external"] = "external"
+    backends: list[str] = Field(min_length=1, description="base URLs of backend instances")
+    redis: ExternalRedis = Field(default_factory=ExternalRedis)
+    postgres: ExternalPostgres | None = Field(default=None, description="optional: without it the checks that need PostgreSQL say so")
+    toxiproxy: ExternalToxiproxy | None = None

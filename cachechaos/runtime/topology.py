@@ -1,4 +1,4 @@
-"""The topology file: what the local runtime brings up (`targets/local.yaml`)."""
+"""The topology file: what the local runtime brings up (`targets/local.yaml`), and the kind dispatch of every topology file."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from cachechaos.runtime.compose_spec import ComposeTopologySpec
 from cachechaos.runtime.external_spec import ExternalTopologySpec
 from cachechaos.yamlmodel import ConfigFileError, Strict, load_yaml, node_at, parse_model
 
@@ -123,26 +124,32 @@ class DockerTopologySpec(TopologySpec):
         return self
 
 
-def load_topology(path: Path | str) -> TopologySpec | ExternalTopologySpec:
-    """Read and validate a topology file (kind local, docker or external); ConfigFileError names file, line and field."""
+AnyTopologySpec = TopologySpec | ExternalTopologySpec | ComposeTopologySpec
+
+
+def load_topology(path: Path | str) -> AnyTopologySpec:
+    """Read and validate a topology file (kind local, docker, external or compose); ConfigFileError names file, line and field."""
     data, node = load_yaml(path)
     kind = data.get("kind", "local") if isinstance(data, dict) else "local"
-    models: dict[str, type[TopologySpec] | type[ExternalTopologySpec]] = {
-        "local": TopologySpec, "docker": DockerTopologySpec, "external": ExternalTopologySpec}
+    models: dict[str, type[AnyTopologySpec]] = {
+        "local": TopologySpec, "docker": DockerTopologySpec, "external": ExternalTopologySpec, "compose": ComposeTopologySpec}
     if kind not in models:
         line = node_at(node, ("kind",)).start_mark.line + 1 if node is not None else None
-        raise ConfigFileError(path, line, "kind", f"unknown topology kind {kind!r}; use local, docker or external")
-    if kind == "external":
+        raise ConfigFileError(path, line, "kind", f"unknown topology kind {kind!r}; use local, docker, external or compose")
+    if kind in ("external", "compose"):
         from cachechaos.adapters.files import inline_adapter_file
 
         data = inline_adapter_file(data, path)
+    if kind == "compose" and isinstance(data.get("file"), str):
+        # The compose file is named relative to the topology file, wherever cachechaos runs from.
+        data = {**data, "file": str((Path(path).resolve().parent / data["file"]).resolve())}
     return parse_model(models[kind], data, path, node)
 
 
 DEFAULT_TOPOLOGY = Path("targets/local.yaml")
 
 
-def load_topology_or_default(path: Path | str | None) -> TopologySpec | ExternalTopologySpec:
+def load_topology_or_default(path: Path | str | None) -> AnyTopologySpec:
     """`path`, else targets/local.yaml when the working directory has one, else the built-in defaults.
 
     (A run also looks for targets/local.yaml beside its experiment's directory: see ExperimentRun.topology_spec.)"""

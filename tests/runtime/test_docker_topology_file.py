@@ -28,7 +28,7 @@ def test_host_binaries_are_refused_in_a_docker_topology(tmp_path: Path) -> None:
 def test_unknown_kind_names_docker_among_the_kinds(tmp_path: Path) -> None:
     path = tmp_path / "t.yaml"
     path.write_text("kind: kubernetes\n")
-    with pytest.raises(ConfigFileError, match="local, docker or external"):
+    with pytest.raises(ConfigFileError, match="local, docker, external or compose"):
         load_topology(path)
 
 
