@@ -251,9 +251,16 @@ def doctor(topology: Path | None) -> None:
     from cachechaos.proxy.versions import UNKNOWN
     from cachechaos.runtime.binaries import ENV_VARS, INSTALL_HINTS, BinaryNotFound, Kind, found_all, resolve
     from cachechaos.runtime.process import unprivileged_user
+    from cachechaos.runtime.topology import TopologySpec
 
     spec = _load_spec(topology)
-    explicit: dict[str, str | None] = {"redis": spec.redis.binary, "postgres": spec.postgres.bindir, "toxiproxy": spec.proxy.binary}
+    if isinstance(spec, TopologySpec):
+        explicit: dict[str, str | None] = {"redis": spec.redis.binary, "postgres": spec.postgres.bindir,
+                                           "toxiproxy": spec.proxy.binary}
+    else:  # external or compose: the servers are the user's; show what a local topology would use
+        explicit = {"redis": None, "postgres": None, "toxiproxy": None}
+        out.print(f"kind {spec.kind}: the topology's servers are not run from this machine's binaries; "
+                  "the table shows what a local topology would use", highlight=False)
     table = Table(title="cachechaos doctor", title_justify="left")
     for col in ("server", "found", "source", "version", "used"):
         table.add_column(col)
@@ -284,7 +291,7 @@ def doctor(topology: Path | None) -> None:
     if user:
         out.print(f"running as root: PostgreSQL will run as user '{user}'")
     out.print("override with: " + ", ".join(f"{v}" for v in ENV_VARS.values()) + " or the topology file")
-    _doctor_docker(spec.kind == "docker")
+    _doctor_docker(spec.kind in ("docker", "compose"))
     if missing:
         out.print("install hints: " + "; ".join(f"{k}: {v}" for k, v in INSTALL_HINTS.items()))
         sys.exit(ExitCode.ENVIRONMENT)

@@ -61,3 +61,14 @@ def test_every_fault_but_reseeding_fits_a_compose_target() -> None:
     assert missing_capabilities(ComposeTarget, CAPABILITIES) == [Reseedable]
     assert all(not missing_capabilities(ComposeTarget, REGISTRY[name].requires)
                for name in ("kill", "restart", "pause", "disconnect", "latency", "restart_backends"))
+
+
+def test_doctor_on_an_attached_topology_says_its_servers_are_not_local() -> None:
+    """doctor reads binary settings only a local topology has; on a compose file it says so instead of failing."""
+    from click.testing import CliRunner
+
+    from cachechaos.cli import cli
+
+    result = CliRunner().invoke(cli, ["doctor", "--topology", str(resolve(Path("targets/compose/topology.yaml")))])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert "kind compose: the topology's servers are not run from this machine's binaries" in result.output
