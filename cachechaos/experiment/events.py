@@ -3,7 +3,8 @@
 Locust's `events` and Chaos Toolkit's run event handlers are the model: the runner
 says what happened (a phase started, a fault was injected or healed, a sample was
 taken, a source went unsampled, the run finished) and does not know who listens.
-The live view subscribes today; a game-day server or a streaming reporter subscribes
+The run's reporters (junit.xml, summary.md, index.html) listen for RunFinished and the live
+view for the rest; a game-day server or a streaming reporter subscribes
 the same way (`ExperimentRun.events.subscribe(FaultInjected, handler)`) before
 `execute()`. Handlers run on the runner's thread, in subscription order, and must
 not raise: a listener is never a reason for a run to fail.
@@ -14,9 +15,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from cachechaos.errors import RunStatus
+from cachechaos.store.summary import RunSummary
 
 
 @dataclass(frozen=True)
@@ -70,10 +73,14 @@ class PhaseEnded:
 
 @dataclass(frozen=True)
 class RunFinished:
+    """The verdicts are in `summary.json`; the reporters (junit.xml, summary.md, the HTML report) listen for this."""
+
     run_id: str
     status: RunStatus
     exit_code: int
     error: str | None
+    run_dir: Path
+    summary: RunSummary
 
 
 RunEvent = RunStarted | PhaseStarted | FaultInjected | FaultsHealed | SourceNotSampled | SampleTaken | PhaseEnded | RunFinished

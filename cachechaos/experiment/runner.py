@@ -116,6 +116,8 @@ class ExperimentRun:
         self.final_reads: dict[str, str] | None = None
         self.adapter_notes: list[str] = []  # the mix's actions an adapter left out; how versions were derived
         self.events = RunEvents()  # subscribe before execute() to follow the run
+        # The run's own reporters are the first listener of its end, so later ones find the reports written.
+        self.events.subscribe(RunFinished, _write_reports)
 
     # -- the record --------------------------------------------------------------------------
 
@@ -201,7 +203,8 @@ class ExperimentRun:
         self.journal.close()
         self._write_run_info(status, ended_at=time.time(), **({"error": error} if error else {}))
         summary = self._summarize(status, error, code)
-        self.events.publish(RunFinished(self.run_id, RunStatus.of(summary["status"]), summary["exit_code"], error))
+        self.events.publish(RunFinished(self.run_id, RunStatus.of(summary["status"]), summary["exit_code"], error,
+                                        self.run_dir, summary))
         return RunOutcome(self.run_dir, summary)
 
     def _bring_up(self, topology: AnyTopologySpec) -> None:
@@ -322,7 +325,6 @@ class ExperimentRun:
 
     def _summarize(self, status: RunStatus, error: str | None, code: ExitCode) -> RunSummary:
         from cachechaos.experiment.evidence import explain_unmeasured, notes
-        from cachechaos.report.outputs import write_run_outputs
 
         verdicts: list[dict[str, Any]] = []
         load: dict[str, Any] | None = None
@@ -358,5 +360,11 @@ class ExperimentRun:
                                if v["check"] == "stale_read_rate" and "by_layer" in (v.get("details") or {})},
         }
         write_json(self.run_dir / SUMMARY_FILE, summary)
-        write_run_outputs(self.run_dir, summary)
         return summary
+
+
+def _write_reports(event: RunFinished) -> None:
+    """junit.xml, summary.md and the HTML report of a finished run, from its summary."""
+    from cachechaos.report.outputs import write_run_outputs
+
+    write_run_outputs(event.run_dir, event.summary)

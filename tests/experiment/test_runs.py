@@ -54,7 +54,7 @@ def test_cache_aside_race_delete_fails_lease_passes(tmp_path: Path, variant: str
     else:
         assert stale["measured"] <= stale["max"] and summary["status"] == "passed"
     run_dir = only_run_dir(tmp_path)
-    for name in ("junit.xml", "summary.md", "run.json", "journal.jsonl", "metrics.jsonl"):
+    for name in ("junit.xml", "summary.md", "index.html", "run.json", "journal.jsonl", "metrics.jsonl"):
         assert (run_dir / name).exists(), name
     events = [e["event"] for e in read_jsonl(run_dir / "journal.jsonl")]
     assert events.count("inject") == events.count("heal") == 1
