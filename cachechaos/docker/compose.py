@@ -92,12 +92,12 @@ class ComposeTarget:
 
     def containers(self, service: str) -> list[Container]:
         """The service's containers (every replica), in compose's numbering."""
-        found = self.client.containers.list(all=True, filters={"label": [
+        found = self.client.containers.list(ignore_removed=True, all=True, filters={"label": [
             f"{PROJECT_LABEL}={self.project}", f"{SERVICE_LABEL}={service}", f"{ONEOFF_LABEL}=False"]})
         return sorted(found, key=lambda c: int(c.labels.get(NUMBER_LABEL, "1") or 1))
 
     def _check_services(self) -> None:
-        everything = self.client.containers.list(all=True, filters={"label": [f"{PROJECT_LABEL}={self.project}"]})
+        everything = self.client.containers.list(ignore_removed=True, all=True, filters={"label": [f"{PROJECT_LABEL}={self.project}"]})
         present = sorted({c.labels.get(SERVICE_LABEL, "") for c in everything})
         if not present:
             raise ComposeProjectDown(f"compose project {self.project!r} has no containers: bring it up first "

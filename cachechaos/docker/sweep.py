@@ -30,7 +30,9 @@ def sweep(client: docker.DockerClient, run_id: str | None = None, keep: frozense
     """
     done = Swept()
     filters = run_filter(run_id)
-    for container in client.containers.list(all=True, filters=filters):
+    # ignore_removed: list() inspects each container it found, and one may be gone by then (the
+    # reaper or a `down` removing the same run): a race, not an error.
+    for container in client.containers.list(ignore_removed=True, all=True, filters=filters):
         if container.id in keep:
             continue
         try:

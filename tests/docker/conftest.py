@@ -37,7 +37,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def _labelled_runs(client: docker.DockerClient) -> dict[str, str]:
     """Every labelled container, network and volume on the engine, by name, with its run."""
-    found = {c.name: c.labels.get(labels.RUN, "") for c in client.containers.list(all=True, filters=labels.run_filter())}
+    found = {c.name: c.labels.get(labels.RUN, "") for c in client.containers.list(ignore_removed=True, all=True, filters=labels.run_filter())}
     found.update({n.name: (n.attrs.get("Labels") or {}).get(labels.RUN, "") for n in client.networks.list(filters=labels.run_filter())})
     found.update({v.name: (v.attrs.get("Labels") or {}).get(labels.RUN, "") for v in client.volumes.list(filters=labels.run_filter())})
     return found

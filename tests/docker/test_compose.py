@@ -74,7 +74,7 @@ def project(engine: docker.DockerClient, offline_images: ImageSet) -> Iterator[s
         yield name
     finally:
         subprocess.run([*base, "down", "-v", "--remove-orphans", "-t", "1"], capture_output=True, env=env, timeout=180)
-        left = engine.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={name}"})
+        left = engine.containers.list(ignore_removed=True, all=True, filters={"label": f"{PROJECT_LABEL}={name}"})
         assert not left, f"the example project left {[c.name for c in left]}"
 
 
@@ -147,7 +147,7 @@ def test_destructive_faults_need_chaos_targets_and_allow_destructive(project: st
     undeclared = ComposeTarget(example_spec(project, chaos_targets=["backend-1"]), allow_destructive=True)
     with undeclared, pytest.raises(FaultRefused, match="redis-2"):
         build_fault(kill, FaultContext(target=undeclared, allow_destructive=True)).inject()
-    running = [c.status for c in engine.containers.list(all=True, filters={"label": [
+    running = [c.status for c in engine.containers.list(ignore_removed=True, all=True, filters={"label": [
         f"{PROJECT_LABEL}={project}", "com.docker.compose.service=redis-2"]})]
     assert running == ["running"]
     with pytest.raises(ComposeProjectDown, match="nosuch"):

@@ -66,7 +66,7 @@ def test_up_every_address_is_proxied(topo: DockerTopology) -> None:
     master = _sentinel_client(topo).discover_master(topo.endpoints.master_name)
     assert master[0] == proxy_ip
     assert master == split_address(topo.endpoints.redis[topo.primary_name() or ""])
-    for container in topo.client.containers.list(filters={"label": f"io.cachechaos.run={topo.run_id}"}):
+    for container in topo.client.containers.list(ignore_removed=True, filters={"label": f"io.cachechaos.run={topo.run_id}"}):
         assert container.labels["io.cachechaos.managed"] == "true"
 
 

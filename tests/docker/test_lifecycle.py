@@ -26,7 +26,7 @@ backends: {instances: 1}
 
 
 def _labelled(client: docker.DockerClient, run_id: str) -> list[str]:
-    found = [c.name for c in client.containers.list(all=True, filters=labels.run_filter(run_id))]
+    found = [c.name for c in client.containers.list(ignore_removed=True, all=True, filters=labels.run_filter(run_id))]
     found += [n.name for n in client.networks.list(filters=labels.run_filter(run_id))]
     found += [v.name for v in client.volumes.list(filters=labels.run_filter(run_id))]
     return found

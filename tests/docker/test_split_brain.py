@@ -43,4 +43,4 @@ def test_split_brain_verdicts_on_docker(engine: docker.DockerClient, offline_ima
     edges = [(e["event"], e["type"], e["ok"]) for e in read_jsonl(run_dir / "journal.jsonl") if e["event"] in ("inject", "heal")]
     assert edges == [("inject", "partition", True), ("heal", "partition", True)]
     # The run removed its containers and network on the way out.
-    assert not engine.containers.list(all=True, filters=labels.run_filter(run["docker"]["run_id"]))
+    assert not engine.containers.list(ignore_removed=True, all=True, filters=labels.run_filter(run["docker"]["run_id"]))
