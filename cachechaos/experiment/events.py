@@ -75,12 +75,24 @@ class PhaseEnded:
 class RunFinished:
     """The verdicts are in `summary.json`; the reporters (junit.xml, summary.md, the HTML report) listen for this."""
 
-    run_id: str
-    status: RunStatus
-    exit_code: int
-    error: str | None
     run_dir: Path
     summary: RunSummary
+
+    @property
+    def run_id(self) -> str:
+        return self.summary["run_id"]
+
+    @property
+    def status(self) -> RunStatus:
+        return RunStatus.of(self.summary["status"])
+
+    @property
+    def exit_code(self) -> int:
+        return int(self.summary["exit_code"])
+
+    @property
+    def error(self) -> str | None:
+        return self.summary["error"]
 
 
 RunEvent = RunStarted | PhaseStarted | FaultInjected | FaultsHealed | SourceNotSampled | SampleTaken | PhaseEnded | RunFinished

@@ -203,8 +203,7 @@ class ExperimentRun:
         self.journal.close()
         self._write_run_info(status, ended_at=time.time(), **({"error": error} if error else {}))
         summary = self._summarize(status, error, code)
-        self.events.publish(RunFinished(self.run_id, RunStatus.of(summary["status"]), summary["exit_code"], error,
-                                        self.run_dir, summary))
+        self.events.publish(RunFinished(self.run_dir, summary))
         return RunOutcome(self.run_dir, summary)
 
     def _bring_up(self, topology: AnyTopologySpec) -> None:

@@ -124,7 +124,7 @@ class Plan:
         return (client * self.processes + self.process_index) % self.users + 1
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # one per request: slots and no frozen __setattr__ keep it cheap on the request path
 class Exchange:
     """One request's answer (or failure) and the times around its socket work."""
 

@@ -36,3 +36,15 @@ def test_the_live_view_follows_the_events(tmp_path: Path) -> None:
     text = console.export_text()
     assert "phase fault (15s)" in text and "inject kill (kill)" in text and "after" not in text
     assert (state.phase, state.phase_index, state.active_faults, state.load) == ("fault", 1, ["kill"], {"rps": 300})
+
+
+def test_run_finished_reads_its_outcome_from_the_summary(tmp_path: Path) -> None:
+    from typing import Any, cast
+
+    from cachechaos.errors import RunStatus
+    from cachechaos.experiment.events import RunFinished
+    from cachechaos.store.summary import RunSummary
+
+    summary = cast(RunSummary, cast(Any, {"run_id": "r1", "status": "failed", "exit_code": 1, "error": None}))
+    event = RunFinished(tmp_path, summary)
+    assert (event.run_id, event.status, event.exit_code, event.error) == ("r1", RunStatus.FAILED, 1, None)
