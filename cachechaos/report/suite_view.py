@@ -17,6 +17,8 @@ DEFAULT_VARIANT = "default"
 
 def headline(run: dict[str, Any]) -> str:
     """The one figure that says most about a run: its first failed verdict, else its first verdict."""
+    if run.get("missing"):
+        return "not applicable: " + "; ".join(run["missing"])
     verdicts = run.get("verdicts") or []
     if not verdicts:
         return str(run.get("error") or "no verdicts")[:160]
@@ -81,6 +83,7 @@ def suite_view(suite_dir: Path) -> dict[str, Any]:
         "started_at": summary.get("started_at") or (runs[0].get("started_at") if runs else None),
         "exit_code": summary.get("exit_code"), "rows": rows, "variants": variants, "scorecard": scorecard,
         "matrix_rows": _matrix_rows(summary.get("rows") or []), "repeat": summary.get("repeat") or 1,
+        "applicability": summary.get("applicability") or [], "target": summary.get("target") or "",
     }
 
 

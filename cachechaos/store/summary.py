@@ -44,3 +44,5 @@ class SuiteSummary(TypedDict, total=False):
     repeat: int
     runs: list[dict[str, Any]]   # every run's RunSummary with run_dir, repeat and detected
     rows: list[dict[str, Any]]   # with matrix: one detection-matrix row per experiment
+    target: str                  # gate on an attached service: its topology's name
+    applicability: list[dict[str, Any]]  # ... each row: applicable or what is missing, its cells, its finding
