@@ -39,7 +39,8 @@ NEED_LINES: dict[str, str] = {
     "orders": "needs orders: adapter operation `order` (POST /orders is not probed: it would sell stock)",
     "discount": "needs a bulk update: adapter operation `bulk_update` (POST /categories/{id}/discount is not probed: it "
                 "would rewrite prices)",
-    "layer": "needs the layer that served each read: an `X-Cache: l1|l2|miss` header, or adapter.layer_header",
+    "layer": "needs the layer that served each read: an `X-Cache: l1|l2|miss` header, or adapter.layer_header / "
+             "adapter.layer_path (JMESPath into the read's body)",
     "db_rate": "needs a DB query rate: postgres.dsn: <dsn> (pg_stat_database)",
     "backend_db_rate": "needs the backends' DB query counter: db_queries_total in your /metrics",
     "redis_stats": "needs INFO of your Redis nodes: redis.nodes: {<name>: <host:port>}",
@@ -236,7 +237,7 @@ def offer_of(topology: AnyTopologySpec | AttachedTopologySpec, seen: ProbeSeen |
         has.update(need for action, need in ACTION_NEEDS.items()
                    if adapter.implements({"cart_read": "cart_read", "cart_write": "cart_write", "checkout": "order",
                                           "discount": "bulk_update"}[action]))
-        if adapter.layer_header:
+        if adapter.layer_header or adapter.layer_path:
             has.add("layer")
     targets = set(topology.chaos_targets)
     proxies = topology.toxiproxy.links if isinstance(topology, (ExternalTopologySpec, ComposeTopologySpec)) and \

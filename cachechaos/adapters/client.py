@@ -60,7 +60,7 @@ class AdapterClient:
         headers = {**(request.headers or {}), **(self.adapter.bypass_headers if bypass else {})}
         response = self.http.request(request.method, request.path, content=request.payload, headers=headers)
         version = self.compiled.read_version(name, response.status_code, response.content, response.headers)
-        return Answer(response.status_code, version, self.compiled.layer(response.headers),
+        return Answer(response.status_code, version, self.compiled.layer(response.headers, response.content),
                       f"{request.method} {request.path} -> HTTP {response.status_code} {_short(response.text)}")
 
     def write(self, name: str, key: int, tag: int) -> Answer:
