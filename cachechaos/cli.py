@@ -442,6 +442,8 @@ def _render_summary(summary: Mapping[str, Any], run_dir: Path) -> None:
         why = (v.get("details") or {}).get("not_measured")
         if why:
             out.print(f"[yellow]{escape(v['name'])} not measured:[/] {escape(why)}", highlight=False)
+    if summary.get("traffic"):
+        out.print(f"[dim]traffic: {escape(summary['traffic'])}[/]", highlight=False)
     for note in summary.get("notes", []):
         out.print(f"[dim]note: {escape(note)}[/]", highlight=False)
     if summary.get("error"):

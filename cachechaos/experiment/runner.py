@@ -354,7 +354,7 @@ class ExperimentRun:
             "trigger": self.spec.detection.trigger if self.spec.detection else None,
             "started_at": info.get("started_at"), "ended_at": info.get("ended_at"),
             "duration_s": (info.get("ended_at") or time.time()) - (info.get("started_at") or time.time()),
-            "verdicts": verdicts, "load": load,
+            "verdicts": verdicts, "load": load, "traffic": self.spec.traffic.describe(),
             "notes": notes(self.sampler.gaps if self.sampler else {}, self.final_reads) + self.adapter_notes,
             # Where staleness came from, per stale-read criterion: l1, l2, miss (PostgreSQL), none (no X-Cache).
             "stale_by_layer": {v["name"]: v["details"]["by_layer"] for v in verdicts

@@ -41,6 +41,8 @@ def run_markdown(summary: Mapping[str, Any]) -> str:
     for name, layers in (summary.get("stale_by_layer") or {}).items():
         lines.append(f"Stale reads by serving layer ({name}): {stale_layers_text(layers)}.")
         lines.append("")
+    if summary.get("traffic"):
+        lines += [f"Traffic: {summary['traffic']}.", ""]
     if summary.get("notes"):
         lines += ["Notes on the evidence:", *(f"- {note}" for note in summary["notes"]), ""]
     if summary.get("mechanism"):

@@ -28,6 +28,7 @@ class RunSummary(TypedDict):
     verdicts: list[dict[str, Any]]   # cachechaos.checks.criteria.Verdict as JSON, plus a `caveat` when judged on short load
     load: dict[str, Any] | None      # load fidelity
     notes: list[str]
+    traffic: str                     # the load in one line, defaults marked (TrafficSpec.describe)
     stale_by_layer: dict[str, Any]   # per stale-read criterion: where staleness came from (l1, l2, miss, none)
 
 
