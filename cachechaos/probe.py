@@ -383,7 +383,10 @@ def _check_possible(name: str, seen: ProbeSeen, spec: ExternalTopologySpec) -> t
         how = "products in SQL" if pg and "products" in pg.tables else "products over HTTP"
         how += "" if seen.bypass else f" after {spec.quiescence_s():g} s quiescence"
         return True, how + ("; carts too" if seen.carts else "; no carts")
-    return True, "from the history" if not check_needs(name, {}) else "its source answered"
+    if check_needs(name, {}):
+        return True, "its source answered"
+    derived = spec.adapter is not None and spec.adapter.derives_versions
+    return True, "from the history, " + ("versions from unique written values" if derived else "versions the service reports")
 
 
 def _fault_possible(name: str, seen: ProbeSeen, spec: ExternalTopologySpec) -> tuple[bool | None, str]:
