@@ -60,7 +60,9 @@ def suite_view(suite_dir: Path) -> dict[str, Any]:
             "purpose": run.get("purpose") or "",
             "status": status, "expect": run.get("expect"), "detected": run.get("detected"),
             "headline": headline(run), "duration_s": run.get("duration_s"), "exit_code": run.get("exit_code"),
-            "link": f"{run_dir}/index.html", "has_report": (suite_dir / run_dir / "index.html").is_file(),
+            # A row the target could not run has no run directory: its line is in the applicability table.
+            "link": f"{run_dir}/index.html" if run_dir else "#applicability",
+            "has_report": bool(run_dir) and (suite_dir / run_dir / "index.html").is_file(),
             "verdicts": run.get("verdicts") or [], "run_dir": run_dir,
         })
     experiments = list(dict.fromkeys(r["experiment"] for r in rows))
