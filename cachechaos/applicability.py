@@ -52,8 +52,7 @@ NEED_LINES: dict[str, str] = {
                        "chaos_targets",
     "backend_processes": "needs container control of your backends: `kind: compose` with the backend services in "
                          "chaos_targets",
-    "key_template": "needs the Redis key of a resource: `cache_key: \"<prefix>{key}\"` (attached topologies cannot "
-                    "declare it yet)",
+    "key_template": "needs the Redis key your service caches a product under: cache.key_template: \"<prefix>{key}\"",
     "per_backend_links": "needs each backend's own Toxiproxy links to Redis and the Sentinels (the sample backend's "
                          "own_links); attached topologies cannot declare them yet",
 }
@@ -240,6 +239,8 @@ def offer_of(topology: AnyTopologySpec | AttachedTopologySpec, seen: ProbeSeen |
         if adapter.layer_header or adapter.layer_path:
             has.add("layer")
     targets = set(topology.chaos_targets)
+    if topology.cache.key_template is not None:
+        has.add("key_template")
     proxies = topology.toxiproxy.links if isinstance(topology, (ExternalTopologySpec, ComposeTopologySpec)) and \
         topology.toxiproxy is not None else {}
     live_proxies = set(seen.proxies) if seen is not None else None

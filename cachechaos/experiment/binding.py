@@ -5,7 +5,8 @@ Redis memory), its configuration variants, its link names and a rate this machin
 backend holds. On a user's service none of that is theirs. Bound, a row keeps its traffic shape,
 phases, faults and criteria, and takes from the topology:
 
-- the links its faults act on, by role (`toxiproxy.links`: database, redis, invalidation);
+- the links its faults act on, by role (`toxiproxy.links`: database, redis, invalidation), and
+  the Redis keys they touch (`cache.key_template`: `product:7` becomes `item:7`);
 - the bounds of criteria that name a service level (`slo:` on a criterion, the topology's `slo:`);
   the freshness criterion's window is the topology's `cache.freshness_budget_s`;
 - the arrival rate (`load.rate_per_s`), so a gate never floods a staging service by surprise.
@@ -66,6 +67,8 @@ def bind_row(spec: ExperimentSpec, topology: AttachedTopologySpec, applicability
             role = link_role(str(fault["link"])) if "link" in fault else None
             if role is not None and role in links:
                 fault["link"] = links[role]
+            if fault.get("keys") and topology.cache.key_template is not None:
+                fault["keys"] = [_user_key(k, topology.cache.key_template) for k in fault["keys"]]
     budget = topology.cache.freshness_budget()
     criteria = []
     for written, criterion in zip(spec.criteria, data.get("criteria", []), strict=True):
@@ -95,3 +98,9 @@ def _measure_past(phases: list[dict[str, Any]], name: str | None, seconds: float
     """The measured phase (`name`, else the last) lasts `seconds`: past the window, and no longer."""
     phase = next((p for p in phases if p["name"] == name), phases[-1])
     phase["duration_s"] = seconds
+
+
+def _user_key(sample_key: str, template: str) -> str:
+    """`product:7` (the sample backend's key of product 7) as the user's service names it."""
+    _, _, product = sample_key.rpartition(":")
+    return template.replace("{key}", product)

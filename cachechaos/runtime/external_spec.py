@@ -63,6 +63,11 @@ class ExternalCache(Strict):
         None, gt=0, le=3600, description="how old a read may be after a write was acknowledged (the freshness-budget "
                                           "row's window; default: the checklist's catalogue budget, 60 s)")
 
+    key_template: str | None = Field(
+        None, pattern=r"^[^{}]*\{key\}[^{}]*$",
+        description="the Redis key your service caches a product under, e.g. item:{key}: rows that expire or evict "
+                    "hot keys (stampede) touch these keys")
+
     def freshness_budget(self) -> float:
         return self.freshness_budget_s if self.freshness_budget_s is not None else CATALOGUE_BUDGET_S
 

@@ -127,3 +127,18 @@ def test_a_bound_row_leaves_out_what_the_target_lacks() -> None:
     assert [c.params.get("route") for c in bound.criteria if c.check == "latency"] == ["catalog"]
     mix = bound.traffic.mix
     assert mix.cart_read == mix.cart_write == mix.checkout == 0 and mix.browse > 0
+
+
+def test_stampede_binds_to_the_database_link_and_the_services_own_redis_keys() -> None:
+    topology = _external(toxiproxy={"url": "http://127.0.0.1:2", "links": {"database": "pg"}},
+                         redis={"nodes": {"cache": "127.0.0.1:3"}}, chaos_targets=["cache"],
+                         cache={"key_template": "item:{key}"})
+    seen = ProbeSeen(reads=True, versions=True, redis_ok=["cache"], proxies=["pg"], metrics={"db_queries_total": 3.0})
+    spec = ROWS["stampede"]
+    found = row_applicability(spec, offer_of(topology, seen))
+    assert found.applicable, found.missing
+    faults = [f.model_dump() for p in bind_row(spec, topology, found).phases for f in p.faults]
+    assert {f["link"] for f in faults if f["type"] == "latency"} == {"pg"}
+    assert next(f for f in faults if f["type"] == "expire_keys")["keys"] == [f"item:{i}" for i in range(1, 6)]
+    without = _external(**{k: v for k, v in topology.model_dump().items() if k in ("toxiproxy", "redis", "chaos_targets")})
+    assert 'cache.key_template: "<prefix>{key}"' in " ".join(row_applicability(spec, offer_of(without, seen)).missing)
