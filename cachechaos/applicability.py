@@ -57,6 +57,11 @@ NEED_LINES: dict[str, str] = {
                          "own_links); attached topologies cannot declare them yet",
 }
 
+# Where a need is met, for saying what a possible check reads.
+SOURCES: dict[str, str] = {"layer": "the layer that served each read", "db_rate": "pg_stat_database",
+                           "backend_db_rate": "the backends' db_queries_total", "redis_stats": "Redis INFO",
+                           "sentinel": "the Sentinels", "carts": "cart reads and writes", "orders": "orders"}
+
 # Traffic actions beyond the product contract (reads, writes, absent ids), and what each needs.
 ACTION_NEEDS: dict[str, str] = {"cart_read": "carts", "cart_write": "carts", "checkout": "orders", "discount": "discount"}
 

@@ -20,7 +20,7 @@ import httpx
 import psycopg
 import redis
 
-from cachechaos.applicability import check_needs, fault_type_needs, line, offer_of
+from cachechaos.applicability import SOURCES, check_needs, fault_type_needs, line, offer_of
 from cachechaos.checks.registry import CHECKS
 from cachechaos.experiment.sampler import prometheus_samples
 from cachechaos.faults import REGISTRY as FAULTS
@@ -363,7 +363,11 @@ def _product(response: httpx.Response, pid: int) -> dict[str, Any]:
 _UNPROBED = {"oversell": "POST /orders not probed (it would sell stock)",
              "bulk_discount": "POST /categories/{id}/discount not probed (it would rewrite prices)"}
 # The parameters the probe judges a check with: lost writes of products, which every contract service has.
-_PROBE_PARAMS: dict[str, dict[str, Any]] = {"lost_writes": {"op": "product"}}
+# Series checks judge any series: the probe asks of them what the history gives every target.
+_PROBE_PARAMS: dict[str, dict[str, Any]] = {"lost_writes": {"op": "product"}, "recovery_time": {"metric": "p99_ms"},
+                                            "series_stat": {"metric": "p99_ms"}}
+# Checks that order reads and writes by version.
+_VERSIONED = ("stale_read_rate", "monotonic_reads", "lost_writes", "failover_time")
 
 
 def _check_possible(name: str, seen: ProbeSeen, spec: ExternalTopologySpec) -> tuple[bool | None, str]:
@@ -373,7 +377,7 @@ def _check_possible(name: str, seen: ProbeSeen, spec: ExternalTopologySpec) -> t
         return None, _UNPROBED[name]
     if not seen.reads:
         return False, "needs product reads"
-    if name in ("stale_read_rate", "monotonic_reads", "lost_writes", "failover_time") and not seen.versions:
+    if name in _VERSIONED and not seen.versions:
         return False, "needs product writes with versions (from the service, or from unique written values)"
     lacks = offer_of(spec, seen).lacks(check_needs(name, _PROBE_PARAMS.get(name, {})))
     if lacks:
@@ -383,8 +387,11 @@ def _check_possible(name: str, seen: ProbeSeen, spec: ExternalTopologySpec) -> t
         how = "products in SQL" if pg and "products" in pg.tables else "products over HTTP"
         how += "" if seen.bypass else f" after {spec.quiescence_s():g} s quiescence"
         return True, how + ("; carts too" if seen.carts else "; no carts")
-    if check_needs(name, {}):
-        return True, "its source answered"
+    needs = check_needs(name, _PROBE_PARAMS.get(name, {}))
+    if needs:
+        return True, "from " + ", ".join(SOURCES.get(n, n) for n in sorted(needs))
+    if name not in _VERSIONED:
+        return True, "from the history"
     derived = spec.adapter is not None and spec.adapter.derives_versions
     return True, "from the history, " + ("versions from unique written values" if derived else "versions the service reports")
 
