@@ -19,6 +19,7 @@ load row's cart p99 on a service without carts); so is a traffic action nothing 
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -35,14 +36,17 @@ if TYPE_CHECKING:
 
 # Every need a row can have, with the line a user adds to the topology to meet it.
 NEED_LINES: dict[str, str] = {
-    "carts": "needs cart reads and writes: GET|PUT /carts/{user} on your service, or adapter operations cart_read and cart_write",
-    "orders": "needs orders: adapter operation `order` (POST /orders is not probed: it would sell stock)",
-    "discount": "needs a bulk update: adapter operation `bulk_update` (POST /categories/{id}/discount is not probed: it "
-                "would rewrite prices)",
-    "layer": "needs the layer that served each read: an `X-Cache: l1|l2|miss` header, or adapter.layer_header / "
-             "adapter.layer_path (JMESPath into the read's body)",
+    "carts": "needs cart reads and writes: GET|PUT /carts/{user} on your service (kind compose: offers: [carts]), or "
+             "adapter operations cart_read and cart_write",
+    "orders": "needs orders (POST /orders is not probed: it would sell stock): offers: [orders], or adapter operation "
+              "`order`",
+    "discount": "needs a bulk update (POST /categories/{id}/discount is not probed: it would rewrite prices): "
+                "offers: [discount], or adapter operation `bulk_update`",
+    "layer": "needs the layer that served each read: an `X-Cache: l1|l2|miss` header (kind compose: offers: [x_cache]), "
+             "or adapter.layer_header / adapter.layer_path (JMESPath into the read's body)",
     "db_rate": "needs a DB query rate: postgres.dsn: <dsn> (pg_stat_database)",
-    "backend_db_rate": "needs the backends' DB query counter: db_queries_total in your /metrics",
+    "backend_db_rate": "needs the backends' DB query counter: db_queries_total in your /metrics (kind compose: "
+                       "offers: [metrics])",
     "redis_stats": "needs INFO of your Redis nodes: redis.nodes: {<name>: <host:port>}",
     "redis_admin": "needs admin on a Redis node: list it in redis.nodes and in chaos_targets (faults act with "
                    "--allow-destructive)",
@@ -61,6 +65,9 @@ NEED_LINES: dict[str, str] = {
 SOURCES: dict[str, str] = {"layer": "the layer that served each read", "db_rate": "pg_stat_database",
                            "backend_db_rate": "the backends' db_queries_total", "redis_stats": "Redis INFO",
                            "sentinel": "the Sentinels", "carts": "cart reads and writes", "orders": "orders"}
+
+# What each optional part of the contract a topology says it `offers` meets.
+OFFERED = {"x_cache": "layer", "metrics": "backend_db_rate", "carts": "carts", "orders": "orders", "discount": "discount"}
 
 # Traffic actions beyond the product contract (reads, writes, absent ids), and what each needs.
 ACTION_NEEDS: dict[str, str] = {"cart_read": "carts", "cart_write": "carts", "checkout": "orders", "discount": "discount"}
@@ -248,10 +255,10 @@ def offer_of(topology: AnyTopologySpec | AttachedTopologySpec, seen: ProbeSeen |
         has.add("key_template")
     proxies = topology.toxiproxy.links if isinstance(topology, (ExternalTopologySpec, ComposeTopologySpec)) and \
         topology.toxiproxy is not None else {}
-    live_proxies = set(seen.proxies) if seen is not None else None
     for role, proxy in proxies.items():
-        if live_proxies is None or proxy in live_proxies:
+        if seen is None or fnmatch.filter(seen.proxies, proxy):
             has.add(f"link:{role}")
+    has.update(OFFERED[part] for part in topology.offers)
     if isinstance(topology, ExternalTopologySpec):
         nodes = set(seen.redis_ok) if seen is not None else set(topology.redis.nodes)
         if nodes & targets:

@@ -360,8 +360,8 @@ def _product(response: httpx.Response, pid: int) -> dict[str, Any]:
 
 
 # Parts of the contract the probe does not call, because calling them changes the service's data.
-_UNPROBED = {"oversell": "POST /orders not probed (it would sell stock)",
-             "bulk_discount": "POST /categories/{id}/discount not probed (it would rewrite prices)"}
+_UNPROBED = {"oversell": ("orders", "POST /orders not probed (it would sell stock)"),
+             "bulk_discount": ("discount", "POST /categories/{id}/discount not probed (it would rewrite prices)")}
 # The parameters the probe judges a check with: lost writes of products, which every contract service has.
 # Series checks judge any series: the probe asks of them what the history gives every target.
 _PROBE_PARAMS: dict[str, dict[str, Any]] = {"lost_writes": {"op": "product"}, "recovery_time": {"metric": "p99_ms"},
@@ -373,8 +373,8 @@ _VERSIONED = ("stale_read_rate", "monotonic_reads", "lost_writes", "failover_tim
 def _check_possible(name: str, seen: ProbeSeen, spec: ExternalTopologySpec) -> tuple[bool | None, str]:
     """Whether a check can judge this target: the declarations of cachechaos.applicability, matched
     against what the probe found answering."""
-    if name in _UNPROBED and spec.adapter is None:
-        return None, _UNPROBED[name]
+    if name in _UNPROBED and spec.adapter is None and _UNPROBED[name][0] not in spec.offers:
+        return None, _UNPROBED[name][1]
     if not seen.reads:
         return False, "needs product reads"
     if name in _VERSIONED and not seen.versions:
@@ -397,8 +397,8 @@ def _check_possible(name: str, seen: ProbeSeen, spec: ExternalTopologySpec) -> t
 
 
 def _fault_possible(name: str, seen: ProbeSeen, spec: ExternalTopologySpec) -> tuple[bool | None, str]:
-    if name in _UNPROBED and spec.adapter is None:
-        return None, _UNPROBED[name]
+    if name in _UNPROBED and spec.adapter is None and _UNPROBED[name][0] not in spec.offers:
+        return None, _UNPROBED[name][1]
     offer = offer_of(spec, seen)
     if name in ("latency", "timeout", "down"):
         roles = sorted(n.removeprefix("link:") for n in offer.has if n.startswith("link:"))

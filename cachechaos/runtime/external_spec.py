@@ -99,9 +99,9 @@ class ExternalFinalReads(Strict):
 class ProxyRoles(Strict):
     links: dict[str, str] = Field(
         default_factory=dict,
-        description="role -> proxy name: the proxy on your service's path to PostgreSQL (`database`), to the Redis "
-                    "primary (`redis`), to the invalidation channel (`invalidation`); `database.backend-1` for one "
-                    "backend's own path. Gate rows act on these links")
+        description="role -> proxy name (or a glob naming several, e.g. pubsub.*): the proxy on your service's path to "
+                    "PostgreSQL (`database`), to the Redis primary (`redis`), to the invalidation channel "
+                    "(`invalidation`); `database.backend-1` for one backend's own path. Gate rows act on these links")
 
     @model_validator(mode="after")
     def _known_roles(self) -> ProxyRoles:
@@ -129,6 +129,11 @@ class AttachedTopologySpec(Strict):
     cache: ExternalCache = Field(default_factory=ExternalCache)  # type: ignore[arg-type]
     final_reads: ExternalFinalReads = Field(default_factory=ExternalFinalReads)  # type: ignore[arg-type]
     chaos_targets: list[str] = Field(default_factory=list, description="nodes destructive faults may touch (with --allow-destructive)")
+    offers: list[Literal["x_cache", "metrics", "carts", "orders", "discount"]] = Field(
+        default_factory=list,
+        description="optional parts of the backend contract the service has, taken as said: the ones the probe does not "
+                    "call (orders, discount: they would sell stock, rewrite prices), and for kind compose, which the gate "
+                    "does not probe, the X-Cache header, db_queries_total in /metrics and carts")
     slo: ServiceLevels = Field(default_factory=ServiceLevels,  # type: ignore[arg-type]
                                description="the bounds `cachechaos gate` holds the service to")
     load: GateLoad = Field(default_factory=GateLoad,  # type: ignore[arg-type]

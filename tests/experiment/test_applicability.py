@@ -142,3 +142,20 @@ def test_stampede_binds_to_the_database_link_and_the_services_own_redis_keys() -
     assert next(f for f in faults if f["type"] == "expire_keys")["keys"] == [f"item:{i}" for i in range(1, 6)]
     without = _external(**{k: v for k, v in topology.model_dump().items() if k in ("toxiproxy", "redis", "chaos_targets")})
     assert 'cache.key_template: "<prefix>{key}"' in " ".join(row_applicability(spec, offer_of(without, seen)).missing)
+
+
+def test_the_compose_example_declares_its_roles_and_runs_all_but_the_per_backend_rows() -> None:
+    from cachechaos.checklist import TARGETS_DIR
+    from cachechaos.runtime.topology import load_topology
+
+    topology = load_topology(TARGETS_DIR / "compose" / "topology.yaml")
+    assert isinstance(topology, ComposeTopologySpec)
+    offer = offer_of(topology)
+    not_applicable = {name: row_applicability(spec, offer).missing for name, spec in ROWS.items()
+                      if not row_applicability(spec, offer).applicable}
+    # split-brain partitions each backend's own links to Redis, cache-aside-race slows backend-1's own
+    # path to PostgreSQL: the example has one shared proxy per node.
+    assert set(not_applicable) == {"split-brain", "cache-aside-race"}, not_applicable
+    spec = ROWS["invalidation-delay"]
+    bound = bind_row(spec, topology, row_applicability(spec, offer))
+    assert bound.phases[1].faults[0].model_dump()["link"] == "pubsub.*"
