@@ -29,8 +29,6 @@ from cachechaos.faults import FaultSpec
 from cachechaos.names import kind_of, parse_link
 
 if TYPE_CHECKING:
-    from cachechaos.experiment.model import ExperimentSpec
-    from cachechaos.probe import ProbeSeen
     from cachechaos.runtime.external_spec import AttachedTopologySpec
     from cachechaos.runtimes import AnyTopologySpec
 
@@ -186,37 +184,21 @@ def line(need: str) -> str:
     return f"needs {need}"
 
 
-def row_applicability(spec: ExperimentSpec, offer: Offer) -> RowApplicability:
-    """Match a row's declarations against a target's offer (see the module docstring)."""
-    missing: set[str] = set()
-    for phase in spec.phases:
-        for fault in phase.faults:
-            missing.update(offer.lacks(fault_needs(fault)))
-    mechanism = spec.detection.criterion if spec.detection else None
-    kept, dropped, left_out = [], [], []
-    for criterion in spec.criteria:
-        lacks = offer.lacks(criterion_needs(criterion))
-        if not lacks:
-            kept.append(criterion)
-        elif criterion.label == mechanism:
-            missing.update(lacks)
-        else:
-            dropped.append(criterion.label)
-            left_out.append(f"criterion {criterion.label!r} left out: " + "; ".join(line(n) for n in lacks))
-    if spec.criteria and not kept:
-        missing.update(n for c in spec.criteria for n in offer.lacks(criterion_needs(c)))
-    actions = []
-    weights = spec.traffic.mix.model_dump()
-    for action, weight in weights.items():
-        need = ACTION_NEEDS.get(action)
-        if weight > 0 and need is not None and offer.lacks([need]):
-            actions.append(action)
-            left_out.append(f"traffic action {action} left out: {line(need)}")
-    if all(w <= 0 for a, w in weights.items() if a not in actions):
-        missing.update(ACTION_NEEDS[a] for a in actions)
-    if missing:
-        return RowApplicability(spec.name, False, [line(n) for n in sorted(missing)])
-    return RowApplicability(spec.name, True, [], left_out, dropped, actions)
+@dataclass
+class ProbeSeen:
+    """What the backend probes learned, for the capability table."""
+
+    reads: bool = False
+    versions: bool = False
+    absent_404: bool = False
+    x_cache: bool = False
+    bypass: bool | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    carts: bool | None = None
+    redis_ok: list[str] = field(default_factory=list)
+    sentinel_primary: str | None = None
+    postgres: bool = False
+    proxies: list[str] = field(default_factory=list)
 
 
 def _probe_has(seen: ProbeSeen) -> set[str]:

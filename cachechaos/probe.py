@@ -20,11 +20,11 @@ import httpx
 import psycopg
 import redis
 
-from cachechaos.applicability import SOURCES, check_needs, fault_type_needs, line, offer_of
+from cachechaos.applicability import SOURCES, ProbeSeen, check_needs, fault_type_needs, line, offer_of
 from cachechaos.checks.registry import CHECKS
-from cachechaos.experiment.sampler import prometheus_samples
 from cachechaos.faults import REGISTRY as FAULTS
 from cachechaos.names import backend_urls
+from cachechaos.prometheus_text import prometheus_samples
 from cachechaos.proxy.client import ToxiproxyClient, ToxiproxyError
 from cachechaos.runtime.external_spec import ExternalTopologySpec
 from cachechaos.runtime.ports import split_address
@@ -75,23 +75,6 @@ class ProbeReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "conformant": self.conformant, "missing": self.missing()}
-
-
-@dataclass
-class ProbeSeen:
-    """What the backend probes learned, for the capability table."""
-
-    reads: bool = False
-    versions: bool = False
-    absent_404: bool = False
-    x_cache: bool = False
-    bypass: bool | None = None
-    metrics: dict[str, float] = field(default_factory=dict)
-    carts: bool | None = None
-    redis_ok: list[str] = field(default_factory=list)
-    sentinel_primary: str | None = None
-    postgres: bool = False
-    proxies: list[str] = field(default_factory=list)
 
 
 class _Prober:

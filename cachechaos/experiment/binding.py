@@ -19,7 +19,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from cachechaos.applicability import RowApplicability, link_role
+from cachechaos.applicability import (
+    ACTION_NEEDS,
+    Offer,
+    RowApplicability,
+    criterion_needs,
+    fault_needs,
+    line,
+    link_role,
+)
 from cachechaos.experiment.model import ExperimentSpec
 from cachechaos.runtime.external_spec import AttachedTopologySpec, ServiceLevels
 
@@ -104,3 +112,36 @@ def _user_key(sample_key: str, template: str) -> str:
     """`product:7` (the sample backend's key of product 7) as the user's service names it."""
     _, _, product = sample_key.rpartition(":")
     return template.replace("{key}", product)
+
+
+def row_applicability(spec: ExperimentSpec, offer: Offer) -> RowApplicability:
+    """Match a row's declarations against a target's offer (see the module docstring)."""
+    missing: set[str] = set()
+    for phase in spec.phases:
+        for fault in phase.faults:
+            missing.update(offer.lacks(fault_needs(fault)))
+    mechanism = spec.detection.criterion if spec.detection else None
+    kept, dropped, left_out = [], [], []
+    for criterion in spec.criteria:
+        lacks = offer.lacks(criterion_needs(criterion))
+        if not lacks:
+            kept.append(criterion)
+        elif criterion.label == mechanism:
+            missing.update(lacks)
+        else:
+            dropped.append(criterion.label)
+            left_out.append(f"criterion {criterion.label!r} left out: " + "; ".join(line(n) for n in lacks))
+    if spec.criteria and not kept:
+        missing.update(n for c in spec.criteria for n in offer.lacks(criterion_needs(c)))
+    actions = []
+    weights = spec.traffic.mix.model_dump()
+    for action, weight in weights.items():
+        need = ACTION_NEEDS.get(action)
+        if weight > 0 and need is not None and offer.lacks([need]):
+            actions.append(action)
+            left_out.append(f"traffic action {action} left out: {line(need)}")
+    if all(w <= 0 for a, w in weights.items() if a not in actions):
+        missing.update(ACTION_NEEDS[a] for a in actions)
+    if missing:
+        return RowApplicability(spec.name, False, [line(n) for n in sorted(missing)])
+    return RowApplicability(spec.name, True, [], left_out, dropped, actions)

@@ -10,10 +10,10 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from cachechaos.applicability import Offer, RowApplicability, offer_of, row_applicability
+from cachechaos.applicability import Offer, RowApplicability, offer_of
 from cachechaos.checks.expectation import detected
 from cachechaos.errors import BadInput, ExitCode, RunStatus
-from cachechaos.experiment.binding import bind_row
+from cachechaos.experiment.binding import bind_row, row_applicability
 from cachechaos.experiment.matrix import matrix_rows
 from cachechaos.experiment.model import ExperimentSpec, load_experiment, load_suite
 from cachechaos.experiment.runner import ExperimentRun, RunOptions, RunOutcome

@@ -8,11 +8,10 @@ from typing import Any
 
 import pytest
 
-from cachechaos.applicability import Offer, link_role, offer_of, row_applicability
+from cachechaos.applicability import Offer, ProbeSeen, link_role, offer_of
 from cachechaos.checklist import EXPERIMENTS_DIR
-from cachechaos.experiment.binding import FRESHNESS_MARGIN_S, bind_row
+from cachechaos.experiment.binding import FRESHNESS_MARGIN_S, bind_row, row_applicability
 from cachechaos.experiment.model import ExperimentSpec, load_experiment, load_suite
-from cachechaos.probe import ProbeSeen
 from cachechaos.runtime.compose_spec import ComposeTopologySpec
 from cachechaos.runtime.external_spec import ExternalTopologySpec
 from cachechaos.runtime.topology import TopologySpec
