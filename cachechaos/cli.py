@@ -26,7 +26,7 @@ out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 def _fail(code: ExitCode, message: str) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     sys.exit(code)
 
 
@@ -626,8 +626,10 @@ from cachechaos.backend.cli import backend  # noqa: E402
 from cachechaos.docker.cli import images  # noqa: E402
 from cachechaos.proxy.cli import proxy  # noqa: E402
 from cachechaos.report.cli import report  # noqa: E402
+from cachechaos.validate_cli import validate  # noqa: E402
 
 cli.add_command(proxy)
 cli.add_command(backend)
 cli.add_command(report)
 cli.add_command(images)
+cli.add_command(validate)

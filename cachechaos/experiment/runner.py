@@ -18,7 +18,6 @@ from rich.markup import escape
 from cachechaos import __version__
 from cachechaos.errors import (
     Aborted,
-    BadInput,
     CachechaosError,
     EnvironmentFailure,
     ExitCode,
@@ -41,7 +40,7 @@ from cachechaos.experiment.live import LiveState, LiveView
 from cachechaos.experiment.model import ExperimentSpec, PhaseSpec, deep_merge
 from cachechaos.experiment.sampler import Sampler
 from cachechaos.experiment.scheduler import FaultInjectionError, FaultScheduler
-from cachechaos.faults import FaultContext, check_supported
+from cachechaos.faults import FaultContext, UnsupportedFault, check_supported
 from cachechaos.redact import redact
 from cachechaos.runtime.external_spec import AttachedTopologySpec
 from cachechaos.runtime.target import Target
@@ -52,6 +51,7 @@ from cachechaos.store.journal import Journal
 from cachechaos.store.rundir import HISTORY_DIR, JOURNAL_FILE, METRICS_FILE, RUN_FILE, SUMMARY_FILE, new_run_id
 from cachechaos.store.summary import RunSummary, SuiteSummary
 from cachechaos.traffic.runner import LoadRun
+from cachechaos.yamlmodel import line_tree, located, parse_model
 
 
 @dataclass
@@ -160,25 +160,31 @@ class ExperimentRun:
             path = beside if beside.is_file() else None
         base_spec = load_topology_or_default(path)
         data = deep_merge(base_spec.model_dump(), self.spec.target.overrides)
-        if data.get("kind", "local") in ("local", "docker"):  # topologies whose sample backends cachechaos runs
-            data["backends"]["config"] = deep_merge(data["backends"].get("config", {}), self.spec.backend)
-        return type(base_spec).model_validate(data)
+        if data.get("kind", "local") in ("local", "docker") and isinstance(data.get("backends"), dict):
+            # topologies whose sample backends cachechaos runs
+            data["backends"]["config"] = deep_merge(data["backends"].get("config") or {}, self.spec.backend)
+        # A bad override is the experiment's error: named at its line under target.overrides.
+        source = self.source or "<experiment>"
+        return parse_model(type(base_spec), data, source, line_tree(source), ("target", "overrides"))
 
     def validate(self) -> AnyTopologySpec:
         """The topology this run will use, once the experiment is known to fit it: every fault's
-        required capabilities are ones its target has (else UnsupportedFault, exit 2)."""
+        required capabilities are ones its target has (else UnsupportedFault naming the fault's line, exit 2)."""
         topology = self.topology_spec()
         cls = target_class(topology)
-        for phase in self.spec.phases:
-            for fault in phase.faults:
-                check_supported(fault, cls, f"{topology.name!r} (kind {topology.kind})")
+        for i, phase in enumerate(self.spec.phases):
+            for j, fault in enumerate(phase.faults):
+                try:
+                    check_supported(fault, cls, f"{topology.name!r} (kind {topology.kind})")
+                except UnsupportedFault as exc:
+                    raise located(self.source, ("phases", i, "faults", j, "type"), str(exc)) from None
         if isinstance(topology, AttachedTopologySpec) and topology.adapter is not None:
             from cachechaos.traffic.adapted_mix import adapt_traffic
 
             try:  # an adapter that maps none of the mix is bad input, found before anything starts
                 adapt_traffic(self.spec.traffic, topology.adapter)
             except ValueError as exc:
-                raise BadInput(str(exc)) from exc
+                raise located(self.source, ("traffic",), str(exc)) from None
         return topology
 
     def execute(self) -> RunOutcome:

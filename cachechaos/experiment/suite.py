@@ -13,11 +13,12 @@ from rich.markup import escape
 from cachechaos.checks.expectation import detected
 from cachechaos.errors import ExitCode, RunStatus
 from cachechaos.experiment.matrix import matrix_rows
-from cachechaos.experiment.model import ExperimentSpec, load_experiment, load_suite
+from cachechaos.experiment.model import ExperimentSpec, load_suite
 from cachechaos.experiment.runner import ExperimentRun, RunOptions, RunOutcome
 from cachechaos.store.files import write_json
 from cachechaos.store.rundir import SUMMARY_FILE, new_run_id
 from cachechaos.store.summary import SuiteSummary
+from cachechaos.validate import suite_experiment
 from cachechaos.yamlmodel import ConfigFileError
 
 # Which exit code wins when runs of a suite disagree.
@@ -58,9 +59,8 @@ def run_suite(path: Path, options: RunOptions, console: Console, matrix: bool = 
     suite = load_suite(path)
     entries = []
     names: list[str] = []
-    for entry in suite.experiments:
-        exp_path = (path.parent / entry.path).resolve()
-        spec = load_experiment(exp_path)  # every file validated before anything runs
+    for index, entry in enumerate(suite.experiments):
+        exp_path, spec = suite_experiment(path, suite, index)  # every file validated before anything runs
         names.append(spec.name)
         if scale is not None:
             spec = spec.model_copy(update={"scale": scale})
