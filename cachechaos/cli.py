@@ -373,7 +373,7 @@ run_options = [
                  show_default=True, help="Where run directories go."),
     click.option("--topology", "topology", type=click.Path(dir_okay=False, path_type=Path), default=None,
                  help="Topology file to run against, instead of the experiment's target."),
-    click.option("--scale", type=float, default=None,
+    click.option("--scale", type=click.FloatRange(min=0, min_open=True, max=1e6), default=None,
                  help="Multiply every duration field once (phases, fault delays, TTLs, check windows; not rates or "
                       "timeouts), overriding the experiment's scale."),
     click.option("--allow-destructive", is_flag=True,

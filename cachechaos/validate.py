@@ -26,6 +26,8 @@ _TOPOLOGY_KEYS = frozenset({"kind", "redis", "postgres", "proxy", "backends", "t
 
 def detect_kind(data: Any) -> Kind | None:
     """Which file format `data` is written in, by its top-level fields; None when none fits."""
+    if data is None or data == {}:
+        return "topology"  # an empty file (or only comments): what `--topology` reads as every default
     if not isinstance(data, dict):
         return None
     if "phases" in data or "purpose" in data or "criteria" in data:
@@ -101,7 +103,11 @@ def suite_experiment(path: Path, suite: Any, index: int) -> tuple[Path, Any]:
 
     entry = suite.experiments[index]
     exp_path = (path.parent / entry.path).resolve()
-    if not exp_path.is_file():
+    try:
+        found = exp_path.is_file()
+    except OSError as exc:  # a name too long for the file system
+        raise located(path, ("experiments", index, "path"), f"no experiment file: {exc.strerror}") from None
+    if not found:
         raise located(path, ("experiments", index, "path"), f"no experiment file {exp_path}")
     spec = load_experiment(exp_path)
     unknown = sorted(set(entry.variants or ()) - set(spec.variants))

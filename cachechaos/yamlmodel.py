@@ -108,6 +108,9 @@ def _decode(path: Path, raw: bytes) -> str:
                               "is this a YAML file?") from None
 
 
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_yaml(path: Path | str) -> tuple[Any, yaml.Node | None]:
     path = Path(path)
     try:
@@ -116,8 +119,13 @@ def load_yaml(path: Path | str) -> tuple[Any, yaml.Node | None]:
         raise ConfigFileError(path, None, None, f"cannot read file: {exc.strerror}") from exc
     text = _decode(path, raw)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        # Parsed once (libyaml's parser when PyYAML has it); the data is built from the node tree that gives lines.
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
@@ -163,9 +164,11 @@ class ExperimentRun:
         if data.get("kind", "local") in ("local", "docker") and isinstance(data.get("backends"), dict):
             # topologies whose sample backends cachechaos runs
             data["backends"]["config"] = deep_merge(data["backends"].get("config") or {}, self.spec.backend)
-        # A bad override is the experiment's error: named at its line under target.overrides.
-        source = self.source or "<experiment>"
-        return parse_model(type(base_spec), data, source, line_tree(source), ("target", "overrides"))
+        try:
+            return type(base_spec).model_validate(data)
+        except ValidationError:  # a bad override is the experiment's error: named at its line under target.overrides
+            source = self.source or "<experiment>"
+            return parse_model(type(base_spec), data, source, line_tree(source), ("target", "overrides"))
 
     def validate(self) -> AnyTopologySpec:
         """The topology this run will use, once the experiment is known to fit it: every fault's
