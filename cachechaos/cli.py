@@ -624,6 +624,7 @@ def main() -> None:
 # Subsystems keep their own command groups next to their code.
 from cachechaos.backend.cli import backend  # noqa: E402
 from cachechaos.docker.cli import images  # noqa: E402
+from cachechaos.heal_cli import heal  # noqa: E402
 from cachechaos.proxy.cli import proxy  # noqa: E402
 from cachechaos.report.cli import report  # noqa: E402
 from cachechaos.validate_cli import validate  # noqa: E402
@@ -633,3 +634,4 @@ cli.add_command(backend)
 cli.add_command(report)
 cli.add_command(images)
 cli.add_command(validate)
+cli.add_command(heal)

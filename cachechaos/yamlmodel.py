@@ -154,7 +154,7 @@ def parse_model(
         message = err["msg"]
         if err["type"] == "extra_forbidden":
             message = "unknown field (check the spelling; `cachechaos schema` lists the fields)"
-        elif not loc:
+        elif not loc and not isinstance(data, dict):
             message = f"the file must hold a mapping of fields (`name: value` lines), not {_kind_of(data)}"
         raise ConfigFileError(path, line, field, message) from None
 

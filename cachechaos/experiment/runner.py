@@ -42,6 +42,7 @@ from cachechaos.experiment.model import ExperimentSpec, PhaseSpec, deep_merge
 from cachechaos.experiment.sampler import Sampler
 from cachechaos.experiment.scheduler import FaultInjectionError, FaultScheduler
 from cachechaos.faults import FaultContext, UnsupportedFault, check_supported
+from cachechaos.heal import describe, heal_previous_runs
 from cachechaos.redact import redact
 from cachechaos.runtime.external_spec import AttachedTopologySpec
 from cachechaos.runtime.target import Target
@@ -192,6 +193,7 @@ class ExperimentRun:
 
     def execute(self) -> RunOutcome:
         topology = self.validate()
+        self._heal_previous(topology)
         self._start_record(topology)
         status, error, code = RunStatus.FINISHED, None, ExitCode.OK
         with aborting_on_signals():
@@ -214,6 +216,15 @@ class ExperimentRun:
         summary = self._summarize(status, error, code)
         self.events.publish(RunFinished(self.run_dir, summary))
         return RunOutcome(self.run_dir, summary)
+
+    def _heal_previous(self, topology: AnyTopologySpec) -> None:
+        """What a killed run on this target left applied is undone before this one starts (cachechaos.heal)."""
+        for healed in heal_previous_runs(self.options.reports_dir, topology.model_dump(mode="json")):
+            for line in describe(healed):
+                self.console.print(f"[yellow]before starting: {escape(line)}[/]", highlight=False)
+            if healed.failed:
+                raise EnvironmentFailure(f"a fault of the earlier run {healed.run_dir.name} is still applied and could "
+                                         f"not be healed: {'; '.join(healed.failed.values())}")
 
     def _bring_up(self, topology: AnyTopologySpec) -> None:
         variant = escape(f" [{self.options.variant}]") if self.options.variant else ""
