@@ -90,13 +90,14 @@ def line_of(path: Path | str, loc: tuple[int | str, ...]) -> int | None:
     return node_at(node, loc).start_mark.line + 1 if node is not None else None
 
 
-def located(path: Path | str | None, loc: tuple[int | str, ...], message: str) -> ConfigFileError:
-    """A ConfigFileError about the field at `loc` of the file at `path`, found after the file was
+def located(path: Path | str | None, loc: tuple[int | str, ...], message: str,
+            error: type[ConfigFileError] = ConfigFileError) -> ConfigFileError:
+    """An `error` about the field at `loc` of the file at `path`, found after the file was
     loaded (a fault its target cannot do, a bad override): the line is looked up again."""
     field = ".".join(str(p) for p in loc) or None
     if path is None:
-        return ConfigFileError("<experiment>", None, field, message)
-    return ConfigFileError(path, line_of(path, loc), field, message)
+        return error("<experiment>", None, field, message)
+    return error(path, line_of(path, loc), field, message)
 
 
 def _decode(path: Path, raw: bytes) -> str:

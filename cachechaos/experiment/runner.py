@@ -42,6 +42,7 @@ from cachechaos.experiment.model import ExperimentSpec, PhaseSpec, deep_merge
 from cachechaos.experiment.sampler import Sampler
 from cachechaos.experiment.scheduler import FaultInjectionError, FaultScheduler
 from cachechaos.faults import FaultContext, UnsupportedFault, check_supported
+from cachechaos.faults.base import UnsupportedFaultAt
 from cachechaos.heal import describe, heal_previous_runs
 from cachechaos.redact import redact
 from cachechaos.runtime.external_spec import AttachedTopologySpec
@@ -181,7 +182,7 @@ class ExperimentRun:
                 try:
                     check_supported(fault, cls, f"{topology.name!r} (kind {topology.kind})")
                 except UnsupportedFault as exc:
-                    raise located(self.source, ("phases", i, "faults", j, "type"), str(exc)) from None
+                    raise located(self.source, ("phases", i, "faults", j, "type"), str(exc), UnsupportedFaultAt) from None
         if isinstance(topology, AttachedTopologySpec) and topology.adapter is not None:
             from cachechaos.traffic.adapted_mix import adapt_traffic
 

@@ -27,7 +27,7 @@ from cachechaos.runtime.target import (
     missing_capabilities,
     need,
 )
-from cachechaos.yamlmodel import Strict
+from cachechaos.yamlmodel import ConfigFileError, Strict
 
 
 class FaultRefused(BadInput, RuntimeError):
@@ -36,6 +36,10 @@ class FaultRefused(BadInput, RuntimeError):
 
 class UnsupportedFault(BadInput):
     """The experiment asks a fault of a target without the capability it needs (found at validation)."""
+
+
+class UnsupportedFaultAt(ConfigFileError, UnsupportedFault):
+    """UnsupportedFault naming the experiment file's line and field of the fault."""
 
 
 class FaultParams(Strict):
