@@ -16,7 +16,6 @@ their proxy gone, which is what a heal needs (`gone`).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,19 @@ from cachechaos.store.rundir import JOURNAL_FILE, RUN_FILE
 
 HEAL_STEP = "heal_step"
 HEALED_BY = "cachechaos heal"
+
+
+# Redis node address -> (ACL user, password), from the topology at heal time: steps never hold them.
+RedisAuth = dict[str, tuple[str | None, str | None]]
+
+
+def redis_auth(topology: dict[str, Any]) -> RedisAuth:
+    """The credentials an attached topology (its JSON form, unredacted) gives its Redis nodes, by address."""
+    settings: dict[str, Any] = topology["redis"] if isinstance(topology.get("redis"), dict) else {}
+    nodes: dict[str, Any] = settings["nodes"] if isinstance(settings.get("nodes"), dict) else {}
+    if not settings.get("password") and not settings.get("username"):
+        return {}
+    return {str(address): (settings.get("username"), settings.get("password")) for address in nodes.values()}
 
 
 # -- the steps faults record ----------------------------------------------------------------------------
@@ -88,12 +100,13 @@ class StepFailed(Exception):
     """A step could not be replayed (a node that does not answer): the fault stays unhealed."""
 
 
-def _replay_redis_config(step: dict[str, Any], password: str | None) -> str:
+def _replay_redis_config(step: dict[str, Any], auth: RedisAuth) -> str:
     host, _, port = str(step["address"]).rpartition(":")
     wanted = {str(k): str(v) for k, v in step["settings"].items()}
+    username, password = auth.get(str(step["address"]), (None, None))
     try:
-        with redis.Redis(host=host, port=int(port), password=password, socket_timeout=3, socket_connect_timeout=3,
-                         decode_responses=True) as r:
+        with redis.Redis(host=host, port=int(port), username=username, password=password, socket_timeout=3,
+                         socket_connect_timeout=3, decode_responses=True) as r:
             changed = {}
             for key, value in wanted.items():
                 current = r.config_get(key).get(key)
@@ -128,11 +141,11 @@ def _replay_proxy(step: dict[str, Any]) -> str:
         return f"{where}: gone (no proxy answers there, so nothing of the fault is left on it)"
 
 
-def replay(step: dict[str, Any], password: str | None = None) -> str:
+def replay(step: dict[str, Any], auth: RedisAuth | None = None) -> str:
     """Undo one recorded change; what it did. Raises StepFailed when the node cannot be reached."""
     action = step.get("action")
     if action == "redis_config":
-        return _replay_redis_config(step, password)
+        return _replay_redis_config(step, auth or {})
     if action in ("remove_toxic", "enable_proxy"):
         return _replay_proxy(step)
     raise StepFailed(f"unknown heal step {action!r} (written by a newer cachechaos?)")
@@ -151,8 +164,9 @@ class RunHeal:
         return not self.done and not self.failed
 
 
-def heal_run(run_dir: Path, password_for: Callable[[dict[str, Any]], str | None] = lambda step: None) -> RunHeal:
-    """Replay every unhealed fault's steps of the run in `run_dir`, newest fault first, and journal each heal."""
+def heal_run(run_dir: Path, auth: RedisAuth | None = None) -> RunHeal:
+    """Replay every unhealed fault's steps of the run in `run_dir`, newest fault first, and journal each heal.
+    `auth`: the credentials of password-protected Redis nodes, by address (redis_auth of the topology)."""
     result = RunHeal(run_dir)
     todo = unhealed(read_journal(run_dir))
     if not todo:
@@ -163,7 +177,7 @@ def heal_run(run_dir: Path, password_for: Callable[[dict[str, Any]], str | None]
             lines: list[str] = []
             try:
                 for step in reversed(steps):
-                    lines.append(replay(step, password_for(step)))
+                    lines.append(replay(step, auth))
             except StepFailed as exc:
                 result.failed[fault] = str(exc)
                 journal.write("heal", fault=fault, ok=False, by=HEALED_BY, error=str(exc), details={"done": lines})
@@ -200,7 +214,7 @@ def heal_previous_runs(reports_dir: Path, topology: dict[str, Any], exclude: Pat
             continue
         if not unhealed(read_journal(run_dir)):
             continue
-        healed.append(heal_run(run_dir))
+        healed.append(heal_run(run_dir, redis_auth(topology)))
     return healed
 
 
