@@ -43,9 +43,10 @@ def _abandoned_run(run_dir: Path, target: ExternalTarget) -> None:
     write_json(run_dir / "run.json", {"run_id": run_dir.name, "topology": target.spec.model_dump(mode="json")})
     journal = Journal(run_dir / "journal.jsonl")
     scheduler = FaultScheduler(FaultContext(target, allow_destructive=True), journal)
-    scheduler.inject(RedisConfigParams(type="redis_config", node="redis-1",
-                                       settings={"maxmemory": "3mb", "maxmemory-policy": "allkeys-random"}), "fault")
-    scheduler.inject(LatencyParams(type="latency", link="redis-1", latency_ms=500, stream="both"), "fault")
+    scheduler.inject(RedisConfigParams.model_validate({"type": "redis_config", "node": "redis-1", "settings":
+        {"maxmemory": "3mb", "maxmemory-policy": "allkeys-random"}}), "fault")
+    scheduler.inject(LatencyParams.model_validate({"type": "latency", "link": "redis-1", "latency_ms": 500, "stream": "both"}),
+                     "fault")
     journal.close()
 
 
