@@ -194,7 +194,7 @@ class ExperimentRun:
 
     def execute(self) -> RunOutcome:
         topology = self.validate()
-        self._heal_previous(topology)
+        self.heal_previous(topology)
         self._start_record(topology)
         status, error, code = RunStatus.FINISHED, None, ExitCode.OK
         with aborting_on_signals():
@@ -218,7 +218,7 @@ class ExperimentRun:
         self.events.publish(RunFinished(self.run_dir, summary))
         return RunOutcome(self.run_dir, summary)
 
-    def _heal_previous(self, topology: AnyTopologySpec) -> None:
+    def heal_previous(self, topology: AnyTopologySpec) -> None:
         """What a killed run on this target left applied is undone before this one starts (cachechaos.heal)."""
         for healed in heal_previous_runs(self.options.reports_dir, topology.model_dump(mode="json")):
             for line in describe(healed):

@@ -15,6 +15,7 @@ from cachechaos.errors import ExitCode, RunStatus
 from cachechaos.experiment.matrix import matrix_rows
 from cachechaos.experiment.model import ExperimentSpec, load_suite
 from cachechaos.experiment.runner import ExperimentRun, RunOptions, RunOutcome
+from cachechaos.heal import target_identity
 from cachechaos.store.files import write_json
 from cachechaos.store.rundir import SUMMARY_FILE, new_run_id
 from cachechaos.store.summary import SuiteSummary
@@ -75,9 +76,14 @@ def run_suite(path: Path, options: RunOptions, console: Console, matrix: bool = 
         # A gate that ran nothing must not pass: a misspelt --only is bad input.
         raise ConfigFileError(path, None, None, f"--only {', '.join(unknown)}: no such experiment in suite {suite.name}; "
                               f"experiments: {', '.join(names)}")
+    healed: set[tuple[str, str]] = set()
     for exp_path, spec, cells in entries:  # every fault fits its target before anything runs (exit 2)
         for variant, control in cells:
-            ExperimentRun(spec, exp_path, replace(options, variant=variant, control=control), console).validate()
+            cell = ExperimentRun(spec, exp_path, replace(options, variant=variant, control=control), console)
+            topology = cell.validate()
+            if target_identity(topology.model_dump(mode="json")) not in healed:  # what earlier gates left (cachechaos.heal)
+                cell.heal_previous(topology)
+                healed.add(target_identity(topology.model_dump(mode="json")))
     suite_id = options.run_id or new_run_id(f"suite-{suite.name}" + ("-matrix" if matrix else ""))
     suite_dir = (options.reports_dir / suite_id).resolve()
     suite_dir.mkdir(parents=True, exist_ok=True)
