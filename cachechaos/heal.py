@@ -16,6 +16,7 @@ their proxy gone, which is what a heal needs (`gone`).
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -158,18 +159,30 @@ class RunHeal:
     run_dir: Path
     done: dict[str, list[str]] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
+    running_pid: int | None = None  # the run is still going: its own teardown heals it, not us
 
     @property
     def nothing_to_do(self) -> bool:
         return not self.done and not self.failed
 
 
+def running_pid(run_dir: Path) -> int | None:
+    """The pid of the toolkit still running the run in `run_dir`, None once it has ended or died."""
+    from cachechaos.runtime.state import pid_alive
+
+    info = read_json(run_dir / RUN_FILE)
+    pid = info.get("pid")
+    if info.get("status") != "running" or not isinstance(pid, int) or pid == os.getpid():
+        return None
+    return pid if pid_alive(pid) else None
+
+
 def heal_run(run_dir: Path, auth: RedisAuth | None = None) -> RunHeal:
     """Replay every unhealed fault's steps of the run in `run_dir`, newest fault first, and journal each heal.
     `auth`: the credentials of password-protected Redis nodes, by address (redis_auth of the topology)."""
-    result = RunHeal(run_dir)
+    result = RunHeal(run_dir, running_pid=running_pid(run_dir))
     todo = unhealed(read_journal(run_dir))
-    if not todo:
+    if not todo or result.running_pid is not None:
         return result
     journal = Journal(run_dir / JOURNAL_FILE)
     try:
@@ -220,6 +233,9 @@ def heal_previous_runs(reports_dir: Path, topology: dict[str, Any], exclude: Pat
 
 def describe(result: RunHeal) -> list[str]:
     """What healing a run did, one line per fault."""
+    if result.running_pid is not None:
+        return [f"{result.run_dir}: still running (pid {result.running_pid}): its own teardown heals its faults; "
+                "left alone"]
     if result.nothing_to_do:
         return [f"{result.run_dir}: nothing to heal (every fault's heal is in the journal)"]
     lines = [f"{result.run_dir}: healed {fault}: {'; '.join(done) or 'no step'}" for fault, done in result.done.items()]

@@ -6,6 +6,7 @@ target torn down on every exit path.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from dataclasses import asdict, dataclass, is_dataclass
@@ -146,6 +147,7 @@ class ExperimentRun:
                       "postgres": topology.postgres.seed if isinstance(topology, TopologySpec) else None},
             "started_at": time.time(),
             "status": RunStatus.RUNNING,
+            "pid": os.getpid(),  # `cachechaos heal` leaves a run alone while this process lives
         }))
         self.journal = Journal(self.run_dir / JOURNAL_FILE)
 

@@ -111,3 +111,26 @@ def test_a_proxy_that_is_gone_holds_nothing_and_an_unreachable_redis_fails(tmp_p
 def test_heal_refuses_what_is_not_a_run(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["heal", str(tmp_path)])
     assert result.exit_code == 2 and "not a run directory" in result.output
+
+
+def test_a_run_still_going_is_left_to_its_own_teardown(tmp_path: Path, redis_server: Server, proxy_api: str,
+                                                       toxi: ToxiproxyClient) -> None:
+    import subprocess
+
+    toxi.create_proxy("redis-1", upstream=redis_server.address)
+    r = redis.Redis(host=redis_server.host, port=redis_server.port, decode_responses=True)
+    r.config_set("maxmemory-policy", "noeviction")
+    run_dir = tmp_path / "reports" / "run-1"
+    _abandoned_run(run_dir, _target(redis_server, proxy_api))
+    owner = subprocess.Popen(["sleep", "60"])  # stands for the toolkit still running the run
+    try:
+        write_json(run_dir / "run.json", {"run_id": "run-1", "status": "running", "pid": owner.pid})
+        result = CliRunner().invoke(cli, ["heal", str(run_dir)])
+        assert result.exit_code == 0 and f"still running (pid {owner.pid})" in result.output, result.output
+        assert r.config_get("maxmemory-policy")["maxmemory-policy"] == "allkeys-random"
+    finally:
+        owner.kill()
+        owner.wait()
+    result = CliRunner().invoke(cli, ["heal", str(run_dir)])  # the owner died without healing
+    assert result.exit_code == 0 and "healed redis_config" in result.output, result.output
+    assert r.config_get("maxmemory-policy")["maxmemory-policy"] == "noeviction"
