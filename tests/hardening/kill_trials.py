@@ -137,10 +137,12 @@ def _run(experiment: Path, reports: Path, extra: list[str]) -> subprocess.Popen[
                              "--no-live", *extra], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
 
 
-def _wait_for_inject(proc: subprocess.Popen[str], reports: Path, timeout: float = 60) -> None:
+def wait_for_inject(proc: subprocess.Popen[Any], reports: Path, timeout: float = 60, earlier: frozenset[Path] = frozenset()) -> None:
+    """Until a run under `reports` other than the `earlier` ones journals an inject edge."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
-        if any('"event": "inject"' in p.read_text() for p in reports.glob("*/journal.jsonl")):
+        journals = [p for p in reports.glob("*/journal.jsonl") if p.parent not in earlier]
+        if any('"event": "inject"' in p.read_text() for p in journals):
             return
         time.sleep(0.05)
     raise AssertionError(f"no fault injected within {timeout} s (exit {proc.poll()})")
@@ -177,7 +179,7 @@ def external_trial(topo: LocalTopology, topology_file: Path, workdir: Path, sig:
     reports = workdir / "reports"
     proc = _run(experiment, reports, ["--topology", str(topology_file), "--allow-destructive"])
     if after_inject:
-        _wait_for_inject(proc, reports)
+        wait_for_inject(proc, reports)
     code = _kill_and_reap(proc, sig, delay_s)
     orphans = processes_under(workdir)
     left_before = differences(before, ground_state(topo))

@@ -22,7 +22,7 @@ from cachechaos.runtime.ports import free_port
 from cachechaos.runtime.postgres import DB_NAME
 from cachechaos.runtime.process import ManagedProcess, wait_until
 from cachechaos.runtime.redis import as_text
-from tests.hardening.kill_trials import _wait_for_inject
+from tests.hardening.kill_trials import wait_for_inject
 
 REPO = Path(__file__).resolve().parents[2]
 REDIS_SECRET = "redis-Sec7et-4f1c"
@@ -115,7 +115,7 @@ def test_no_secret_reaches_a_run_directory(topology_factory: Callable[..., Local
     # Killed while the CONFIG change is on: `heal` needs the password, which only the topology file has.
     proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_for_inject(proc, reports)  # type: ignore[arg-type]
+        wait_for_inject(proc, reports, earlier=frozenset({run_dir}))
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
     finally:
@@ -123,7 +123,7 @@ def test_no_secret_reaches_a_run_directory(topology_factory: Callable[..., Local
     node = redis.Redis(host="127.0.0.1", port=int(protected_redis.rsplit(":", 1)[1]), password=REDIS_SECRET,
                        decode_responses=True)
     assert node.config_get("maxmemory-policy")["maxmemory-policy"] == "allkeys-lru"
-    killed = max(reports.iterdir(), key=lambda p: p.stat().st_mtime)
+    killed = next(p for p in reports.iterdir() if p != run_dir)
     healed = subprocess.run([sys.executable, "-m", "cachechaos", "heal", str(killed), "--topology", str(topology)],
                             cwd=REPO, capture_output=True, text=True, timeout=60)
     assert healed.returncode == 0, healed.stdout + healed.stderr
