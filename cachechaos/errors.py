@@ -1,6 +1,6 @@
 """One vocabulary for how things end: exit codes, the exceptions that carry them, run statuses.
 
-Exit codes are the CI contract (DESIGN.md): 0 all criteria met, 1 a criterion failed,
+Exit codes are the CI contract (docs/architecture.md, Exit codes): 0 all criteria met, 1 a criterion failed,
 2 bad input, 3 the environment could not be brought up, 130 aborted by the operator.
 Every exception the toolkit raises on purpose derives from `CachechaosError` and knows
 its exit code, so the CLI and the runner map an error to a code in one place.

@@ -8,7 +8,7 @@ the proxy in front of a node; faults act on links. Links come in three shapes:
                             fault can cut one backend off (a partition) and not the others
     pubsub.<node>           the backends' invalidation subscribers' link to a Redis node
 
-A runtime (local processes today, containers next) builds its names with these
+A runtime (local processes, containers, a compose project) builds its names with these
 functions, and faults, the sampler and the probe read them back with `parse_link`.
 """
 

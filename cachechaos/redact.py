@@ -1,4 +1,4 @@
-"""Secrets never reach journals or reports (DESIGN.md, Safety)."""
+"""Secrets never reach journals or reports (docs/architecture.md, Safety)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,10 @@
-"""The reference pages of docs/: the fault and check catalogs, generated from the code's own models.
+"""The reference pages of docs/: the command line, the fault and check catalogs and the topology
+files, generated from the code.
 
-Faults come from the fault registry and their pydantic parameter models, checks from the check
-registry, their signatures and docstrings, criteria from the Criterion model. `cachechaos docs`
-writes the pages; a test fails when the committed pages differ from what the code generates.
+Commands come from the click commands themselves, faults from the fault registry and their
+pydantic parameter models, checks from the check registry, their signatures and docstrings,
+criteria from the Criterion model. `cachechaos docs` writes the pages; a test fails when the
+committed pages differ from what the code generates.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import typing
 from pathlib import Path
 from typing import Any, get_type_hints
 
+import click
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
@@ -181,26 +184,74 @@ def compose_topology_page() -> str:
          ("`postgres`", ComposePostgres, ()), ("`toxiproxy`", ComposeToxiproxy, ())])
 
 
+def _option_row(param: click.Parameter) -> str:
+    names = ", ".join(f"`{n}`" for n in [*param.opts, *param.secondary_opts])
+    if isinstance(param, click.Option) and param.is_flag:
+        kind = "flag"
+    else:
+        kind = param.type.name if not isinstance(param.type, click.Choice) else " \\| ".join(map(str, param.type.choices))
+    default = param.default if isinstance(param, click.Option) and param.show_default else None
+    shown = "" if default in (None, False, (), "") or callable(default) else f"`{default}`"
+    help_text = getattr(param, "help", None) or ""
+    return f"| {names} | {_cell(kind)} | {shown} | {_cell(help_text)} |"
+
+
+def _command_section(name: str, command: click.Command, parent: click.Context | None) -> list[str]:
+    ctx = click.Context(command, info_name=name, parent=parent)
+    usage = " ".join(command.collect_usage_pieces(ctx))
+    lines = [f"## `{ctx.command_path}`", "", f"`{ctx.command_path} {usage}`", "",
+             inspect.cleandoc(command.help or "").replace("\b\n", ""), ""]
+    # Every command has --help; listing it on each would be noise.
+    shown = [p for p in command.get_params(ctx) if isinstance(p, click.Option) and not p.hidden]
+    params = [p for p in shown if p is not command.get_help_option(ctx)]
+    if params:
+        lines += ["| option | type | default | meaning |", "|---|---|---|---|", *map(_option_row, params), ""]
+    if isinstance(command, click.Group):
+        for sub_name in sorted(command.commands):
+            sub = command.commands[sub_name]
+            if not sub.hidden:
+                lines += _command_section(sub_name, sub, ctx)
+    return lines
+
+
+def commands_page(root: click.Group) -> str:
+    """Every command and option of the command line, from the click commands themselves."""
+    ctx = click.Context(root, info_name="cachechaos")
+    lines = ["# Command reference", "", GENERATED_NOTE, "",
+             "Every command takes `--help`. Exit codes: 0 every criterion met, 1 a criterion failed,",
+             "2 bad input (file, line and field named), 3 the environment could not be brought up, 130 aborted.", ""]
+    for name in sorted(root.commands):
+        command = root.commands[name]
+        if not command.hidden:
+            lines += _command_section(name, command, ctx)
+    return "\n".join(lines).rstrip() + "\n"
+
+
 PAGES = {"faults.md": faults_page, "checks.md": checks_page, "external-topology.md": external_topology_page,
          "docker-topology.md": docker_topology_page, "compose-topology.md": compose_topology_page}
 DEFAULT_DIR = Path("docs/reference")
 
 
-def generate() -> dict[str, str]:
-    """Every reference page by file name."""
-    return {name: build() for name, build in PAGES.items()}
+COMMANDS_PAGE = "commands.md"
+PAGE_NAMES = (COMMANDS_PAGE, *PAGES)
 
 
-def stale_pages(directory: Path) -> list[str]:
+def generate(root: click.Group) -> dict[str, str]:
+    """Every reference page by file name; `root` is the command line (passed in: this module is
+    imported by the `docs` command, so it does not import the command line itself)."""
+    return {COMMANDS_PAGE: commands_page(root), **{name: build() for name, build in PAGES.items()}}
+
+
+def stale_pages(directory: Path, root: click.Group) -> list[str]:
     """The pages under `directory` that differ from what the code generates now."""
-    return [name for name, text in generate().items()
+    return [name for name, text in generate(root).items()
             if not (directory / name).is_file() or (directory / name).read_text(encoding="utf-8") != text]
 
 
-def write_pages(directory: Path) -> list[Path]:
+def write_pages(directory: Path, root: click.Group) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, text in generate().items():
+    for name, text in generate(root).items():
         (directory / name).write_text(text, encoding="utf-8")
         written.append(directory / name)
     return written

@@ -24,18 +24,32 @@ def _modules() -> dict[str, Path]:
     return out
 
 
-def _imports(path: Path, modules: dict[str, Path]) -> set[str]:
-    """The cachechaos modules `path` imports (a `from package import submodule` names the submodule)."""
+def _absolute(module: str, path: Path, node: ast.ImportFrom) -> str:
+    """The absolute name a (possibly relative) `from ... import` names, seen from `module` at `path`."""
+    if node.level == 0:
+        return node.module or ""
+    # Relative to the importing module's package: an __init__ is its own package.
+    package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+    base = package[: len(package) - (node.level - 1)]
+    return ".".join([*base, node.module] if node.module else base)
+
+
+def _imports(module: str, path: Path, modules: dict[str, Path]) -> set[str]:
+    """The cachechaos modules `path` imports, relative imports resolved (a `from package import submodule`
+    names the submodule)."""
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+        elif isinstance(node, ast.ImportFrom):
+            source = _absolute(module, path, node)
+            names = [source, *(f"{source}.{alias.name}" for alias in node.names)]
         else:
             continue
         found.update(name for name in names if name in modules)
-    return found
+    # A submodule runs after its packages' __init__ files, so naming an ancestor (`from . import errors`)
+    # is no dependency on it; the submodule named (`cachechaos.proxy.errors`) still counts.
+    return {name for name in found if not module.startswith(name + ".")}
 
 
 def _package(module: str) -> str:
@@ -46,7 +60,7 @@ def _package(module: str) -> str:
 
 def _module_graph() -> dict[str, set[str]]:
     modules = _modules()
-    return {name: _imports(path, modules) - {name} for name, path in modules.items()}
+    return {name: _imports(name, path, modules) - {name} for name, path in modules.items()}
 
 
 def _package_graph() -> dict[str, set[str]]:
@@ -105,6 +119,19 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert _cycles(graph) == [["a", "b", "c"]]
     assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_relative_imports_are_resolved() -> None:
+    modules = _modules()
+    tree = ast.parse("from . import sibling\nfrom ..store import files\nfrom .toxics.base import Toxic\n")
+    froms = [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+    api = modules["cachechaos.proxy.api"]
+    assert [_absolute("cachechaos.proxy.api", api, n) for n in froms] == [
+        "cachechaos.proxy", "cachechaos.store", "cachechaos.proxy.toxics.base"]
+    init = modules["cachechaos.proxy"]
+    assert _absolute("cachechaos.proxy", init, froms[0]) == "cachechaos.proxy"
+    # proxy/ uses relative imports: its edges are seen.
+    assert any(m.startswith("cachechaos.proxy.") for m in _module_graph()["cachechaos.proxy.server"])
 
 
 def test_no_package_level_import_cycle() -> None:

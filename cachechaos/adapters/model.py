@@ -1,7 +1,7 @@
 """The adapter declaration: how the toolkit's operations map onto a service's own HTTP API.
 
 A topology of kind `external` may carry an `adapter:` section (or name a YAML file holding one).
-Without it the service must speak the sample backend's contract (DESIGN.md); with it, each of the
+Without it the service must speak the sample backend's contract (docs/backend-contract.md); with it, each of the
 toolkit's operations (read and write of a keyed resource, bulk update, order, cart read and write)
 is a declared request: method, URL template, JSON body template, and where the answer keeps what
 the history needs (the value, the version, the serving layer). Or the adapter names a Python class

@@ -1,4 +1,4 @@
-"""The HTTP contract of the sample backend (see DESIGN.md, "Backend HTTP contract")."""
+"""The HTTP contract of the sample backend (docs/backend-contract.md)."""
 
 from __future__ import annotations
 

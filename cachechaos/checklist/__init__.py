@@ -1,4 +1,9 @@
-"""The production checklist shipped inside the package: experiments, suites, a topology, CI recipes.
+"""The production checklist: experiments, suites, topologies, CI recipes.
+
+The experiments and topologies live in the repository's top-level `experiments/` and `targets/`
+folders; the wheel carries copies of both inside this package (pyproject's hatch `force-include`).
+`data_dir` finds them in either place, so a checkout, an editable install and an installed wheel
+read the same files through one accessor.
 
 `cachechaos gate` runs the packaged suite from any directory, `cachechaos init` copies these
 files into a user's repository to edit, and `cachechaos list` describes them. Paths written the
@@ -20,8 +25,19 @@ from cachechaos.errors import BadInput
 
 # Installed wheels unpack package data as plain files, so a path next to this module is real.
 PACKAGE_DIR = Path(__file__).resolve().parent
-EXPERIMENTS_DIR = PACKAGE_DIR / "experiments"
-TARGETS_DIR = PACKAGE_DIR / "targets"
+# A checkout or an editable install: the package sits one level below the repository's top.
+_REPO_DIR = PACKAGE_DIR.parents[1]
+
+
+def data_dir(name: str) -> Path:
+    """The folder of packaged `experiments` or `targets`: inside the package in a wheel, at the
+    repository's top level in a checkout or an editable install."""
+    packaged = PACKAGE_DIR / name
+    return packaged if packaged.is_dir() else _REPO_DIR / name
+
+
+EXPERIMENTS_DIR = data_dir("experiments")
+TARGETS_DIR = data_dir("targets")
 CI_DIR = PACKAGE_DIR / "ci"
 
 LOCAL_SUITE = Path("experiments/checklist.yaml")
@@ -41,7 +57,7 @@ def resolve(path: Path) -> Path:
         return path
     parts = path.parts
     if len(parts) >= 2 and parts[0] in ("experiments", "targets"):
-        packaged = PACKAGE_DIR.joinpath(*parts)
+        packaged = data_dir(parts[0]).joinpath(*parts[1:])
         if packaged.is_file():
             return packaged
     return path
@@ -100,8 +116,9 @@ def init_project(dest: Path, ci: CiChoice = "github", force: bool = False) -> li
     if ci != "none":
         recipe, where = CI_RECIPES[ci]
         plan.append((CI_DIR / recipe, dest / where))
-    # The example compose project (`kind: compose`), files and folders as they are.
-    plan += [(f, dest / "targets" / f.relative_to(TARGETS_DIR)) for f in sorted((TARGETS_DIR / "compose").rglob("*"))
+    # The example compose project (`kind: compose`) and the example adapters, files and folders as they are.
+    plan += [(f, dest / "targets" / f.relative_to(TARGETS_DIR))
+             for folder in ("compose", "adapters") for f in sorted((TARGETS_DIR / folder).rglob("*"))
              if f.is_file() and "__pycache__" not in f.parts]
     existing = [target for _, target in plan if target.exists()]
     if existing and not force:

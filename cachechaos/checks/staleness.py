@@ -1,4 +1,4 @@
-"""The staleness judgement of DESIGN.md, in O(n log n).
+"""The staleness judgement of docs/definitions.md, in O(n log n).
 
 A successful READ of key k invoked at t that returned version v is stale at
 window w iff a successful product write of k (format.PRODUCT_WRITES) with a

@@ -12,12 +12,8 @@ import docker
 from rich.console import Console
 from rich.table import Table
 
+from cachechaos.console import err, out
 from cachechaos.errors import ExitCode
-
-# The top-level CLI's exit codes (DESIGN.md), repeated so this module does not import it.
-
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
 def _progress(message: str) -> None:

@@ -1,6 +1,6 @@
 """Why a check measured nothing: the sources the sampler could not read, matched to the checks that need them.
 
-A verdict without a measurement still fails (DESIGN.md: a check with no evidence never passes by
+A verdict without a measurement still fails (docs/definitions.md: a check with no evidence never passes by
 default); this module only makes the summary say which source was missing and why, e.g. an
 external topology without a PostgreSQL DSN cannot measure `db_amplification` from pg_stat_database.
 """

@@ -31,7 +31,7 @@ CART_TABLE, PRODUCT_TABLE = 1, 2
 Kind = Literal["products", "carts"]
 LAYER: dict[Kind, int] = {"carts": CART_TABLE, "products": PRODUCT_TABLE}
 HTTP_PATH: dict[Kind, str] = {"carts": "/carts/{}", "products": "/products/{}"}
-# The contract's optional bypass of every cache layer (DESIGN.md, Backend HTTP contract).
+# The contract's optional bypass of every cache layer (docs/backend-contract.md).
 BYPASS = {"Cache-Control": "no-cache"}
 HTTP_WORKERS = 8
 # A read the service could not answer (no response, 5xx) is tried again for this long: right after

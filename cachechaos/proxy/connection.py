@@ -6,17 +6,25 @@ import asyncio
 import contextlib
 import socket
 import struct
-from typing import TYPE_CHECKING, cast
+from typing import Protocol, cast
 
 from .addresses import split_address
 from .link import PAUSE_DIAL, PAUSE_WRITE, Link
-
-if TYPE_CHECKING:
-    from .served_proxy import ServedProxy
+from .toxic_spec import ToxicSpec
 
 _LINGER_ZERO = struct.pack("ii", 1, 0)
 # Larger transport buffers mean fewer pause/resume round trips on bulk transfers.
 _WRITE_HIGH_WATER = 512 * 1024
+
+
+class Proxy(Protocol):
+    """The proxy a connection belongs to, as the connection sees it (`served_proxy.ServedProxy`, which
+    builds connections: a protocol keeps the two modules from importing each other)."""
+
+    upstream: str
+    connections: set[Connection]
+
+    def toxics_for(self, stream: str) -> list[ToxicSpec]: ...
 
 
 class Side(asyncio.Protocol):
@@ -76,6 +84,14 @@ class Side(asyncio.Protocol):
             self.transport.pause_reading()
         self.paused |= reason
 
+    def close(self) -> None:
+        """Close this socket after what was written to it has been sent."""
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
+
+    def reset_connection(self) -> None:
+        self.conn.reset()
+
     def resume(self, reason: int) -> None:
         if self.paused & reason:
             self.paused &= ~reason
@@ -87,7 +103,7 @@ class Side(asyncio.Protocol):
 class Connection:
     __slots__ = ("client", "closed", "dial_task", "links", "proxy", "upstream")
 
-    def __init__(self, proxy: ServedProxy) -> None:
+    def __init__(self, proxy: Proxy) -> None:
         self.proxy = proxy
         self.client = Side(self)
         self.upstream = Side(self)
@@ -119,9 +135,9 @@ class Connection:
             self.abort()
             return
         assert upstream.transport is not None
-        up = Link(self, "upstream", client, upstream, upstream.transport,
+        up = Link("upstream", client, upstream, upstream.transport,
                   self.proxy.toxics_for("upstream"))
-        down = Link(self, "downstream", upstream, client, client.transport,
+        down = Link("downstream", upstream, client, client.transport,
                     self.proxy.toxics_for("downstream"))
         self.links = {"upstream": up, "downstream": down}
         client.out = upstream.into = up
@@ -142,11 +158,6 @@ class Connection:
             self.dial_task.cancel()
         if self.client.closed and (self.upstream.closed or self.upstream.transport is None):
             self._done()
-
-    def close_side(self, side: Side) -> None:
-        """Close one socket after what was written to it has been sent."""
-        if side.transport is not None and not side.transport.is_closing():
-            side.transport.close()
 
     def abort(self) -> None:
         """Close both sockets now, dropping buffered data."""

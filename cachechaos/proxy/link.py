@@ -11,13 +11,23 @@ from __future__ import annotations
 import asyncio
 import random
 from time import monotonic
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from .toxic_spec import ToxicSpec
 from .toxics import Chunk, Stub
 
-if TYPE_CHECKING:
-    from .connection import Connection, Side
+
+class Socket(Protocol):
+    """One socket of a connection as a link sees it (`connection.Side`). A protocol, not an import,
+    so that the link does not depend on the connection that builds it."""
+
+    def pause(self, reason: int) -> None: ...
+
+    def resume(self, reason: int) -> None: ...
+
+    def close(self) -> None: ...
+
+    def reset_connection(self) -> None: ...
 
 # Bytes a link may hold inside its toxic chain before the source stops reading:
 # bounds memory for slow toxics (bandwidth, latency) without dropping data.
@@ -36,7 +46,6 @@ def roll(toxicity: float) -> bool:
 
 class Link:
     __slots__ = (
-        "conn",
         "dest",
         "dest_closed",
         "dest_transport",
@@ -51,14 +60,12 @@ class Link:
 
     def __init__(
         self,
-        conn: Connection,
         direction: str,
-        source: Side,
-        dest: Side,
+        source: Socket,
+        dest: Socket,
         dest_transport: asyncio.Transport,
         toxics: list[ToxicSpec],
     ) -> None:
-        self.conn = conn
         self.direction = direction
         self.source = source
         self.dest = dest
@@ -91,14 +98,14 @@ class Link:
             return
         self.eof = True
         if self.head is None:
-            self.conn.close_side(self.dest)
+            self.dest.close()
         else:
             self.head.put(None)
 
     def put(self, item: Chunk | None) -> None:
         """Sink at the end of the toxic chain."""
         if item is None:
-            self.conn.close_side(self.dest)
+            self.dest.close()
             return
         self.release(len(item.data))
         if not self.dest_closed:
@@ -110,7 +117,7 @@ class Link:
             self.source.resume(PAUSE_CHAIN)
 
     def reset_connection(self) -> None:
-        self.conn.reset()
+        self.source.reset_connection()
 
     # -- chain changes (all synchronous) ---------------------------------
 

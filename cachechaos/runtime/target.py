@@ -40,7 +40,7 @@ class Target(Protocol):
         ...
 
     def destructive_allowed(self, node: str) -> bool:
-        """May destructive faults (FLUSHALL, CONFIG SET, kill) act on `node`? (DESIGN.md, Safety)"""
+        """May destructive faults (FLUSHALL, CONFIG SET, kill) act on `node`? (docs/architecture.md, Safety)"""
         ...
 
     def close(self) -> None:

@@ -1,4 +1,4 @@
-"""Two small services shaped unlike the sample backend, for the adapter tests and examples/adapters/.
+"""Two small services shaped unlike the sample backend, for the adapter tests and targets/adapters/.
 
 The store and its faults are the test shop's (tests/shop/app.py: --mode nocache | ttl | lossy);
 only the API differs:

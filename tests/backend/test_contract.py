@@ -1,4 +1,4 @@
-"""The HTTP contract of DESIGN.md against the real topology."""
+"""The HTTP contract of docs/backend-contract.md against the real topology."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from cachechaos.checks.stale_reads import UnjudgedReads, stale_read_rate
 from cachechaos.history import Layer, Op, Record
 from tests.checks.rundirs import T0, RunDirBuilder
 
-# -- the oracle: the definition of DESIGN.md read literally, with no cleverness -----------------
+# -- the oracle: the definition of docs/definitions.md read literally, with no cleverness -----------------
 
 
 def oracle_stale(records: list[Record], window: float, start: float | None = None,

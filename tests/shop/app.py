@@ -1,7 +1,7 @@
 """A small shop written apart from cachechaos: the kind of service a user attaches the toolkit to.
 
 It knows nothing of the toolkit (it imports only the standard library) and honours the product
-part of the backend contract in DESIGN.md: GET /products/{id} -> {"id", "price", "version"} or
+part of the backend contract in docs/backend-contract.md: GET /products/{id} -> {"id", "price", "version"} or
 404, PUT /products/{id} {"price"} -> the committed version, GET /health. No /metrics, no
 PostgreSQL. Its faults are chosen by --mode:
 

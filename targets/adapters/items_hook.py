@@ -1,8 +1,8 @@
-"""The items API (examples/adapters/items.yaml) as a Python adapter: the hook for APIs a declaration cannot express.
+"""The items API (targets/adapters/items.yaml) as a Python adapter: the hook for APIs a declaration cannot express.
 
     adapter:
       python: items_hook:ItemsAdapter
-      path: ../examples/adapters        # relative to the file that names the adapter
+      path: adapters        # relative to the file that names the adapter
       keys: {first: 1, last: 200}
 
 httpx works under the load workers' gevent (its sockets are the patched standard library ones).
