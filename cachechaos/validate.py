@@ -16,7 +16,7 @@ from typing import Any, Literal
 from rich.console import Console
 
 from cachechaos.errors import BadInput
-from cachechaos.yamlmodel import ConfigFileError, load_yaml, located
+from cachechaos.yamlmodel import ConfigFileError, load_yaml
 
 Kind = Literal["experiment", "suite", "topology"]
 
@@ -87,34 +87,13 @@ def check_cells(spec: Any, path: Path, topology: Path | None) -> int:
 
 
 def _suite(path: Path, topology: Path | None) -> Validated:
-    from cachechaos.experiment.model import load_suite
+    from cachechaos.experiment.model import load_suite, suite_experiment
 
     suite = load_suite(path)
     for i in range(len(suite.experiments)):
         exp_path, spec = suite_experiment(path, suite, i)
         check_cells(spec, exp_path, topology)
     return Validated(path, "suite", suite.name, f"{len(suite.experiments)} experiment(s) valid")
-
-
-def suite_experiment(path: Path, suite: Any, index: int) -> tuple[Path, Any]:
-    """The experiment file and spec entry `index` of `suite` (loaded from `path`) names, with the
-    variants it asks for known to exist; errors name the suite's line."""
-    from cachechaos.experiment.model import load_experiment
-
-    entry = suite.experiments[index]
-    exp_path = (path.parent / entry.path).resolve()
-    try:
-        found = exp_path.is_file()
-    except OSError as exc:  # a name too long for the file system
-        raise located(path, ("experiments", index, "path"), f"no experiment file: {exc.strerror}") from None
-    if not found:
-        raise located(path, ("experiments", index, "path"), f"no experiment file {exp_path}")
-    spec = load_experiment(exp_path)
-    unknown = sorted(set(entry.variants or ()) - set(spec.variants))
-    if unknown:
-        raise located(path, ("experiments", index, "variants"), f"{', '.join(unknown)}: no such variant of "
-                      f"{spec.name}; variants: {', '.join(spec.variants) or 'none'}")
-    return exp_path, spec
 
 
 def validate_files(paths: list[Path], topology: Path | None = None) -> list[tuple[Path, Validated | BadInput]]:

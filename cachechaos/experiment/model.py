@@ -204,3 +204,22 @@ def load_experiment(path: Path | str) -> ExperimentSpec:
 
 def load_suite(path: Path | str) -> SuiteSpec:
     return load_model(SuiteSpec, path)
+
+
+def suite_experiment(path: Path, suite: SuiteSpec, index: int) -> tuple[Path, ExperimentSpec]:
+    """The experiment file and spec entry `index` of `suite` (loaded from `path`) names, with the
+    variants it asks for known to exist; errors name the suite's line."""
+    entry = suite.experiments[index]
+    exp_path = (path.parent / entry.path).resolve()
+    try:
+        found = exp_path.is_file()
+    except OSError as exc:  # a name too long for the file system
+        raise located(path, ("experiments", index, "path"), f"no experiment file: {exc.strerror}") from None
+    if not found:
+        raise located(path, ("experiments", index, "path"), f"no experiment file {exp_path}")
+    spec = load_experiment(exp_path)
+    unknown = sorted(set(entry.variants or ()) - set(spec.variants))
+    if unknown:
+        raise located(path, ("experiments", index, "variants"), f"{', '.join(unknown)}: no such variant of "
+                      f"{spec.name}; variants: {', '.join(spec.variants) or 'none'}")
+    return exp_path, spec

@@ -13,13 +13,12 @@ from rich.markup import escape
 from cachechaos.checks.expectation import detected
 from cachechaos.errors import ExitCode, RunStatus
 from cachechaos.experiment.matrix import matrix_rows
-from cachechaos.experiment.model import ExperimentSpec, load_suite
+from cachechaos.experiment.model import ExperimentSpec, load_suite, suite_experiment
 from cachechaos.experiment.runner import ExperimentRun, RunOptions, RunOutcome
 from cachechaos.heal import target_identity
 from cachechaos.store.files import write_json
 from cachechaos.store.rundir import SUMMARY_FILE, new_run_id
 from cachechaos.store.summary import SuiteSummary
-from cachechaos.validate import suite_experiment
 from cachechaos.yamlmodel import ConfigFileError
 
 # Which exit code wins when runs of a suite disagree.
