@@ -23,7 +23,7 @@ from cachechaos.yamlmodel import ConfigFileError
 
 
 def _fail(code: ExitCode, message: str) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     sys.exit(code)
 
 
@@ -370,7 +370,7 @@ run_options = [
                  show_default=True, help="Where run directories go."),
     click.option("--topology", "topology", type=click.Path(dir_okay=False, path_type=Path), default=None,
                  help="Topology file to run against, instead of the experiment's target."),
-    click.option("--scale", type=float, default=None,
+    click.option("--scale", type=click.FloatRange(min=0, min_open=True, max=1e6), default=None,
                  help="Multiply every duration field once (phases, fault delays, TTLs, check windows; not rates or "
                       "timeouts), overriding the experiment's scale."),
     click.option("--allow-destructive", is_flag=True,
@@ -643,10 +643,14 @@ def main() -> None:
 # Subsystems keep their own command groups next to their code.
 from cachechaos.backend.cli import backend  # noqa: E402
 from cachechaos.docker.cli import images  # noqa: E402
+from cachechaos.heal_cli import heal  # noqa: E402
 from cachechaos.proxy.cli import proxy  # noqa: E402
 from cachechaos.report.cli import report  # noqa: E402
+from cachechaos.validate_cli import validate  # noqa: E402
 
 cli.add_command(proxy)
 cli.add_command(backend)
 cli.add_command(report)
 cli.add_command(images)
+cli.add_command(validate)
+cli.add_command(heal)

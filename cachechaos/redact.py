@@ -8,8 +8,9 @@ from typing import Any
 _SECRET_KEYS = re.compile(r"pass(word)?|secret|token|api[_-]?key|credential", re.IGNORECASE)
 # scheme://user:password@host  ->  scheme://user:***@host
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<secret>[^@\s]+)(?=@)", re.IGNORECASE)
-# key=value DSN form: password=...
-_KV_PASSWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)(?P<secret>'[^']*'|\S+)", re.IGNORECASE)
+# key=value DSN form (password=...), and the YAML of a file kept as text (password: ..., sentinel_password: ...)
+_KV_PASSWORD = re.compile(r"(?P<head>(?:\b|_)(?:password|passwd|secret|token|api[_-]?key)\s*[=:][ \t]*)"
+                          r"(?P<secret>'[^']*'|\"[^\"]*\"|[^\s,}]+)", re.IGNORECASE)
 
 MASK = "***"
 

@@ -21,7 +21,8 @@ M = TypeVar("M", bound=BaseModel)
 class Strict(BaseModel):
     """Every hand-written file's models: an unknown key is a typo to report, not a setting to ignore."""
 
-    model_config = ConfigDict(extra="forbid")
+    # inf and nan are numbers YAML can spell (.inf) but no duration, rate or size can be.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class ConfigFileError(BadInput, ValueError):
@@ -75,18 +76,66 @@ def _data_path(data: Any, loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
     return tuple(out)
 
 
+def line_tree(path: Path | str) -> yaml.Node | None:
+    """The composed YAML of the file at `path`, for line numbers; None when it cannot be read."""
+    try:
+        return load_yaml(path)[1]
+    except ConfigFileError:
+        return None
+
+
+def line_of(path: Path | str, loc: tuple[int | str, ...]) -> int | None:
+    """The 1-based line of `loc` in the YAML file at `path` (as far as the file has it), None when unreadable."""
+    node = line_tree(path)
+    return node_at(node, loc).start_mark.line + 1 if node is not None else None
+
+
+def located(path: Path | str | None, loc: tuple[int | str, ...], message: str,
+            error: type[ConfigFileError] = ConfigFileError) -> ConfigFileError:
+    """An `error` about the field at `loc` of the file at `path`, found after the file was
+    loaded (a fault its target cannot do, a bad override): the line is looked up again."""
+    field = ".".join(str(p) for p in loc) or None
+    if path is None:
+        return error("<experiment>", None, field, message)
+    return error(path, line_of(path, loc), field, message)
+
+
+def _decode(path: Path, raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigFileError(path, line, None, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}): "
+                              "is this a YAML file?") from None
+
+
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_yaml(path: Path | str) -> tuple[Any, yaml.Node | None]:
     path = Path(path)
     try:
-        text = path.read_text()
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigFileError(path, None, None, f"cannot read file: {exc.strerror}") from exc
+    text = _decode(path, raw)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        # Parsed once (libyaml's parser when PyYAML has it); the data is built from the node tree that gives lines.
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise ConfigFileError(path, line, None, f"invalid YAML: {exc.problem}") from exc
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise ConfigFileError(path, line, None, f"invalid YAML: {exc.problem or exc.context}") from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (a control character, a NUL)
+        line = text[: exc.position].count("\n") + 1
+        raise ConfigFileError(path, line, None, f"invalid YAML: {exc.reason} (character {exc.character!r})") from None
+    except RecursionError:
+        raise ConfigFileError(path, None, None, "invalid YAML: nested too deeply") from None
     return data, node
 
 
@@ -106,7 +155,14 @@ def parse_model(
         message = err["msg"]
         if err["type"] == "extra_forbidden":
             message = "unknown field (check the spelling; `cachechaos schema` lists the fields)"
+        elif not loc and not isinstance(data, dict):
+            message = f"the file must hold a mapping of fields (`name: value` lines), not {_kind_of(data)}"
         raise ConfigFileError(path, line, field, message) from None
+
+
+def _kind_of(data: Any) -> str:
+    return {list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean"}.get(
+        type(data), type(data).__name__)
 
 
 def load_model(model: type[M], path: Path | str) -> M:

@@ -11,13 +11,13 @@ import copy
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from cachechaos.checks.criteria import Criterion
 from cachechaos.experiment.scaling import scale_durations
 from cachechaos.faults import FaultSpec
 from cachechaos.traffic.spec import TrafficSpec
-from cachechaos.yamlmodel import Strict, load_model, load_yaml, parse_model
+from cachechaos.yamlmodel import Strict, load_model, load_yaml, located, parse_model
 
 
 class PhaseSpec(Strict):
@@ -188,8 +188,38 @@ def load_experiment(path: Path | str) -> ExperimentSpec:
     for prefix, variant in [(("backend",), None)] + [(("variants", n, "backend"), n) for n in spec.variants]:
         backend = spec.variant(variant).backend if variant else spec.backend
         parse_model(BackendConfig, {**BACKEND_PLACEHOLDERS, **backend}, path, node, prefix)
+    # What the runner derives from the file (durations scaled, the control cell) must be valid too,
+    # or `run` would fail after bringing the target up; an error names the field it came from.
+    try:
+        derived = [spec] + ([spec.control()] if spec.detection or spec.variants else [])
+    except ValidationError as exc:  # the control's traffic, merged from detection.control.traffic
+        first = exc.errors()[0]
+        raise located(path, ("detection", "control", *first["loc"]), first["msg"]) from None
+    for derived_spec in derived:
+        if derived_spec.scale != 1:
+            data = scale_durations(derived_spec.model_dump(mode="json", exclude_unset=True), derived_spec.scale)
+            parse_model(ExperimentSpec, data, path, node)
     return spec
 
 
 def load_suite(path: Path | str) -> SuiteSpec:
     return load_model(SuiteSpec, path)
+
+
+def suite_experiment(path: Path, suite: SuiteSpec, index: int) -> tuple[Path, ExperimentSpec]:
+    """The experiment file and spec entry `index` of `suite` (loaded from `path`) names, with the
+    variants it asks for known to exist; errors name the suite's line."""
+    entry = suite.experiments[index]
+    exp_path = (path.parent / entry.path).resolve()
+    try:
+        found = exp_path.is_file()
+    except OSError as exc:  # a name too long for the file system
+        raise located(path, ("experiments", index, "path"), f"no experiment file: {exc.strerror}") from None
+    if not found:
+        raise located(path, ("experiments", index, "path"), f"no experiment file {exp_path}")
+    spec = load_experiment(exp_path)
+    unknown = sorted(set(entry.variants or ()) - set(spec.variants))
+    if unknown:
+        raise located(path, ("experiments", index, "variants"), f"{', '.join(unknown)}: no such variant of "
+                      f"{spec.name}; variants: {', '.join(spec.variants) or 'none'}")
+    return exp_path, spec

@@ -6,19 +6,20 @@ target torn down on every exit path.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
 from cachechaos import __version__
 from cachechaos.errors import (
     Aborted,
-    BadInput,
     CachechaosError,
     EnvironmentFailure,
     ExitCode,
@@ -41,7 +42,9 @@ from cachechaos.experiment.live import LiveState, LiveView
 from cachechaos.experiment.model import ExperimentSpec, PhaseSpec, deep_merge
 from cachechaos.experiment.sampler import Sampler
 from cachechaos.experiment.scheduler import FaultInjectionError, FaultScheduler
-from cachechaos.faults import FaultContext, check_supported
+from cachechaos.faults import FaultContext, UnsupportedFault, check_supported
+from cachechaos.faults.base import UnsupportedFaultAt
+from cachechaos.heal import describe, heal_previous_runs
 from cachechaos.redact import redact
 from cachechaos.runtime.external_spec import AttachedTopologySpec
 from cachechaos.runtime.target import Target
@@ -52,6 +55,7 @@ from cachechaos.store.journal import Journal
 from cachechaos.store.rundir import HISTORY_DIR, JOURNAL_FILE, METRICS_FILE, RUN_FILE, SUMMARY_FILE, new_run_id
 from cachechaos.store.summary import RunSummary, SuiteSummary
 from cachechaos.traffic.runner import LoadRun
+from cachechaos.yamlmodel import line_tree, located, parse_model
 
 
 @dataclass
@@ -145,6 +149,7 @@ class ExperimentRun:
                       "postgres": topology.postgres.seed if isinstance(topology, TopologySpec) else None},
             "started_at": time.time(),
             "status": RunStatus.RUNNING,
+            "pid": os.getpid(),  # `cachechaos heal` leaves a run alone while this process lives
         }))
         self.journal = Journal(self.run_dir / JOURNAL_FILE)
 
@@ -162,29 +167,38 @@ class ExperimentRun:
             path = beside if beside.is_file() else None
         base_spec = load_topology_or_default(path)
         data = deep_merge(base_spec.model_dump(), self.spec.target.overrides)
-        if data.get("kind", "local") in ("local", "docker"):  # topologies whose sample backends cachechaos runs
-            data["backends"]["config"] = deep_merge(data["backends"].get("config", {}), self.spec.backend)
-        return type(base_spec).model_validate(data)
+        if data.get("kind", "local") in ("local", "docker") and isinstance(data.get("backends"), dict):
+            # topologies whose sample backends cachechaos runs
+            data["backends"]["config"] = deep_merge(data["backends"].get("config") or {}, self.spec.backend)
+        try:
+            return type(base_spec).model_validate(data)
+        except ValidationError:  # a bad override is the experiment's error: named at its line under target.overrides
+            source = self.source or "<experiment>"
+            return parse_model(type(base_spec), data, source, line_tree(source), ("target", "overrides"))
 
     def validate(self) -> AnyTopologySpec:
         """The topology this run will use, once the experiment is known to fit it: every fault's
-        required capabilities are ones its target has (else UnsupportedFault, exit 2)."""
+        required capabilities are ones its target has (else UnsupportedFault naming the fault's line, exit 2)."""
         topology = self.topology_spec()
         cls = target_class(topology)
-        for phase in self.spec.phases:
-            for fault in phase.faults:
-                check_supported(fault, cls, f"{topology.name!r} (kind {topology.kind})")
+        for i, phase in enumerate(self.spec.phases):
+            for j, fault in enumerate(phase.faults):
+                try:
+                    check_supported(fault, cls, f"{topology.name!r} (kind {topology.kind})")
+                except UnsupportedFault as exc:
+                    raise located(self.source, ("phases", i, "faults", j, "type"), str(exc), UnsupportedFaultAt) from None
         if isinstance(topology, AttachedTopologySpec) and topology.adapter is not None:
             from cachechaos.traffic.adapted_mix import adapt_traffic
 
             try:  # an adapter that maps none of the mix is bad input, found before anything starts
                 adapt_traffic(self.spec.traffic, topology.adapter)
             except ValueError as exc:
-                raise BadInput(str(exc)) from exc
+                raise located(self.source, ("traffic",), str(exc)) from None
         return topology
 
     def execute(self) -> RunOutcome:
         topology = self.validate()
+        self.heal_previous(topology)
         self._start_record(topology)
         status, error, code = RunStatus.FINISHED, None, ExitCode.OK
         with aborting_on_signals():
@@ -207,6 +221,15 @@ class ExperimentRun:
         summary = self._summarize(status, error, code)
         self.events.publish(RunFinished(self.run_dir, summary))
         return RunOutcome(self.run_dir, summary)
+
+    def heal_previous(self, topology: AnyTopologySpec) -> None:
+        """What a killed run on this target left applied is undone before this one starts (cachechaos.heal)."""
+        for healed in heal_previous_runs(self.options.reports_dir, topology.model_dump(mode="json")):
+            for line in describe(healed):
+                self.console.print(f"[yellow]before starting: {escape(line)}[/]", highlight=False)
+            if healed.failed:
+                raise EnvironmentFailure(f"a fault of the earlier run {healed.run_dir.name} is still applied and could "
+                                         f"not be healed: {'; '.join(healed.failed.values())}")
 
     def _bring_up(self, topology: AnyTopologySpec) -> None:
         variant = escape(f" [{self.options.variant}]") if self.options.variant else ""

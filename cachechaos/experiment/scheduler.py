@@ -8,6 +8,7 @@ from typing import Any
 
 from cachechaos.errors import EnvironmentFailure
 from cachechaos.faults import Fault, FaultContext, FaultParams, FaultRefused, build_fault
+from cachechaos.heal import HEAL_STEP
 from cachechaos.redact import redact
 from cachechaos.store.journal import Journal
 
@@ -47,6 +48,12 @@ class FaultScheduler:
         entry = ActiveFault(build_fault(params, self.ctx), phase)
         # Registered before inject: a half-applied fault still gets healed.
         self.active.append(entry)
+        fault_id = entry.fault.id
+
+        def journal_step(step: dict[str, Any]) -> None:
+            self.journal.write(HEAL_STEP, fault=fault_id, step=redact(step))
+
+        entry.fault.on_heal_step = journal_step
         started = time.time()
         try:
             details = {"dry": True} if params.dry else entry.fault.inject()

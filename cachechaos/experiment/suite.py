@@ -15,8 +15,9 @@ from cachechaos.checks.expectation import detected
 from cachechaos.errors import BadInput, ExitCode, RunStatus
 from cachechaos.experiment.binding import bind_row, row_applicability
 from cachechaos.experiment.matrix import matrix_rows
-from cachechaos.experiment.model import ExperimentSpec, load_experiment, load_suite
+from cachechaos.experiment.model import ExperimentSpec, load_suite, suite_experiment
 from cachechaos.experiment.runner import ExperimentRun, RunOptions, RunOutcome
+from cachechaos.heal import target_identity
 from cachechaos.runtime.external_spec import AttachedTopologySpec, ExternalTopologySpec
 from cachechaos.runtime.topology import load_topology_or_default
 from cachechaos.store.files import write_json
@@ -114,9 +115,8 @@ def run_suite(path: Path, options: RunOptions, console: Console, matrix: bool = 
     names: list[str] = []
     table: list[RowApplicability] = []
     skipped: list[dict[str, Any]] = []
-    for entry in suite.experiments:
-        exp_path = (path.parent / entry.path).resolve()
-        spec = load_experiment(exp_path)  # every file validated before anything runs
+    for index, entry in enumerate(suite.experiments):
+        exp_path, spec = suite_experiment(path, suite, index)  # every file validated before anything runs
         names.append(spec.name)
         if scale is not None:
             spec = spec.model_copy(update={"scale": scale})
@@ -142,9 +142,14 @@ def run_suite(path: Path, options: RunOptions, console: Console, matrix: bool = 
         flag = "--only" if set(unknown) & set(only or ()) else "--require"
         raise ConfigFileError(path, None, None, f"{flag} {', '.join(unknown)}: no such experiment in suite {suite.name}; "
                               f"experiments: {', '.join(names)}")
+    healed: set[tuple[str, str]] = set()
     for exp_path, spec, cells, _ in entries:  # every fault fits its target before anything runs (exit 2)
         for variant, control in cells:
-            ExperimentRun(spec, exp_path, replace(options, variant=variant, control=control), console).validate()
+            cell = ExperimentRun(spec, exp_path, replace(options, variant=variant, control=control), console)
+            topology = cell.validate()
+            if target_identity(topology.model_dump(mode="json")) not in healed:  # what earlier gates left (cachechaos.heal)
+                cell.heal_previous(topology)
+                healed.add(target_identity(topology.model_dump(mode="json")))
     suite_id = options.run_id or new_run_id(f"suite-{suite.name}" + ("-matrix" if matrix else ""))
     suite_dir = (options.reports_dir / suite_id).resolve()
     suite_dir.mkdir(parents=True, exist_ok=True)

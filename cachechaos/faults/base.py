@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
@@ -26,7 +27,7 @@ from cachechaos.runtime.target import (
     missing_capabilities,
     need,
 )
-from cachechaos.yamlmodel import Strict
+from cachechaos.yamlmodel import ConfigFileError, Strict
 
 
 class FaultRefused(BadInput, RuntimeError):
@@ -35,6 +36,10 @@ class FaultRefused(BadInput, RuntimeError):
 
 class UnsupportedFault(BadInput):
     """The experiment asks a fault of a target without the capability it needs (found at validation)."""
+
+
+class UnsupportedFaultAt(ConfigFileError, UnsupportedFault):
+    """UnsupportedFault naming the experiment file's line and field of the fault."""
 
 
 class FaultParams(Strict):
@@ -87,6 +92,14 @@ class Fault(ABC, Generic[P]):
         self.ctx = ctx
         self.id = params.id or params.type
         self.node: str | None = None  # the node acted on, once a role is resolved
+        # Set by the scheduler: journals each heal step before the change it undoes (cachechaos.heal).
+        self.on_heal_step: Callable[[dict[str, Any]], None] | None = None
+
+    def will_heal(self, step: dict[str, Any]) -> None:
+        """Record how to undo the change about to be made (a `cachechaos.heal` step), so that
+        `cachechaos heal` can undo it if the toolkit dies before heal(). Call it before the change."""
+        if self.on_heal_step is not None:
+            self.on_heal_step(step)
 
     @property
     def target_name(self) -> str:

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from cachechaos.faults.base import Fault, FaultParams, register
+from cachechaos.heal import enable_proxy_step, remove_toxic_step
 from cachechaos.proxy.client import ProxyNotFound, ToxicNotFound
 from cachechaos.runtime.target import ProxyControl
 
@@ -59,6 +60,7 @@ class _ToxicFault(_LinkFault):
         with self.ctx.proxies.proxy_client() as client:
             for link in self._links:
                 for stream in self.streams():
+                    self.will_heal(remove_toxic_step(self.ctx.target.endpoints.proxy_api, link, self._toxic_name(stream)))
                     client.add_toxic(link, self.toxic_type, self.attributes(), name=self._toxic_name(stream), stream=stream)
         return {"toxic": self.toxic_type, "attributes": self.attributes(), "streams": self.streams(), "links": self._links}
 
@@ -123,6 +125,7 @@ class Down(_LinkFault):
         self._links = self.links()
         with self.ctx.proxies.proxy_client() as client:
             for link in self._links:
+                self.will_heal(enable_proxy_step(self.ctx.target.endpoints.proxy_api, link))
                 client.disable(link)
         return {"links": self._links}
 

@@ -8,6 +8,7 @@ import redis
 from pydantic import Field, model_validator
 
 from cachechaos.faults.base import Fault, FaultParams, register, resolve_redis_node
+from cachechaos.heal import redis_config_step
 from cachechaos.runtime.target import RedisAdmin
 
 
@@ -69,6 +70,7 @@ class _ConfigChange(Fault[Any]):
                     saved[key] = current[key]
                 # Saved before any change, so heal restores even after a half-applied inject.
                 self._saved[node] = saved
+                self.will_heal(redis_config_step(node, r, saved))
                 for key, value in settings.items():
                     r.config_set(key, value)
         return {"nodes": nodes, "settings": settings, "previous": self._saved}

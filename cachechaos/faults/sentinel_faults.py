@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from cachechaos.faults.base import Fault, FaultParams, register
+from cachechaos.heal import enable_proxy_step
 from cachechaos.names import SENTINEL, kind_of, link_for, parse_link
 from cachechaos.runtime.ports import split_address
 from cachechaos.runtime.target import ProxyControl, RedisAdmin
@@ -86,6 +87,7 @@ class Partition(Fault[PartitionParams]):
         self._disabled: list[str] = []
         with self.ctx.proxies.proxy_client() as client:
             for link in links:
+                self.will_heal(enable_proxy_step(self.ctx.target.endpoints.proxy_api, link))
                 client.disable(link)
                 self._disabled.append(link)
         return {"node": node, "links_cut": self._disabled, "majority_backends": majority,

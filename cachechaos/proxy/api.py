@@ -29,6 +29,7 @@ class RawBody:
 
     content_type: str
     data: bytes
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 Response = tuple[int, Any]
@@ -58,6 +59,9 @@ class Api:
         except ApiError as exc:
             if self.compat is not None and self.compat.error_key != "error":
                 return exc.status, {self.compat.error_key: exc.message, "status": exc.status}
+            if exc.allow:
+                allow = (("Allow", ", ".join(exc.allow)),)
+                return exc.status, RawBody("application/json", json.dumps(exc.to_json()).encode(), allow)
             return exc.status, exc.to_json()
         except _NoRoute as exc:
             assert self.compat is not None
@@ -137,7 +141,7 @@ class Api:
 
 def _allow(method: str, *methods: str) -> None:
     if method not in methods:
-        raise ApiError(f"method {method} not allowed", 405)
+        raise ApiError(f"method {method} not allowed", 405, methods)
 
 
 def _reject_constant(name: str) -> Any:

@@ -6,10 +6,11 @@ from __future__ import annotations
 class ApiError(Exception):
     """An error the HTTP API reports as `{"error": message, "status": status}`."""
 
-    def __init__(self, message: str, status: int) -> None:
+    def __init__(self, message: str, status: int, allow: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        self.allow = allow  # a 405's methods, for its Allow header (RFC 9110)
 
     def to_json(self) -> dict[str, object]:
         return {"error": self.message, "status": self.status}

@@ -66,6 +66,8 @@ async def serve_http(api: Api, reader: asyncio.StreamReader, writer: asyncio.Str
             headers = [("Content-Length", str(len(data)))]
             if content_type:
                 headers.append(("Content-Type", content_type))
+            if isinstance(payload, RawBody):
+                headers += payload.headers
             writer.write(conn.send(h11.Response(
                 status_code=status, headers=headers, reason=HTTPStatus(status).phrase)))
             if data:

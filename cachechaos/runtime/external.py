@@ -54,7 +54,9 @@ class ExternalTarget:
         if node not in self.spec.redis.nodes:
             raise NotControllable(f"no Redis node {node!r} in the topology (redis.nodes)")
         host, port = split_address(self.spec.redis.nodes[node])
-        return redis.Redis(host=host, port=port, socket_timeout=1, socket_connect_timeout=1)
+        auth = self.spec.redis
+        return redis.Redis(host=host, port=port, username=auth.username, password=auth.password, socket_timeout=1,
+                           socket_connect_timeout=1)
 
     def redis_names(self) -> list[str]:
         return list(self.spec.redis.nodes)
@@ -62,7 +64,7 @@ class ExternalTarget:
     def primary_name(self) -> str | None:
         if not self.spec.redis.sentinels:
             return next(iter(self.spec.redis.nodes), None)
-        addr = sentinel_master(self.spec.redis.sentinels, self.spec.redis.master_name)
+        addr = sentinel_master(self.spec.redis.sentinels, self.spec.redis.master_name, self.spec.redis.sentinel_password)
         return next((n for n, a in self.spec.redis.nodes.items() if a == addr), None)
 
     def postgres_admin_dsn(self) -> str | None:
@@ -83,12 +85,12 @@ class ExternalTarget:
         """Nothing to tear down: the toolkit started nothing."""
 
 
-def sentinel_master(sentinels: list[str], master_name: str) -> str | None:
+def sentinel_master(sentinels: list[str], master_name: str, password: str | None = None) -> str | None:
     """`host:port` of the primary as the first Sentinel that answers names it (None: none does)."""
     for address in sentinels:
         host, port = split_address(address)
         try:
-            with redis.Redis(host=host, port=port, socket_timeout=1) as s:
+            with redis.Redis(host=host, port=port, password=password, socket_timeout=1) as s:
                 found = s.execute_command("SENTINEL", "get-master-addr-by-name", master_name)
         except redis.RedisError:
             continue

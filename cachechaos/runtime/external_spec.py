@@ -23,6 +23,10 @@ class ExternalRedis(Strict):
     sentinels: list[str] = Field(default_factory=list, description="host:port of each Sentinel")
     master_name: str = "mymaster"
     nodes: dict[str, str] = Field(default_factory=dict, description="node name -> host:port, for INFO and admin faults")
+    username: str | None = Field(default=None, description="ACL user for the nodes (Redis 6+); default: the default user")
+    password: str | None = Field(default=None, description="the nodes' password (requirepass, or the ACL user's); never written "
+                                                   "to a run directory")
+    sentinel_password: str | None = Field(default=None, description="the Sentinels' password (their requirepass), if they ask one")
 
 
 class ExternalCatalog(Strict):

@@ -133,7 +133,7 @@ def load_topology(path: Path | str) -> AnyTopologySpec:
     kind = data.get("kind", "local") if isinstance(data, dict) else "local"
     models: dict[str, type[AnyTopologySpec]] = {
         "local": TopologySpec, "docker": DockerTopologySpec, "external": ExternalTopologySpec, "compose": ComposeTopologySpec}
-    if kind not in models:
+    if not isinstance(kind, str) or kind not in models:
         line = node_at(node, ("kind",)).start_mark.line + 1 if node is not None else None
         raise ConfigFileError(path, line, "kind", f"unknown topology kind {kind!r}; use local, docker, external or compose")
     if kind in ("external", "compose"):

@@ -212,7 +212,7 @@ def test_fault_is_injected_and_healed_through_the_2_1_api(
     finally:
         assert scheduler.heal_all() == []
     after(old_topology, details)
-    edges = [(e["event"], e["type"], e["ok"]) for e in read_jsonl(journal_path)]
+    edges = [(e["event"], e["type"], e["ok"]) for e in read_jsonl(journal_path) if e["event"] in ("inject", "heal")]
     assert edges == [("inject", fault_type, True), ("heal", fault_type, True)]
     with old_topology.proxy_client() as client:
         proxies = client.proxies().values()

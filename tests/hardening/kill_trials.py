@@ -1,0 +1,203 @@
+"""Kill trials: `cachechaos run` killed by SIGKILL, SIGTERM or SIGINT at a random instant, then what it left.
+
+Shared by tests/hardening/test_kill_trials.py (a handful, slow) and tests/benchmarks/bench_kill_trials.py (50).
+Two targets:
+
+- external: an experiment with a `redis_config` fault and a latency toxic, attached (kind: external)
+  to a topology this harness owns, so what the killed run left on someone else's nodes can be read
+  from the nodes themselves (the ground truth, not the journal) before and after `cachechaos heal`;
+- local: the local runtime, whose nodes are the toolkit's own children and must die with it.
+
+Orphans are processes whose command line or working directory lies under the trial's reports directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cachechaos.runtime.local import LocalTopology
+
+REPO = Path(__file__).resolve().parents[2]
+SIGNALS = {"SIGKILL": signal.SIGKILL, "SIGTERM": signal.SIGTERM, "SIGINT": signal.SIGINT}
+
+MIX = {"browse": 90, "cart_write": 10, "checkout": 0, "write_price": 0, "cart_read": 0, "absent": 0}
+FAULTS = [
+    {"type": "redis_config", "node": "all", "settings": {"maxmemory": "3mb", "maxmemory-policy": "allkeys-random"}},
+    {"type": "latency", "link": "postgres", "latency_ms": 50, "stream": "both"},
+]
+
+
+def external_experiment() -> dict[str, Any]:
+    """About 8 s of run: a kill in [0.5, 8] s lands before, during or after the faults."""
+    return {"name": "kill-trial", "purpose": "killed at a random instant",
+            "traffic": {"users": 10, "shape": {"kind": "arrival", "rate_per_s": 60}, "mix": MIX},
+            "phases": [{"name": "baseline", "duration_s": 1.5}, {"name": "fault", "duration_s": 4, "faults": FAULTS},
+                       {"name": "recovery", "duration_s": 1}],
+            "criteria": [{"check": "error_rate", "max": 1.0}]}
+
+
+def local_experiment() -> dict[str, Any]:
+    return {"name": "kill-trial-local", "purpose": "the local runtime killed at a random instant",
+            "target": {"overrides": {"postgres": {"products": 300}, "backends": {"instances": 1},
+                                     "redis": {"sentinels": 1, "quorum": 1}}},
+            "traffic": {"users": 10, "shape": {"kind": "arrival", "rate_per_s": 60}, "mix": MIX},
+            "phases": [{"name": "baseline", "duration_s": 2}, {"name": "fault", "duration_s": 4, "faults": FAULTS[1:]}],
+            "criteria": [{"check": "error_rate", "max": 1.0}]}
+
+
+def external_topology(topo: LocalTopology, path: Path) -> Path:
+    ep = topo.endpoints
+    path.write_text(yaml.safe_dump({
+        "kind": "external", "name": "kill-trial-target", "backends": list(ep.backends.values()),
+        "redis": {"sentinels": ep.sentinels, "master_name": ep.master_name, "nodes": dict(ep.redis)},
+        "catalog": {"products": 300}, "postgres": {"dsn": topo.postgres.dsn},
+        "toxiproxy": {"url": ep.proxy_api}, "chaos_targets": list(ep.redis), "final_reads": {"quiescence_s": 0}}))
+    return path
+
+
+def ground_state(topo: LocalTopology) -> dict[str, Any]:
+    """What faults change on the nodes: CONFIG values, toxics, disabled proxies."""
+    with topo.proxy_client() as client:
+        proxies = {name: (p.enabled, sorted(t.name for t in p.toxics)) for name, p in client.proxies().items()}
+    configs = {}
+    for node in topo.redis_nodes:
+        with node.client() as r:
+            configs[node.name] = {k: r.config_get(k)[k] for k in ("maxmemory", "maxmemory-policy")}
+    return {"proxies": proxies, "configs": configs}
+
+
+def differences(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """Every change still applied: one per CONFIG value, toxic and disabled proxy."""
+    left = []
+    for node, values in before["configs"].items():
+        left += [f"{node} {k}={after['configs'][node][k]}" for k, v in values.items() if after["configs"][node][k] != v]
+    for name, (enabled, toxics) in before["proxies"].items():
+        now_enabled, now_toxics = after["proxies"].get(name, (enabled, toxics))
+        left += [f"{name} disabled"] if now_enabled != enabled else []
+        left += [f"{name} toxic {t}" for t in now_toxics if t not in toxics]
+    return left
+
+
+def restore(topo: LocalTopology, before: dict[str, Any]) -> None:
+    """Put the harness's topology back whatever a trial left, so the next trial starts clean."""
+    for node in topo.redis_nodes:
+        with node.client() as r:
+            for k, v in before["configs"][node.name].items():
+                r.config_set(k, v)
+    with topo.proxy_client() as client:
+        for name, (enabled, toxics) in before["proxies"].items():
+            for toxic in client.toxics(name):
+                if toxic.name not in toxics:
+                    client.remove_toxic(name, toxic.name)
+            if enabled:
+                client.enable(name)
+
+
+def processes_under(root: Path) -> list[str]:
+    """Processes (other than this one) whose command line or working directory is under `root`."""
+    found = []
+    needle = str(root.resolve())
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            cwd = os.readlink(entry / "cwd")
+        except OSError:
+            continue
+        if needle in cmdline or cwd.startswith(needle):
+            found.append(f"{entry.name}: {cmdline[:120]}")
+    return found
+
+
+@dataclass
+class Trial:
+    target: str  # external | local
+    signal: str
+    delay_s: float
+    exit_code: int | None  # None: still running 60 s after the signal (then SIGKILLed)
+    orphans: list[str]
+    left_before_heal: list[str]
+    left_after_heal: list[str]
+    heal_output: str
+
+
+def _run(experiment: Path, reports: Path, extra: list[str]) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "cachechaos", "run", str(experiment), "--reports-dir", str(reports),
+                             "--no-live", *extra], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+
+
+def wait_for_inject(proc: subprocess.Popen[Any], reports: Path, timeout: float = 60, earlier: frozenset[Path] = frozenset()) -> None:
+    """Until a run under `reports` other than the `earlier` ones journals an inject edge."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        journals = [p for p in reports.glob("*/journal.jsonl") if p.parent not in earlier]
+        if any('"event": "inject"' in p.read_text() for p in journals):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no fault injected within {timeout} s (exit {proc.poll()})")
+
+
+def _kill_and_reap(proc: subprocess.Popen[str], sig: str, delay_s: float) -> int | None:
+    time.sleep(delay_s)
+    proc.send_signal(SIGNALS[sig])
+    try:
+        code: int | None = proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        code = None
+        proc.kill()
+        proc.wait()
+    time.sleep(1.0)  # PDEATHSIG and the nodes' own exits
+    return code
+
+
+def _heal(reports: Path) -> str:
+    runs = sorted(p.parent for p in reports.glob("*/journal.jsonl"))
+    if not runs:
+        return "(no run directory: killed before the record started)"
+    done = subprocess.run([sys.executable, "-m", "cachechaos", "heal", *map(str, runs)], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+    return f"exit {done.returncode}: {done.stdout}{done.stderr}"
+
+
+def external_trial(topo: LocalTopology, topology_file: Path, workdir: Path, sig: str, delay_s: float,
+                   after_inject: bool = False) -> Trial:
+    """`delay_s` after the start, or with `after_inject` after the first fault's inject edge."""
+    before = ground_state(topo)
+    experiment = workdir / "experiment.yaml"
+    experiment.write_text(yaml.safe_dump(external_experiment()))
+    reports = workdir / "reports"
+    proc = _run(experiment, reports, ["--topology", str(topology_file), "--allow-destructive"])
+    if after_inject:
+        wait_for_inject(proc, reports)
+    code = _kill_and_reap(proc, sig, delay_s)
+    orphans = processes_under(workdir)
+    left_before = differences(before, ground_state(topo))
+    heal_output = _heal(reports)
+    left_after = differences(before, ground_state(topo))
+    restore(topo, before)
+    return Trial("external", sig, delay_s, code, orphans, left_before, left_after, heal_output)
+
+
+def local_trial(workdir: Path, sig: str, delay_s: float) -> Trial:
+    experiment = workdir / "experiment.yaml"
+    experiment.write_text(yaml.safe_dump(local_experiment()))
+    reports = workdir / "reports"
+    proc = _run(experiment, reports, [])
+    code = _kill_and_reap(proc, sig, delay_s)
+    orphans = processes_under(workdir)
+    heal_output = _heal(reports)  # its proxy died with it: every step finds it gone
+    for line in orphans:  # never leave one behind, whatever the verdict
+        with contextlib.suppress(OSError):
+            os.kill(int(line.split(":")[0]), signal.SIGKILL)
+    return Trial("local", sig, delay_s, code, orphans, [], [], heal_output)
