@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+import numpy as np
+
 from cachechaos.checks.result import Measurement, declares
 from cachechaos.checks.rundata import RunData
 from cachechaos.history.format import PRODUCT_WRITES, Op, Record
@@ -19,6 +21,7 @@ WRITE_OPS: dict[str, frozenset[int]] = {
     "product": frozenset(int(op) for op in PRODUCT_WRITES),
 }
 FINAL_READ_LAYER = {"cart": 1, "product": 2}
+UNJUDGEABLE = np.iinfo(np.int64).min  # the key's final read failed or there was none
 MAX_EXAMPLES = 20
 
 
@@ -41,51 +44,53 @@ def lost_writes(run: RunData, op: Kind = "cart", unit: Literal["count", "ratio"]
         else:
             final.setdefault(r.key, None)  # the final read failed: cannot judge
 
-    acked = [r for r in run.records(ops=WRITE_OPS[op]) if 200 <= r.status < 300]
-    acked.sort(key=lambda r: (r.complete, r.invoke))
-    # Last acknowledgement of each (key, version): earlier holders of that version were overwritten.
-    last_holder: dict[tuple[int, int], Record] = {}
-    for r in acked:
-        if r.version >= 0:
-            last_holder[(r.key, r.version)] = r
+    writes = run.selected(ops=WRITE_OPS[op])
+    writes = writes.take(writes.ok)
+    # Acknowledgement order; lexsort is stable, so equal (complete, invoke) keep invoke order.
+    acked = writes.take(np.lexsort((writes.invoke, writes.complete)))
+    n = len(acked)
+    known = acked.version >= 0
+    # The last acknowledgement of each (key, version) holds it: earlier holders of that version were overwritten.
+    by_pair = np.lexsort((np.arange(n), acked.version, acked.key))
+    pair_key, pair_version = acked.key[by_pair], acked.version[by_pair]
+    last_of_pair = np.ones(n, dtype=bool)
+    last_of_pair[:-1] = (pair_key[1:] != pair_key[:-1]) | (pair_version[1:] != pair_version[:-1])
+    holder = np.zeros(n, dtype=bool)
+    holder[by_pair[last_of_pair]] = True
 
-    lost: list[tuple[Record, str, int | None]] = []
-    unjudged = 0
-    duplicates = behind = 0
-    for r in acked:
-        if r.version < 0:
-            unjudged += 1
-            continue
-        stored = final.get(r.key)
-        holder = last_holder[(r.key, r.version)]
-        if holder is not r:
-            duplicates += 1
-            lost.append((r, "duplicate_version", stored))
-        elif stored is None:
-            unjudged += 1
-        elif stored < r.version:
-            behind += 1
-            lost.append((r, "missing_at_end", stored))
-    judged = len(acked) - unjudged
+    final_keys = np.array(sorted(final), dtype=np.int64)
+    final_versions = np.array([UNJUDGEABLE if final[k] is None else final[k] for k in final_keys.tolist()],
+                              dtype=np.int64)
+    at = np.minimum(np.searchsorted(final_keys, acked.key), max(len(final_keys) - 1, 0))
+    has_final = final_keys[at] == acked.key if len(final_keys) else np.zeros(n, dtype=bool)
+    stored = np.where(has_final, final_versions[at] if len(final_keys) else UNJUDGEABLE, UNJUDGEABLE)
+    duplicate = known & ~holder
+    judgeable = known & holder & (stored != UNJUDGEABLE)
+    behind = judgeable & (stored < acked.version)
+    lost_at = np.flatnonzero(duplicate | behind)
+    unjudged = n - int(np.count_nonzero(duplicate | judgeable))
+    judged = n - unjudged
     details: dict[str, Any] = {
         "op": op,
-        "acknowledged": len(acked),
+        "acknowledged": n,
         "judged": judged,
         "unjudged": unjudged,
-        "lost_ratio": len(lost) / judged if judged else None,
-        "duplicate_versions": duplicates,
-        "missing_at_end": behind,
-        "keys_without_final_read": len({r.key for r in acked if r.key not in final}),
-        "examples": [
-            {"key": r.key, "version": r.version, "acked_at": r.complete, "reason": reason,
-             "final_version": stored, "process": r.process, "client": r.client}
-            for r, reason, stored in lost[:MAX_EXAMPLES]
-        ],
+        "lost_ratio": len(lost_at) / judged if judged else None,
+        "duplicate_versions": int(np.count_nonzero(duplicate)),
+        "missing_at_end": int(np.count_nonzero(behind)),
+        "keys_without_final_read": len(np.unique(acked.key[~has_final])),
+        "examples": [_example(acked.record(int(i)), "duplicate_version" if duplicate[i] else "missing_at_end",
+                              final.get(int(acked.key[i]))) for i in lost_at[:MAX_EXAMPLES]],
     }
-    if acked and not judged:
+    if n and not judged:
         # Acknowledged writes and not one final read to compare them with: no evidence, not zero losses.
         details["reason"] = "no final read judged any acknowledged write (see the run's notes on final reads)"
         return Measurement("lost_writes", None, unit, details)
     if unit == "ratio":
         return Measurement("lost_writes", details["lost_ratio"], "ratio", details)
-    return Measurement("lost_writes", float(len(lost)), "count", details)
+    return Measurement("lost_writes", float(len(lost_at)), "count", details)
+
+
+def _example(r: Record, reason: str, stored: int | None) -> dict[str, Any]:
+    return {"key": r.key, "version": r.version, "acked_at": r.complete, "reason": reason,
+            "final_version": stored, "process": r.process, "client": r.client}

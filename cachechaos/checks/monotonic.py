@@ -4,47 +4,78 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from cachechaos.checks.result import Measurement, declares
 from cachechaos.checks.rundata import RunData
-from cachechaos.history.format import Op, Record
+from cachechaos.history.columns import Columns, Ints
+from cachechaos.history.format import Op
 
 MAX_EXAMPLES = 20
 # Carts and products share integer keys; a client's cart 7 and product 7 are different sequences.
 READ_KINDS = {int(Op.READ): "product", int(Op.CART_READ): "cart"}
+_CART_READ = int(Op.CART_READ)
 
 
 @declares(unit="count")
 def monotonic_reads(run: RunData) -> Measurement:
     """Count (process, client, key) read sequences in which a read saw an older version than a read
     of the same sequence that had completed before it was invoked (overlapping reads may disagree)."""
-    sequences: dict[tuple[str, int, str, int], list[Record]] = {}
-    for r in run.records(ops=READ_KINDS):
-        if 200 <= r.status < 300 and r.version >= 0:
-            sequences.setdefault((r.process, r.client, READ_KINDS[r.op], r.key), []).append(r)
+    reads = run.selected(ops=READ_KINDS)
+    reads = reads.take(reads.ok & (reads.version >= 0))
+    n = len(reads)
+    position = np.arange(n)
+    seq, first = _sequences(reads)
+    n_seq = len(first)
 
-    violating = 0
-    violations = 0
+    # Per sequence, by completion (ties in invoke order): the running highest version and the read
+    # that first reached it. Integer codes lift each sequence above the one before (see staleness.py).
+    by_complete = np.lexsort((position, reads.complete, seq))
+    completions = np.unique(reads.complete)
+    span_t = len(completions) + 1
+    seq_sorted = seq[by_complete]
+    codes = seq_sorted * span_t + np.searchsorted(completions, reads.complete[by_complete])
+    versions, version_rank = np.unique(reads.version, return_inverse=True)
+    span_v = len(versions) + 1
+    lifted = seq_sorted * span_v + version_rank[by_complete]
+    running = np.maximum.accumulate(lifted) if n else lifted
+    reached = np.ones(n, dtype=bool)
+    reached[1:] = lifted[1:] > running[:-1]
+    holder = np.maximum.accumulate(np.where(reached, position, 0)) if n else position
+
+    # For each read, the last read of its sequence completed strictly before its invoke.
+    before = np.searchsorted(codes, seq * span_t + np.searchsorted(completions, reads.invoke), side="left") - 1
+    seen = before >= 0
+    seen[seen] = seq_sorted[before[seen]] == seq[seen]
+    newest = np.full(n, -1, dtype=np.int64)
+    newest[seen] = versions[running[before[seen]] - seq[seen] * span_v]
+    violation = seen & (reads.version < newest)
+
+    at = np.flatnonzero(violation)
+    # Examples in the order the per-sequence loop met them: sequences by first read, then invoke order.
+    at = at[np.lexsort((at, first[seq[at]]))]
     examples: list[dict[str, Any]] = []
-    for (process, client, kind, key), reads in sequences.items():
-        if len(reads) < 2:
-            continue
-        by_complete = sorted(reads, key=lambda r: r.complete)
-        j = 0
-        newest: Record | None = None  # highest version among reads completed before the current invoke
-        bad = False
-        for r in reads:  # already in invoke order (history is sorted by invoke)
-            while j < len(by_complete) and by_complete[j].complete < r.invoke:
-                if newest is None or by_complete[j].version > newest.version:
-                    newest = by_complete[j]
-                j += 1
-            if newest is not None and r.version < newest.version:
-                violations += 1
-                bad = True
-                if len(examples) < MAX_EXAMPLES:
-                    examples.append({"process": process, "client": client, "kind": kind, "key": key,
-                                     "seen_version": newest.version, "seen_at": newest.complete,
-                                     "later_version": r.version, "later_at": r.invoke})
-        violating += bad
-    details = {"sequences": len(sequences), "violating_sequences": violating,
-               "violating_reads": violations, "examples": examples}
+    for i in at[:MAX_EXAMPLES].tolist():
+        r, s = reads.record(i), reads.record(int(by_complete[holder[before[i]]]))
+        examples.append({"process": r.process, "client": r.client, "kind": READ_KINDS[r.op], "key": r.key,
+                         "seen_version": s.version, "seen_at": s.complete,
+                         "later_version": r.version, "later_at": r.invoke})
+    violating = len(np.unique(seq[at]))
+    details = {"sequences": n_seq, "violating_sequences": violating,
+               "violating_reads": len(at), "examples": examples}
     return Measurement("monotonic_reads", float(violating), "count", details)
+
+
+def _sequences(reads: Columns) -> tuple[Ints, Ints]:
+    """Each read's sequence number, and each sequence's first read (position in invoke order)."""
+    n = len(reads)
+    kind = reads.op == _CART_READ
+    order = np.lexsort((np.arange(n), reads.key, kind, reads.client, reads.process))
+    starts = np.zeros(n, dtype=bool)
+    starts[:1] = True
+    for column in (reads.process, reads.client, kind, reads.key):
+        ordered = column[order]
+        starts[1:] |= ordered[1:] != ordered[:-1]
+    seq = np.empty(n, dtype=np.int64)
+    seq[order] = np.cumsum(starts) - 1
+    return seq, order[starts]
