@@ -329,3 +329,58 @@ def latency(run: ReferenceRun, route: str, percentile_: float, phase: str | None
                "requests": len(selected), "by_route": by_route, "by_phase": by_phase,
                other: summary(_ms(chosen, other))}
     return percentile(selected, percentile_), details
+
+
+# -- per-second history series ---------------------------------------------------------------------
+
+HISTORY_SERIES = ("rps", "error_rate", "p50_ms", "p99_ms", "l1_hit_rate", "hit_rate",
+                  "layer_share:l1", "layer_share:l2", "layer_share:miss")
+REQUEST_OPS = frozenset(int(op) for op in Op) - {int(Op.DISCOUNT_WRITE), int(Op.FINAL_READ), int(Op.DROPPED)}
+Series = list[tuple[float, float]]
+
+
+def history_series(history: Iterable[Record], start: float | None, end: float | None) -> dict[str, Series]:
+    """Every history series in one pass. rps is 0 in seconds of the run without requests (an outage shows)."""
+
+    requests: dict[int, int] = {}
+    errors: dict[int, int] = {}
+    latencies: dict[int, list[float]] = {}
+    layers: dict[int, list[int]] = {}  # second -> [l1, l2, miss, failed]
+    read_op = int(Op.READ)
+    for r in history:
+        if r.op not in REQUEST_OPS:
+            continue
+        second = math.floor(r.invoke)
+        requests[second] = requests.get(second, 0) + 1
+        if r.status == 0 or r.status >= 500:
+            errors[second] = errors.get(second, 0) + 1
+        latencies.setdefault(second, []).append(r.response_ms)
+        if r.op == read_op and 200 <= r.status < 300 and Layer.L1 <= r.layer <= Layer.MISS:
+            layers.setdefault(second, [0, 0, 0, 0])[r.layer - 1] += 1
+        elif r.op == read_op and (r.status == 0 or r.status >= 500):
+            # A read that failed was not served by any cache: hit rates count it (an outage is
+            # at 0, not a gap), the layer shares of served reads do not.
+            layers.setdefault(second, [0, 0, 0, 0])[3] += 1
+    out: dict[str, Series] = {name: [] for name in HISTORY_SERIES}
+    seconds = set(requests)
+    if start is not None and end is not None and end >= start:
+        seconds.update(range(math.floor(start), math.floor(end) + 1))
+    for second in sorted(seconds):
+        t = float(second)
+        n = requests.get(second, 0)
+        out["rps"].append((t, float(n)))
+        if n:
+            out["error_rate"].append((t, errors.get(second, 0) / n))
+            ordered = sorted(latencies[second])
+            out["p50_ms"].append((t, percentile(ordered, 50) or 0.0))
+            out["p99_ms"].append((t, percentile(ordered, 99) or 0.0))
+        served = layers.get(second)
+        if served:
+            reads = sum(served)
+            out["l1_hit_rate"].append((t, served[0] / reads))
+            out["hit_rate"].append((t, (served[0] + served[1]) / reads))
+            answered = reads - served[3]
+            for layer, i in (("l1", 0), ("l2", 1), ("miss", 2)):
+                if answered:
+                    out[f"layer_share:{layer}"].append((t, served[i] / answered))
+    return out

@@ -18,6 +18,7 @@ from cachechaos.checks.hits import hit_rate
 from cachechaos.checks.latency_slo import latency
 from cachechaos.checks.monotonic import monotonic_reads
 from cachechaos.checks.rundata import RunData
+from cachechaos.checks.series import history_series
 from cachechaos.checks.stale_reads import stale_read_rate
 from cachechaos.history import Layer, Op, Record
 from tests.checks import reference_checks as ref
@@ -99,6 +100,7 @@ def _assert_equal_checks(records: list[Record], run: RunData, window: float, pha
     for layer, hot in (("any", None), ("l2", None), ("l1", 2)):
         m = hit_rate(run, layer=layer, phase=phase, hot_keys=hot)  # type: ignore[arg-type]
         assert (m.value, m.details) == ref.hit_rate(reference, layer, phase, hot)
+    assert history_series(run.columns, run.start, run.end) == ref.history_series(reference.history, run.start, run.end)
     for route, measure in (("catalog", "response"), ("cart", "service"), ("product_write", "response")):
         m = latency(run, route=route, percentile=99, phase=phase, measure=measure)  # type: ignore[arg-type]
         assert (m.value, m.details) == ref.latency(reference, route, 99, phase, measure)
