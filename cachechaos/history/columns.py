@@ -56,21 +56,6 @@ def read_records(f: BinaryIO, dtype: np.dtype, limit: int) -> NDArray[np.void]:
     return np.frombuffer(data[:usable], dtype=dtype)
 
 
-def history_array(path: Path) -> NDArray[np.void]:
-    """One process file as one structured array (RECORD_DTYPE; a first-format file gets intended = invoke)."""
-    with open(path, "rb") as f:
-        dtype = file_layout(f.read(len(MAGIC)), path)
-        size = path.stat().st_size - len(MAGIC)
-        raw = np.fromfile(f, dtype=dtype, count=size // dtype.itemsize)
-    if dtype is RECORD_DTYPE:
-        return raw
-    out = np.empty(len(raw), dtype=RECORD_DTYPE)
-    for name in RECORD_DTYPE_V1.names or ():
-        out[name] = raw[name]
-    out["intended"] = raw["invoke"]
-    return out
-
-
 @dataclass(frozen=True)
 class Columns:
     """Records as parallel arrays; `process` indexes `processes` (the history file stems)."""
@@ -137,6 +122,15 @@ class Columns:
     # -- building ----------------------------------------------------------------------------------
 
     @classmethod
+    def concat(cls, parts: Sequence[Columns]) -> Columns:
+        """Parts one after the other (not re-sorted). Their process names must extend one another (as a
+        HistoryTail's do: it only ever adds files); the longest list names them all."""
+        processes = max((c.processes for c in parts), key=len, default=())
+        return cls(**{name: np.concatenate([getattr(c, name) for c in parts]) if parts
+                      else np.empty(0, dtype=RECORD_DTYPE[name] if name in FIELDS else np.uint16)
+                      for name in (*FIELDS, "process")}, processes=processes)
+
+    @classmethod
     def from_records(cls, records: Sequence[Record]) -> Columns:
         """In-memory records, stably sorted by invoke (as RunData.build sorted them)."""
         processes = tuple(dict.fromkeys(r.process for r in records))
@@ -195,3 +189,46 @@ def read_columns(run_dir: Path) -> Columns:
         cols = {name: col[:at] for name, col in cols.items()}
         process = process[:at]
     return Columns._sorted(cols, process, tuple(p.stem for p in paths))
+
+
+class HistoryTail:
+    """Reads what the load processes appended to a run's history since the last call.
+
+    The live view follows a run with it: each call costs the new records only, however long the run.
+    A record torn by a flush in progress is left for the next call.
+    """
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = Path(run_dir)
+        self._files: dict[Path, tuple[BinaryIO, np.dtype, int]] = {}
+
+    def read_new(self) -> Columns:
+        arrays: list[NDArray[np.void]] = []
+        process: list[NDArray[np.uint16]] = []
+        for path in history_files(self.run_dir):
+            if path not in self._files and not self._open(path):
+                continue
+            f, dtype, index = self._files[path]
+            while len(chunk := read_records(f, dtype, CHUNK_RECORDS)):
+                arrays.append(chunk)
+                process.append(np.full(len(chunk), index, dtype=np.uint16))
+        names = tuple(p.stem for p in self._files)
+        cols: dict[str, NDArray[np.generic]] = {
+            name: np.concatenate([a["invoke" if name == "intended" and a.dtype is not RECORD_DTYPE else name]
+                                  for a in arrays]) if arrays else np.empty(0, dtype=RECORD_DTYPE[name])
+            for name in FIELDS}
+        return Columns._sorted(cols, np.concatenate(process) if process else np.empty(0, dtype=np.uint16), names)
+
+    def _open(self, path: Path) -> bool:
+        f = open(path, "rb")  # noqa: SIM115 - kept open between calls, closed in close()
+        head = f.read(len(MAGIC))
+        if len(head) < len(MAGIC):  # the writer has not written the magic yet
+            f.close()
+            return False
+        self._files[path] = (f, file_layout(head, path), len(self._files))
+        return True
+
+    def close(self) -> None:
+        for f, _, _ in self._files.values():
+            f.close()
+        self._files.clear()
