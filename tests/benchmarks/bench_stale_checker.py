@@ -28,10 +28,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a plain script from anywhere
 
-from cachechaos.history.columns import RECORD_DTYPE  # noqa: E402
-from cachechaos.history.format import MAGIC, Layer, Op  # noqa: E402
-from cachechaos.store.files import write_json  # noqa: E402
-from cachechaos.store.journal import Journal  # noqa: E402
+from cachechaos.history.columns import RECORD_DTYPE
+from cachechaos.history.format import MAGIC, Layer, Op
+from cachechaos.store.files import write_json
+from cachechaos.store.journal import Journal
 
 T0 = 1_700_000_000.0
 TARGET_S = 5.0
