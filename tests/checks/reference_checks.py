@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
+from cachechaos.checks.latency_slo import ROUTES  # the table of routes, not logic under test
 from cachechaos.checks.rundata import RunData
 from cachechaos.checks.windows import Window
 from cachechaos.history.format import PRODUCT_WRITES, Layer, Op, Record
@@ -302,15 +303,6 @@ def hit_rate(run: ReferenceRun, layer: str, phase: str | None, hot_keys: int | N
 
 
 # -- latency ---------------------------------------------------------------------------------------
-
-ROUTES: dict[str, frozenset[int]] = {
-    "catalog": frozenset({Op.READ, Op.ABSENT_READ}),
-    "product_write": frozenset({Op.WRITE}),
-    "discount": frozenset({Op.DISCOUNT}),
-    "order": frozenset({Op.ORDER}),
-    "cart": frozenset({Op.CART_READ, Op.CART_WRITE}),
-}
-
 
 def _ms(records: list[Record], measure: str) -> list[float]:
     return [r.service_ms if measure == "service" else r.response_ms for r in records]
