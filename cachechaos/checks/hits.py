@@ -12,9 +12,10 @@ from cachechaos.checks.rundata import RunData
 from cachechaos.checks.series import backend_reader, counter_deltas, redis_reader
 from cachechaos.checks.stats import ratio
 from cachechaos.checks.windows import Window
-from cachechaos.history.columns import Columns, Ints
+from cachechaos.history.columns import Ints
 from cachechaos.history.format import Layer, Op
 
+_READ = int(Op.READ)
 LayerName = Literal["l1", "l2", "any"]
 Source = Literal["history", "metrics"]
 
@@ -30,9 +31,11 @@ def _history_rates(layers: NDArray[np.uint8]) -> dict[str, Any]:
             "without_layer": without}
 
 
-def _ok_reads(run: RunData, window: str | None) -> Columns:
-    reads = run.selected(window, ops=[Op.READ])
-    return reads.take(reads.ok)
+def _ok_reads(run: RunData, window: str | None) -> tuple[Ints, NDArray[np.uint8]]:
+    """Keys and layers of the successful READs invoked in `window` (None: the whole run)."""
+    c = run.selected(window)
+    ok = (c.op == _READ) & c.ok
+    return c.key[ok], c.layer[ok]
 
 
 def _metric_rates(run: RunData, window: Window | None) -> dict[str, Any]:
@@ -69,12 +72,12 @@ def hit_rate(run: RunData, layer: LayerName = "any", phase: str | None = None,
         raise ValueError("source 'metrics' measures l1 (backend counters) or l2 (Redis keyspace); use source 'history' for 'any'")
     if hot_keys is not None and (source != "history" or hot_keys < 1):
         raise ValueError("hot_keys needs source 'history' and a positive number of keys")
-    hot = hot_set(_ok_reads(run, None).key, hot_keys) if hot_keys else None
+    hot = hot_set(_ok_reads(run, None)[0], hot_keys) if hot_keys else None
 
     def rates(window: str | None) -> dict[str, Any]:
         if source == "history":
-            reads = _ok_reads(run, window)
-            return _history_rates(reads.layer if hot is None else reads.layer[np.isin(reads.key, hot)])
+            keys, layers = _ok_reads(run, window)
+            return _history_rates(layers if hot is None else layers[np.isin(keys, hot)])
         return _metric_rates(run, run.window(window) if window is not None else None)
 
     overall = rates(phase)

@@ -16,6 +16,7 @@ from cachechaos.history.format import Layer, Op, Record
 REPORTED_WINDOWS = (0.0, 1.0, 10.0, 60.0)
 AGE_EDGES = (0.0, 0.01, 0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0)
 MAX_EXAMPLES = 20
+_READ = int(Op.READ)
 
 
 def _layer_name(layer: int) -> str:
@@ -49,8 +50,8 @@ def stale_read_rate(run: RunData, window_s: float = 0.0, phase: str | None = Non
     if window_s < 0:
         raise ValueError(f"window_s must be >= 0, got {window_s}")
     c = run.columns
-    reads = run.selected(phase, ops=[Op.READ])
-    ok_reads = int(np.count_nonzero(reads.ok))
+    reads = run.selected(phase)  # views of the columns: masks below, no copy of a 95%-reads history
+    ok_reads = int(np.count_nonzero((reads.op == _READ) & reads.ok))
     judged = judged_reads(reads)
     total = int(np.count_nonzero(judged))
     unjudged = ok_reads - total

@@ -29,6 +29,7 @@ from cachechaos.history.format import PRODUCT_WRITES, Op, Record
 
 WRITE_OPS = tuple(sorted(int(op) for op in PRODUCT_WRITES))
 _READ = int(Op.READ)
+BLOCK = 1 << 22  # records judged at a time
 
 
 class StaleRead(NamedTuple):
@@ -104,12 +105,18 @@ class Staleness:
     @classmethod
     def of(cls, c: Columns) -> Staleness:
         index = WriteIndex.of(c)
-        reads = np.flatnonzero(judged_reads(c))
-        at, found = index.first_newer(c.key[reads], c.version[reads])
-        reads, at = reads[found], at[found]
-        acked = index.acks[at]
-        stale = acked < c.invoke[reads]
-        return cls(reads[stale], acked[stale], index.running[at[stale]])
+        parts: list[tuple[Index, Floats, Ints]] = []
+        # In blocks, so that the lookup's temporaries stay a few hundred MB whatever the run's length.
+        for lo in range(0, len(c), BLOCK):
+            reads = lo + np.flatnonzero(judged_reads(c.take(slice(lo, lo + BLOCK))))
+            at, found = index.first_newer(c.key[reads], c.version[reads])
+            reads, at = reads[found], at[found]
+            acked = index.acks[at]
+            stale = acked < c.invoke[reads]
+            parts.append((reads[stale], acked[stale], index.running[at[stale]]))
+        if not parts:
+            return cls(np.zeros(0, dtype=np.intp), np.zeros(0), np.zeros(0, dtype=np.int64))
+        return cls(*(np.concatenate(column) for column in zip(*parts, strict=True)))
 
     def __len__(self) -> int:
         return len(self.reads)

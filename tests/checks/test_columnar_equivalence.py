@@ -8,11 +8,13 @@ final reads that succeed, 404 or fail, and phases cutting through all of it.
 from __future__ import annotations
 
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from hypothesis import HealthCheck, given, settings, target
 from hypothesis import strategies as st
 
+from cachechaos.checks import staleness
 from cachechaos.checks.durability import lost_writes
 from cachechaos.checks.hits import hit_rate
 from cachechaos.checks.latency_slo import latency
@@ -21,6 +23,7 @@ from cachechaos.checks.rundata import RunData
 from cachechaos.checks.series import history_series
 from cachechaos.checks.stale_reads import stale_read_rate
 from cachechaos.history import Layer, Op, Record
+from cachechaos.history.columns import Columns
 from tests.checks import reference_checks as ref
 from tests.checks.rundirs import T0, RunDirBuilder
 
@@ -130,3 +133,16 @@ def test_equal_through_history_files(tmp_path_factory: pytest.TempPathFactory, r
                for r in records if r.process == p]
     _assert_equal_checks(on_disk, run, window, None)
 
+
+
+@settings(max_examples=100, deadline=None)
+@given(histories(), st.integers(1, 7))
+def test_stale_reads_judged_in_blocks_are_the_same(records: list[Record], block: int) -> None:
+    """Staleness.of works through the reads in blocks of staleness.BLOCK records (millions in a real
+    run); blocks of a few records here make every history cross block boundaries."""
+    columns = Columns.from_records(records)
+    whole = staleness.Staleness.of(columns)
+    with patch.object(staleness, "BLOCK", block):
+        blocked = staleness.Staleness.of(columns)
+    for name in ("reads", "newer_acked_at", "newer_version"):
+        assert getattr(blocked, name).tolist() == getattr(whole, name).tolist()
