@@ -15,14 +15,38 @@ MAX_EXAMPLES = 20
 # Carts and products share integer keys; a client's cart 7 and product 7 are different sequences.
 READ_KINDS = {int(Op.READ): "product", int(Op.CART_READ): "cart"}
 _CART_READ = int(Op.CART_READ)
+BLOCK = 1 << 23  # judged reads per part
 
 
 @declares(unit="count")
 def monotonic_reads(run: RunData) -> Measurement:
     """Count (process, client, key) read sequences in which a read saw an older version than a read
     of the same sequence that had completed before it was invoked (overlapping reads may disagree)."""
-    reads = run.selected(ops=READ_KINDS)
-    reads = reads.take(reads.ok & (reads.version >= 0))
+    c = run.columns
+    judged = np.isin(c.op, np.array(list(READ_KINDS), dtype=np.uint8)) & c.ok & (c.version >= 0)
+    # A sequence lies within one key, so keys split the work into parts of about BLOCK reads:
+    # the sorts' temporaries stay bounded on a run of tens of millions.
+    parts = max(1, -(-int(np.count_nonzero(judged)) // BLOCK))
+    sequences = violating = violations = 0
+    found: list[tuple[int, int, dict[str, Any]]] = []
+    for part in range(parts):
+        where = np.flatnonzero(judged if parts == 1 else judged & (c.key % parts == part))
+        n_seq, bad_seqs, first, at, examples = _violations(c.take(where))
+        sequences += n_seq
+        violating += bad_seqs
+        violations += len(at)
+        found += [(int(where[f]), int(where[i]), e) for f, i, e in zip(first.tolist(), at.tolist(), examples,
+                                                                          strict=False)]
+    # Examples in the order a per-sequence loop meets them: sequences by first read, then invoke order.
+    examples = [e for _, _, e in sorted(found, key=lambda x: x[:2])[:MAX_EXAMPLES]]
+    details = {"sequences": sequences, "violating_sequences": violating,
+               "violating_reads": violations, "examples": examples}
+    return Measurement("monotonic_reads", float(violating), "count", details)
+
+
+def _violations(reads: Columns) -> tuple[int, int, Ints, Ints, list[dict[str, Any]]]:
+    """Sequences, violating sequences, the violating reads (sorted by their sequence's first read, then
+    their own position) with their sequence's first read, and the examples of the first of them."""
     n = len(reads)
     position = np.arange(n)
     seq, first = _sequences(reads)
@@ -49,10 +73,7 @@ def monotonic_reads(run: RunData) -> Measurement:
     seen[seen] = seq_sorted[before[seen]] == seq[seen]
     newest = np.full(n, -1, dtype=np.int64)
     newest[seen] = versions[running[before[seen]] - seq[seen] * span_v]
-    violation = seen & (reads.version < newest)
-
-    at = np.flatnonzero(violation)
-    # Examples in the order the per-sequence loop met them: sequences by first read, then invoke order.
+    at = np.flatnonzero(seen & (reads.version < newest))
     at = at[np.lexsort((at, first[seq[at]]))]
     examples: list[dict[str, Any]] = []
     for i in at[:MAX_EXAMPLES].tolist():
@@ -60,10 +81,7 @@ def monotonic_reads(run: RunData) -> Measurement:
         examples.append({"process": r.process, "client": r.client, "kind": READ_KINDS[r.op], "key": r.key,
                          "seen_version": s.version, "seen_at": s.complete,
                          "later_version": r.version, "later_at": r.invoke})
-    violating = len(np.unique(seq[at]))
-    details = {"sequences": n_seq, "violating_sequences": violating,
-               "violating_reads": len(at), "examples": examples}
-    return Measurement("monotonic_reads", float(violating), "count", details)
+    return n_seq, len(np.unique(seq[at])), first[seq[at]], at, examples
 
 
 def _sequences(reads: Columns) -> tuple[Ints, Ints]:

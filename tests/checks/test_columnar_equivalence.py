@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, target
 from hypothesis import strategies as st
 
-from cachechaos.checks import staleness
+from cachechaos.checks import monotonic, staleness
 from cachechaos.checks.durability import lost_writes
 from cachechaos.checks.hits import hit_rate
 from cachechaos.checks.latency_slo import latency
@@ -146,3 +146,13 @@ def test_stale_reads_judged_in_blocks_are_the_same(records: list[Record], block:
         blocked = staleness.Staleness.of(columns)
     for name in ("reads", "newer_acked_at", "newer_version"):
         assert getattr(blocked, name).tolist() == getattr(whole, name).tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(histories(), st.integers(1, 7))
+def test_monotonic_reads_in_parts_by_key_are_the_same(records: list[Record], block: int) -> None:
+    """monotonic_reads splits the reads by key into parts of monotonic.BLOCK (millions in a real run)."""
+    run = RunData.build({"status": "finished"}, [], [], records)
+    with patch.object(monotonic, "BLOCK", block):
+        m = monotonic_reads(run)
+    assert (m.value, m.details) == ref.monotonic_reads(ref.ReferenceRun(records, run))
