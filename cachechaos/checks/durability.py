@@ -51,7 +51,7 @@ def lost_writes(run: RunData, op: Kind = "cart", unit: Literal["count", "ratio"]
     n = len(acked)
     known = acked.version >= 0
     # The last acknowledgement of each (key, version) holds it: earlier holders of that version were overwritten.
-    by_pair = np.lexsort((np.arange(n), acked.version, acked.key))
+    by_pair = np.lexsort((acked.version, acked.key))  # stable: a pair's holders in acknowledgement order
     pair_key, pair_version = acked.key[by_pair], acked.version[by_pair]
     last_of_pair = np.ones(n, dtype=bool)
     last_of_pair[:-1] = (pair_key[1:] != pair_key[:-1]) | (pair_version[1:] != pair_version[:-1])

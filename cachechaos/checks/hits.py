@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 from cachechaos.checks.result import Measurement, declares
 from cachechaos.checks.rundata import RunData
 from cachechaos.checks.series import backend_reader, counter_deltas, redis_reader
-from cachechaos.checks.stats import ratio
+from cachechaos.checks.stats import byte_counts, ratio
 from cachechaos.checks.windows import Window
 from cachechaos.history.columns import Ints
 from cachechaos.history.format import Layer, Op
@@ -23,7 +23,7 @@ Source = Literal["history", "metrics"]
 def _history_rates(layers: NDArray[np.uint8]) -> dict[str, Any]:
     """From X-Cache of successful READs (their layers): l1 = L1/all, l2 = L2/(L2+miss) (of the lookups that
     reached Redis, what its keyspace counters measure), any = (L1+L2)/all. Reads without X-Cache are left out."""
-    counts = np.bincount(layers, minlength=len(Layer))
+    counts = byte_counts(layers)
     without, l1, l2, miss = (int(n) for n in counts[:len(Layer)])
     total = l1 + l2 + miss
     return {"l1": ratio(l1, total), "l2": ratio(l2, l2 + miss), "any": ratio(l1 + l2, total),

@@ -23,7 +23,7 @@ def monotonic_reads(run: RunData) -> Measurement:
     """Count (process, client, key) read sequences in which a read saw an older version than a read
     of the same sequence that had completed before it was invoked (overlapping reads may disagree)."""
     c = run.columns
-    judged = np.isin(c.op, np.array(list(READ_KINDS), dtype=np.uint8)) & c.ok & (c.version >= 0)
+    judged = c.of_ops(READ_KINDS) & c.ok & (c.version >= 0)
     # A sequence lies within one key, so keys split the work into parts of about BLOCK reads:
     # the sorts' temporaries stay bounded on a run of tens of millions.
     parts = max(1, -(-int(np.count_nonzero(judged)) // BLOCK))
@@ -54,7 +54,7 @@ def _violations(reads: Columns) -> tuple[int, int, Ints, Ints, list[dict[str, An
 
     # Per sequence, by completion (ties in invoke order): the running highest version and the read
     # that first reached it. Integer codes lift each sequence above the one before (see staleness.py).
-    by_complete = np.lexsort((position, reads.complete, seq))
+    by_complete = np.lexsort((reads.complete, seq))  # stable: equal completions keep invoke order
     completions = np.unique(reads.complete)
     span_t = len(completions) + 1
     seq_sorted = seq[by_complete]
@@ -74,7 +74,7 @@ def _violations(reads: Columns) -> tuple[int, int, Ints, Ints, list[dict[str, An
     newest = np.full(n, -1, dtype=np.int64)
     newest[seen] = versions[running[before[seen]] - seq[seen] * span_v]
     at = np.flatnonzero(seen & (reads.version < newest))
-    at = at[np.lexsort((at, first[seq[at]]))]
+    at = at[np.argsort(first[seq[at]], kind="stable")]
     examples: list[dict[str, Any]] = []
     for i in at[:MAX_EXAMPLES].tolist():
         r, s = reads.record(i), reads.record(int(by_complete[holder[before[i]]]))
@@ -87,13 +87,39 @@ def _violations(reads: Columns) -> tuple[int, int, Ints, Ints, list[dict[str, An
 def _sequences(reads: Columns) -> tuple[Ints, Ints]:
     """Each read's sequence number, and each sequence's first read (position in invoke order)."""
     n = len(reads)
-    kind = reads.op == _CART_READ
-    order = np.lexsort((np.arange(n), reads.key, kind, reads.client, reads.process))
-    starts = np.zeros(n, dtype=bool)
-    starts[:1] = True
-    for column in (reads.process, reads.client, kind, reads.key):
-        ordered = column[order]
-        starts[1:] |= ordered[1:] != ordered[:-1]
+    kind = (reads.op == _CART_READ).astype(np.int64)
+    packed = _packed(reads.process.astype(np.int64), reads.client.astype(np.int64), kind, reads.key)
+    if packed is not None:
+        order = np.argsort(packed, kind="stable")  # stable: a sequence's reads stay in invoke order
+        starts = np.zeros(n, dtype=bool)
+        starts[:1] = True
+        ordered = packed[order]
+        starts[1:] = ordered[1:] != ordered[:-1]
+    else:
+        order = np.lexsort((reads.key, kind, reads.client, reads.process))
+        starts = np.zeros(n, dtype=bool)
+        starts[:1] = True
+        for column in (reads.process, reads.client, kind, reads.key):
+            changed = column[order]
+            starts[1:] |= changed[1:] != changed[:-1]
     seq = np.empty(n, dtype=np.int64)
     seq[order] = np.cumsum(starts) - 1
     return seq, order[starts]
+
+
+def _packed(*columns: Ints) -> Ints | None:
+    """The columns packed into one int64 that orders like them (one sort instead of one per column),
+    or None when their ranges do not fit in 62 bits."""
+    if not len(columns[0]):
+        return None
+    packed = np.zeros(len(columns[0]), dtype=np.int64)
+    room = 1
+    for column in columns:
+        low, high = int(column.min()), int(column.max())
+        span = high - low + 1
+        room *= span
+        if room >= 1 << 62:
+            return None
+        packed *= span
+        packed += column - low
+    return packed

@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 from cachechaos.checks.result import Measurement, declares
 from cachechaos.checks.rundata import RunData
 from cachechaos.checks.staleness import judged_reads
-from cachechaos.checks.stats import histogram, percentile, rounded
+from cachechaos.checks.stats import byte_counts, histogram, percentile, rounded
 from cachechaos.history.format import Layer, Op, Record
 
 REPORTED_WINDOWS = (0.0, 1.0, 10.0, 60.0)
@@ -106,8 +106,7 @@ def stale_read_rate(run: RunData, window_s: float = 0.0, phase: str | None = Non
 
 
 def _per_layer(layers: NDArray[np.uint8]) -> dict[int, int]:
-    counts = np.bincount(layers, minlength=0)
-    return {layer: int(n) for layer, n in enumerate(counts.tolist()) if n}
+    return {layer: n for layer, n in enumerate(byte_counts(layers).tolist()) if n}
 
 
 def _example(r: Record, newer_acked_at: float, newer_version: int) -> dict[str, Any]:

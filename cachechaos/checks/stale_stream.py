@@ -45,7 +45,7 @@ class StaleStream:
     def add(self, new: Columns, watermark: float | None = None) -> None:
         """Take appended records; judge the reads the watermark (default: newest completion - settle_s) passed."""
         if len(new):
-            acked = np.isin(new.op, WRITE_OPS) & new.ok & (new.version >= 0)
+            acked = new.of_ops(WRITE_OPS) & new.ok & (new.version >= 0)
             self._writes = new.take(acked) if self._writes is None else Columns.concat([self._writes, new.take(acked)])
             self._pending.append(new.take(judged_reads(new)))
             self._watermark = max(self._watermark, float(new.complete.max()) - self.settle_s)

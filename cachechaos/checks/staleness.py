@@ -64,7 +64,7 @@ class WriteIndex:
     @classmethod
     def of(cls, c: Columns) -> WriteIndex:
         # A failed write (5xx, no response) was never acknowledged: it cannot make a read stale.
-        acked = np.isin(c.op, WRITE_OPS) & c.ok & (c.version >= 0)
+        acked = c.of_ops(WRITE_OPS) & c.ok & (c.version >= 0)
         key, ack, version = c.key[acked], c.complete[acked], c.version[acked]
         order = np.lexsort((version, ack, key))
         key, ack, version = key[order], ack[order], version[order]

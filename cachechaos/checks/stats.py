@@ -52,3 +52,12 @@ def histogram(values: Sequence[float] | NDArray[np.float64], edges: Sequence[flo
 
 def rounded(value: float | None, digits: int = 6) -> float | None:
     return None if value is None else round(value, digits)
+
+
+def byte_counts(values: NDArray[np.uint8], block: int = 1 << 22) -> NDArray[np.int64]:
+    """How many times each of the 256 byte values occurs. np.bincount casts its input to intp, eight
+    bytes a value: counted in blocks, that copy stays small on a column of tens of millions."""
+    counts = np.zeros(256, dtype=np.int64)
+    for lo in range(0, len(values), block):
+        counts += np.bincount(values[lo:lo + block], minlength=256)
+    return counts

@@ -145,7 +145,16 @@ def measure(run_dir: Path, path: str, all_checks: bool = False) -> dict[str, flo
     return {**others, "records": records, "load_s": load_s, "check_s": check_s, "stale_at_1s": value or 0.0,
             "stale_at_0": details["stale_counts"]["0"], "reads": details["reads"],
             "max_age_s": details["ages"]["max_s"] or 0.0,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "peak_rss_mb": peak_rss_mb()}
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory: VmHWM, not ru_maxrss, which after a fork and exec still
+    carries the parent's peak (here the generator's gigabytes)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _child(run_dir: Path, path: str, all_checks: bool) -> dict[str, float]:
