@@ -20,7 +20,7 @@ it still belongs to key k.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import ClassVar, Literal, NamedTuple
 
 import numpy as np
 
@@ -52,6 +52,28 @@ def judged_reads(c: Columns) -> Mask:
 
 
 @dataclass(frozen=True)
+class _RankTable:
+    """np.searchsorted over ascending distinct integers as one array lookup: product ids and versions
+    span small ranges, and a lookup costs a tenth of a binary search over millions of reads."""
+
+    low: int           # the value the table's first entry stands for (and everything below it)
+    table: Index       # searchsorted(values, low + i, side) for i in 0 .. span + 1
+
+    DENSE_LIMIT: ClassVar[int] = 1 << 22
+
+    @classmethod
+    def of(cls, values: Ints, side: Literal["left", "right"]) -> _RankTable | None:
+        if not len(values) or int(values[-1]) - int(values[0]) >= cls.DENSE_LIMIT:
+            return None
+        low = int(values[0]) - 1
+        return cls(low, np.searchsorted(values, np.arange(low, int(values[-1]) + 2), side=side))
+
+    def rank(self, v: Ints) -> Index:
+        # Clipping maps everything below the range to the first entry (rank 0) and above it to the last.
+        return self.table.take(v - self.low, mode="clip")
+
+
+@dataclass(frozen=True)
 class WriteIndex:
     """Acknowledged product writes, sorted by (key, completion, version), with per-key running maxima."""
 
@@ -60,6 +82,8 @@ class WriteIndex:
     acks: Floats         # completion time of each write
     running: Ints        # the running maximum version of its key up to and including it
     versions: Ints       # the distinct acknowledged versions, ascending (what the ranks index)
+    key_table: _RankTable | None = None
+    version_table: _RankTable | None = None
 
     @classmethod
     def of(cls, c: Columns) -> WriteIndex:
@@ -75,7 +99,15 @@ class WriteIndex:
         lifted = segment.astype(np.int64) * span + rank
         codes = np.maximum.accumulate(lifted) + 1 if len(lifted) else lifted
         running = versions[codes - 1 - segment.astype(np.int64) * span] if len(codes) else version
-        return cls(keys, codes, ack, running, versions)
+        return cls(keys, codes, ack, running, versions, _RankTable.of(keys, "left"), _RankTable.of(versions, "right"))
+
+    def key_rank(self, key: Ints) -> Index:
+        return self.key_table.rank(key) if self.key_table is not None else np.searchsorted(self.keys, key)
+
+    def version_rank(self, version: Ints) -> Index:
+        if self.version_table is not None:
+            return self.version_table.rank(version)
+        return np.searchsorted(self.versions, version, side="right")
 
     def first_newer(self, key: Ints, version: Ints) -> tuple[Index, Mask]:
         """Per (key, version): the position of the earliest-acknowledged write of that key with a higher
@@ -83,11 +115,11 @@ class WriteIndex:
         if not len(self.codes):
             return np.zeros(len(key), dtype=np.intp), np.zeros(len(key), dtype=bool)
         span = len(self.versions) + 1
-        segment = np.searchsorted(self.keys, key)
+        segment = self.key_rank(key)
         written = segment < len(self.keys)
         written[written] = self.keys[segment[written]] == key[written]
         # Rank of v among the versions: a write's running rank r exceeds it iff its version exceeds v.
-        below = np.searchsorted(self.versions, version, side="right")
+        below = self.version_rank(version)
         at = np.searchsorted(self.codes, segment.astype(np.int64) * span + below, side="right")
         found = written & (at < len(self.codes))
         found[found] = (self.codes[at[found]] - 1) // span == segment[found]

@@ -137,15 +137,19 @@ def test_equal_through_history_files(tmp_path_factory: pytest.TempPathFactory, r
 
 @settings(max_examples=100, deadline=None)
 @given(histories(), st.integers(1, 7))
-def test_stale_reads_judged_in_blocks_are_the_same(records: list[Record], block: int) -> None:
+def test_stale_reads_judged_in_blocks_or_by_binary_search_are_the_same(records: list[Record], block: int) -> None:
     """Staleness.of works through the reads in blocks of staleness.BLOCK records (millions in a real
     run); blocks of a few records here make every history cross block boundaries."""
     columns = Columns.from_records(records)
     whole = staleness.Staleness.of(columns)
     with patch.object(staleness, "BLOCK", block):
         blocked = staleness.Staleness.of(columns)
+    # Keys and versions of a wide range are looked up by binary search instead of a table.
+    with patch.object(staleness._RankTable, "DENSE_LIMIT", 0):
+        searched = staleness.Staleness.of(columns)
     for name in ("reads", "newer_acked_at", "newer_version"):
         assert getattr(blocked, name).tolist() == getattr(whole, name).tolist()
+        assert getattr(searched, name).tolist() == getattr(whole, name).tolist()
 
 
 @settings(max_examples=100, deadline=None)
