@@ -32,9 +32,12 @@ def ratio(part: float, whole: float) -> float | None:
     return part / whole if whole else None
 
 
-def summary(values: Sequence[float] | NDArray[np.float64], percentiles: Sequence[float] = (50, 95, 99)) -> dict[str, Any]:
-    """count, max and the given percentiles (keys p50, p95, ...) of unsorted values."""
-    ordered = np.sort(np.asarray(values, dtype=np.float64))
+def summary(values: Sequence[float] | NDArray[np.float64], percentiles: Sequence[float] = (50, 95, 99),
+            ascending: bool = False) -> dict[str, Any]:
+    """count, max and the given percentiles (keys p50, p95, ...) of values (`ascending`: already sorted)."""
+    ordered = np.asarray(values, dtype=np.float64)
+    if not ascending:
+        ordered = np.sort(ordered)
     out: dict[str, Any] = {"count": len(ordered), "max": float(ordered[-1]) if len(ordered) else None}
     for p in percentiles:
         out[f"p{p:g}"] = percentile(ordered, p)
