@@ -370,9 +370,10 @@ run_options = [
                  show_default=True, help="Where run directories go."),
     click.option("--topology", "topology", type=click.Path(dir_okay=False, path_type=Path), default=None,
                  help="Topology file to run against, instead of the experiment's target."),
-    click.option("--scale", type=click.FloatRange(min=0, min_open=True, max=1e6), default=None,
-                 help="Multiply every duration field once (phases, fault delays, TTLs, check windows; not rates or "
-                      "timeouts), overriding the experiment's scale."),
+    click.option("--scale", type=click.FloatRange(min=0, min_open=True, max=1e6), default=None, metavar="X",
+                 help="Observe X times as long: multiply phase lengths, fault after_s and traffic shape timings, "
+                      "overriding the experiment's scale. TTLs, fault latencies, windows and bounds stay as written "
+                      "(docs/scale.md)."),
     click.option("--allow-destructive", is_flag=True,
                  help="Let destructive faults act on external nodes the topology marks as chaos targets."),
     click.option("--no-live", is_flag=True, help="No live view; progress lines only."),
