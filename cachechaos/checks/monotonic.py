@@ -8,7 +8,7 @@ import numpy as np
 
 from cachechaos.checks.result import Measurement, declares
 from cachechaos.checks.rundata import RunData
-from cachechaos.history.columns import Columns, Ints
+from cachechaos.history.columns import Columns, Floats, Ints
 from cachechaos.history.format import Op
 
 MAX_EXAMPLES = 20
@@ -16,6 +16,7 @@ MAX_EXAMPLES = 20
 READ_KINDS = {int(Op.READ): "product", int(Op.CART_READ): "cart"}
 _CART_READ = int(Op.CART_READ)
 BLOCK = 1 << 23  # judged reads per part
+TIME_SPAN_LIMIT = 1 << 62  # sequences x time keys must fit in an int64
 
 
 @declares(unit="count")
@@ -54,11 +55,11 @@ def _violations(reads: Columns) -> tuple[int, int, Ints, Ints, list[dict[str, An
 
     # Per sequence, by completion (ties in invoke order): the running highest version and the read
     # that first reached it. Integer codes lift each sequence above the one before (see staleness.py).
-    by_complete = np.lexsort((reads.complete, seq))  # stable: equal completions keep invoke order
-    completions = np.unique(reads.complete)
-    span_t = len(completions) + 1
+    completed, invoked, span_t = _time_keys(reads.complete, reads.invoke, n_seq)
+    codes = seq * span_t + completed
+    by_complete = np.argsort(codes, kind="stable")  # stable: equal completions keep invoke order
+    codes = codes[by_complete]
     seq_sorted = seq[by_complete]
-    codes = seq_sorted * span_t + np.searchsorted(completions, reads.complete[by_complete])
     versions, version_rank = np.unique(reads.version, return_inverse=True)
     span_v = len(versions) + 1
     lifted = seq_sorted * span_v + version_rank[by_complete]
@@ -68,7 +69,7 @@ def _violations(reads: Columns) -> tuple[int, int, Ints, Ints, list[dict[str, An
     holder = np.maximum.accumulate(np.where(reached, position, 0)) if n else position
 
     # For each read, the last read of its sequence completed strictly before its invoke.
-    before = np.searchsorted(codes, seq * span_t + np.searchsorted(completions, reads.invoke), side="left") - 1
+    before = np.searchsorted(codes, seq * span_t + invoked, side="left") - 1
     seen = before >= 0
     seen[seen] = seq_sorted[before[seen]] == seq[seen]
     newest = np.full(n, -1, dtype=np.int64)
@@ -82,6 +83,23 @@ def _violations(reads: Columns) -> tuple[int, int, Ints, Ints, list[dict[str, An
                          "seen_version": s.version, "seen_at": s.complete,
                          "later_version": r.version, "later_at": r.invoke})
     return n_seq, len(np.unique(seq[at])), first[seq[at]], at, examples
+
+
+def _time_keys(complete: Floats, invoke: Floats, sequences: int) -> tuple[Ints, Ints, int]:
+    """Integers that order like the completion and invoke times (complete < invoke exactly when their
+    keys are), and how many values they span. Positive floats order like their bit patterns, so the
+    keys are those, less the smallest; otherwise (a time <= 0, not finite, or a span too wide to
+    lift `sequences` apart in 62 bits) the ranks of the times among the completions, at the cost
+    of a sort and two binary searches of the run's size."""
+    if len(complete) and min(complete.min(), invoke.min()) > 0 and np.isfinite(complete).all() \
+            and np.isfinite(invoke).all():
+        completed, invoked = complete.view(np.int64), invoke.view(np.int64)
+        low = min(int(completed.min()), int(invoked.min()))
+        span = max(int(completed.max()), int(invoked.max())) - low + 1
+        if sequences * span < TIME_SPAN_LIMIT:
+            return completed - low, invoked - low, span
+    completions = np.unique(complete)
+    return np.searchsorted(completions, complete), np.searchsorted(completions, invoke), len(completions) + 1
 
 
 def _sequences(reads: Columns) -> tuple[Ints, Ints]:

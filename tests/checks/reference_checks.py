@@ -376,3 +376,29 @@ def history_series(history: Iterable[Record], start: float | None, end: float | 
                 if answered:
                     out[f"layer_share:{layer}"].append((t, served[i] / answered))
     return out
+
+
+# -- errors ----------------------------------------------------------------------------------------
+
+def _op_name(op: int) -> str:
+    try:
+        return Op(op).name.lower()
+    except ValueError:
+        return str(op)
+
+
+def error_rate(run: ReferenceRun, phase: str | None) -> tuple[float | None, dict[str, Any]]:
+    requests = run.records(phase, ops=REQUEST_OPS)
+    by_status: dict[str, int] = {}
+    by_op: dict[str, dict[str, int]] = {}
+    errors = 0
+    for r in requests:
+        by_status[str(r.status)] = by_status.get(str(r.status), 0) + 1
+        entry = by_op.setdefault(_op_name(r.op), {"requests": 0, "errors": 0})
+        entry["requests"] += 1
+        if r.status == 0 or r.status >= 500:
+            errors += 1
+            entry["errors"] += 1
+    details = {"phase": phase, "requests": len(requests), "errors": errors,
+               "by_status": dict(sorted(by_status.items())), "by_op": by_op}
+    return (errors / len(requests) if requests else None), details

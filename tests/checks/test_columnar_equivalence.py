@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from cachechaos.checks import monotonic, staleness
 from cachechaos.checks.durability import lost_writes
+from cachechaos.checks.errors import error_rate
 from cachechaos.checks.hits import hit_rate
 from cachechaos.checks.latency_slo import latency
 from cachechaos.checks.monotonic import monotonic_reads
@@ -103,6 +104,8 @@ def _assert_equal_checks(records: list[Record], run: RunData, window: float, pha
     for layer, hot in (("any", None), ("l2", None), ("l1", 2)):
         m = hit_rate(run, layer=layer, phase=phase, hot_keys=hot)  # type: ignore[arg-type]
         assert (m.value, m.details) == ref.hit_rate(reference, layer, phase, hot)
+    m = error_rate(run, phase=phase)
+    assert (m.value, m.details) == ref.error_rate(reference, phase)
     assert history_series(run.columns, run.start, run.end) == ref.history_series(reference.history, run.start, run.end)
     for route, measure in (("catalog", "response"), ("cart", "service"), ("product_write", "response")):
         m = latency(run, route=route, percentile=99, phase=phase, measure=measure)  # type: ignore[arg-type]
@@ -155,8 +158,14 @@ def test_stale_reads_judged_in_blocks_or_by_binary_search_are_the_same(records: 
 @settings(max_examples=100, deadline=None)
 @given(histories(), st.integers(1, 7))
 def test_monotonic_reads_in_parts_by_key_are_the_same(records: list[Record], block: int) -> None:
-    """monotonic_reads splits the reads by key into parts of monotonic.BLOCK (millions in a real run)."""
+    """monotonic_reads splits the reads by key into parts of monotonic.BLOCK (millions in a real run),
+    and orders times by their bit patterns unless they span too much."""
     run = RunData.build({"status": "finished"}, [], [], records)
     with patch.object(monotonic, "BLOCK", block):
         m = monotonic_reads(run)
-    assert (m.value, m.details) == ref.monotonic_reads(ref.ReferenceRun(records, run))
+    expected = ref.monotonic_reads(ref.ReferenceRun(records, run))
+    assert (m.value, m.details) == expected
+    # Times ranked among the completions instead of ordered by their bit patterns.
+    with patch.object(monotonic, "TIME_SPAN_LIMIT", 0):
+        m = monotonic_reads(run)
+    assert (m.value, m.details) == expected
