@@ -21,7 +21,7 @@ from cachechaos.history import Op, read_history
 
 REPO = Path(__file__).resolve().parents[2]
 APP = Path(__file__).resolve().parent / "app.py"
-EXAMPLES = REPO / "examples" / "adapters"
+EXAMPLES = REPO / "targets" / "adapters"
 TTL_S = 3.0
 DROP_EVERY = 5
 

@@ -13,7 +13,7 @@ from tests.shop.conftest import probe_json
 
 REPO = Path(__file__).resolve().parents[2]
 APP = Path(__file__).resolve().parent / "app.py"
-EXAMPLES = REPO / "examples" / "adapters"
+EXAMPLES = REPO / "targets" / "adapters"
 
 
 def probe(tmp_path: Path, url: str, adapter: Any, *extra: str) -> tuple[int, dict[str, dict[str, Any]], dict[str, Any]]:
