@@ -64,8 +64,9 @@ class SenderPool:
             gevent.sleep(0.01)
         return not self.in_flight
 
-    def close(self) -> None:
-        """Release the idle senders and kill any still sending."""
+    def close(self, kill_busy: bool = True) -> None:
+        """Release the idle senders; kill those still sending unless `kill_busy` is False."""
         while self._idle:
             self._run_callback(self._idle.pop().switch, None)
-        gevent.killall([g for g in self._senders if not g.dead], block=True, timeout=1.0)
+        if kill_busy:
+            gevent.killall([g for g in self._senders if not g.dead], block=True, timeout=1.0)

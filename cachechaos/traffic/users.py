@@ -317,8 +317,11 @@ class ArrivalUser(FastHttpUser):
             self.finished = True
             # Every request in flight finishes (bounded by its timeout) and is recorded.
             senders.join(timeout=plan.request_timeout_s + 1.0)
-        finally:
-            senders.close()
+        except gevent.GreenletExit:
+            # Killed by Locust's stop timeout: requests in flight still finish and are recorded.
+            senders.close(kill_busy=False)
+            raise
+        senders.close()
 
 
 ShopFactory = Callable[[Plan, LocustUserAgent, EventHook, random.Random], Shop]

@@ -128,7 +128,14 @@ class Trial:
     window_s: float
     late_share: float  # of the window's sends, more than LATE_S late
     dropped: int
-    lag_ms: tuple[float, float] | None  # p50, p99 (cachechaos only: Locust has no intended times)
+    lags_s: list[float] | None  # actual - intended send, sorted (cachechaos only: Locust has no intended times)
+
+    @property
+    def lag_ms(self) -> tuple[float, float] | None:
+        """Send lag p50, p99."""
+        if not self.lags_s:
+            return None
+        return (percentile(self.lags_s, 50) or 0.0) * 1000.0, (percentile(self.lags_s, 99) or 0.0) * 1000.0
 
     @property
     def cpu_per_1000(self) -> float:
@@ -172,8 +179,7 @@ def run_cachechaos(url: str, rate: float, window_s: float, tmp: Path) -> Trial:
     lags = sorted((r.invoke - r.due) for r in sends)
     late = sum(1 for v in lags if v > LATE_S)
     dropped = sum(1 for r in records if r.op == Op.DROPPED and t0 <= r.due < t1)
-    return Trial("cachechaos", rate, len(sends), cpu, t1 - t0, late / max(len(sends), 1), dropped,
-                 ((percentile(lags, 50) or 0.0) * 1000.0, (percentile(lags, 99) or 0.0) * 1000.0))
+    return Trial("cachechaos", rate, len(sends), cpu, t1 - t0, late / max(len(sends), 1), dropped, lags)
 
 
 def run_locust(url: str, rate: float, window_s: float, tmp: Path) -> Trial:
@@ -223,6 +229,16 @@ def capacity(run: Callable[[str, float, float, Path], Trial], url: str, tmp: Pat
     return low, trials
 
 
+def pooled(trials: list[Trial]) -> Trial:
+    """Several trials of one generator at one rate as one: CPU and requests summed, lags pooled."""
+    first = trials[0]
+    lags = sorted(v for t in trials for v in t.lags_s or []) if first.lags_s is not None else None
+    requests = sum(t.requests for t in trials)
+    late = sum(t.late_share * t.requests for t in trials) / max(requests, 1)
+    return Trial(first.generator, first.rate, requests, sum(t.cpu_s for t in trials),
+                 sum(t.window_s for t in trials), late, sum(t.dropped for t in trials), lags)
+
+
 def describe(t: Trial) -> str:
     lag = f", send lag p50 {t.lag_ms[0]:.2f} ms p99 {t.lag_ms[1]:.2f} ms" if t.lag_ms else ""
     return (f"{t.generator:<10} {t.rate:>6.0f}/s: {t.requests / t.window_s:>7.0f} req/s sent, "
@@ -234,6 +250,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rates", type=float, nargs="+", default=[300.0, 1000.0])
     parser.add_argument("--window", type=float, default=10.0, help="seconds of the CPU window per rate")
+    parser.add_argument("--repeat", type=int, default=2, help="trials per generator and rate (ABBA order)")
     parser.add_argument("--no-capacity", action="store_true", help="skip the capacity search")
     parser.add_argument("--capacity-from", type=float, default=1000.0)
     parser.add_argument("--capacity-window", type=float, default=4.0)
@@ -254,8 +271,14 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="bench-gen-cpu-") as tmp_name:
             tmp = Path(tmp_name)
             for rate in args.rates:
-                ours = run_cachechaos(url, rate, args.window, tmp)
-                plain = run_locust(url, rate, args.window, tmp)
+                # ABBA order: a machine whose other load changes during the run weighs on both alike.
+                runs = {"cachechaos": run_cachechaos, "locust": run_locust}
+                order = ["cachechaos", "locust", "locust", "cachechaos"][:max(2, 2 * args.repeat)]
+                trials: dict[str, list[Trial]] = {"cachechaos": [], "locust": []}
+                for name in order:
+                    trials[name].append(runs[name](url, rate, args.window, tmp))
+                    print(f"  {describe(trials[name][-1])}", flush=True)
+                ours, plain = pooled(trials["cachechaos"]), pooled(trials["locust"])
                 ratio = ours.cpu_per_1000 / plain.cpu_per_1000
                 print(describe(ours))
                 print(describe(plain))
@@ -264,11 +287,11 @@ def main() -> int:
                 print(f"  ratio at {rate:.0f}/s: {ratio:.2f}x plain Locust's CPU per request "
                       f"{'ok' if good else 'OUT OF BOUNDS'}", flush=True)
             if not args.no_capacity:
-                found = {}
+                found: dict[str, float] = {}
                 for name, run in (("cachechaos", run_cachechaos), ("locust", run_locust)):
-                    found[name], trials = capacity(run, url, tmp, args.capacity_from, args.capacity_window,
-                                                   args.capacity_steps)
-                    for t in trials:
+                    found[name], steps = capacity(run, url, tmp, args.capacity_from, args.capacity_window,
+                                                  args.capacity_steps)
+                    for t in steps:
                         print(f"  {'sustained' if t.sustained else 'NOT sustained'}: {describe(t)}", flush=True)
                 share = found["cachechaos"] / max(found["locust"], 1.0)
                 ok &= share >= 0.7
