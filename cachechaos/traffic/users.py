@@ -5,9 +5,10 @@ Two user classes over one `Shop` (the actions and the recorded request):
 - `ShopperUser`, the closed model (steady / ramp / spike of users): each user
   sends its next request when the previous one is answered.
 - `ArrivalUser`, the open model (`arrival*` shapes): one user per process runs
-  that process's arrival schedule (`arrivals.py`) and sends every arrival as its
-  own greenlet when it is due, whatever is still in flight; an arrival that
-  finds `max_in_flight` requests busy is recorded as dropped, never delayed.
+  that process's arrival schedule (`arrivals.py`), wakes at each arrival on a
+  timerfd (`timer.py`: no busy wait) and hands it to a pool of sender greenlets
+  (`senders.py`), whatever is still in flight; an arrival that finds
+  `max_in_flight` requests busy is recorded as dropped, never delayed.
 
 Each request is stamped right around the socket work (`history.clock.now`),
 the response time is measured from the arrival's intended send time, and the
@@ -28,7 +29,6 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import gevent
-from gevent.pool import Pool
 from locust import FastHttpUser, constant, task
 from locust.contrib.fasthttp import FAILURE_EXCEPTIONS, LocustUserAgent
 from locust.event import EventHook
@@ -39,7 +39,9 @@ from cachechaos.history.format import Op
 from cachechaos.traffic.arrivals import arrival_offsets, open_shape, schedule_rng
 from cachechaos.traffic.config import ProcessConfig
 from cachechaos.traffic.recorder import Recorder
+from cachechaos.traffic.senders import SenderPool
 from cachechaos.traffic.spec import OpenShape
+from cachechaos.traffic.timer import PreciseSleeper
 from cachechaos.traffic.zipf import Zipf
 
 # Locust stats names: one entry per route, not per id.
@@ -55,9 +57,6 @@ _CART_READ, _CART_WRITE, _ABSENT_READ = int(Op.CART_READ), int(Op.CART_WRITE), i
 # Answers the contract expects (a lookup of an absent id, an order without stock) are not failures in
 # Locust's live statistics; the history keeps every status and the checks judge it.
 _VALID_CODES = LocustUserAgent.valid_response_codes | {404, 409}
-# libev's timers wake on whole milliseconds (epoll), up to 1 ms late: the scheduler sleeps until
-# this much before an arrival is due, then yields to the other greenlets until it is.
-TIMER_SLACK_S = 0.0012
 # Closed-model users start within this many seconds of their spawn, so they never move in lockstep.
 START_SPREAD_S = 0.1
 
@@ -251,15 +250,6 @@ _ACTION_OPS = {"browse": _READ, "hot": _READ, "absent": _ABSENT_READ, "write_pri
                "checkout": _ORDER, "cart_read": _CART_READ, "cart_write": _CART_WRITE}
 
 
-def wait_until(due: float) -> None:
-    """Return at `due` (unix s), within a few microseconds when the process is not saturated."""
-    delay = due - now() - TIMER_SLACK_S
-    if delay > 0:
-        gevent.sleep(delay)
-    while now() < due:
-        gevent.sleep(0)  # responses in flight are handled meanwhile
-
-
 class ShopperUser(FastHttpUser):
     """Closed model: one shopper sending its next request when the previous one is answered."""
 
@@ -280,7 +270,7 @@ class ShopperUser(FastHttpUser):
 
 
 class ArrivalUser(FastHttpUser):
-    """Open model: runs this process's arrival schedule; every arrival is its own greenlet."""
+    """Open model: runs this process's arrival schedule; a pool of senders sends the arrivals."""
 
     abstract = True
     plan: ClassVar[Plan]
@@ -292,34 +282,46 @@ class ArrivalUser(FastHttpUser):
     def on_start(self) -> None:
         rng = random.Random(f"{self.plan.seed}:arrivals:{next(self._indexes)}")
         self.shop = (self.plan.shop_factory or Shop)(self.plan, self.client.client, self.environment.events.request, rng)
-        self.pool = Pool(self.concurrency)
+        self.sleeper = PreciseSleeper()
         self.finished = False
+
+    def on_stop(self) -> None:
+        self.sleeper.close()
 
     @task
     def run_schedule(self) -> None:
         if self.finished:  # the schedule is over; idle until the process stops the user
             gevent.sleep(0.1)
             return
-        plan, shop, pool, cls = self.plan, self.shop, self.pool, type(self)
+        plan, shop, cls = self.plan, self.shop, type(self)
         assert plan.shape is not None
         clients, rng = plan.clients, shop.rng
-        for offset in arrival_offsets(plan.shape, plan.processes, plan.duration_s, schedule_rng(plan.seed)):
-            due = plan.start_at + offset
-            wait_until(due)
-            if self._state == LOCUST_STATE_STOPPING:
-                break
-            cls.scheduled += 1
-            action, client = shop.pick(), rng.randrange(clients)
-            if pool.full():
-                cls.dropped += 1
-                shop.dropped(action, client, due)
-                continue
-            cls.sent += 1
-            pool.spawn(action, client, due)
-        self.finished = True
-        # Every request in flight finishes (bounded by its timeout) and is recorded.
-        pool.join(timeout=plan.request_timeout_s + 1.0)
-        pool.kill(block=True, timeout=1.0)
+        senders = SenderPool(self.concurrency)
+        sleep_until, offer = self.sleeper.sleep_until, senders.offer
+        start_at, pick, randrange, dropped = plan.start_at, shop.pick, rng.randrange, shop.dropped
+        try:
+            for offset in arrival_offsets(plan.shape, plan.processes, plan.duration_s, schedule_rng(plan.seed)):
+                due = start_at + offset
+                # Arrivals already due (the timer woke late, or they are closer together than a wake-up)
+                # go out without another sleep, each still stamped with its own intended time.
+                sleep_until(due)
+                if self._state == LOCUST_STATE_STOPPING:
+                    break
+                cls.scheduled += 1
+                action, client = pick(), randrange(clients)
+                if offer(action, client, due):
+                    cls.sent += 1
+                else:
+                    cls.dropped += 1
+                    dropped(action, client, due)
+            self.finished = True
+            # Every request in flight finishes (bounded by its timeout) and is recorded.
+            senders.join(timeout=plan.request_timeout_s + 1.0)
+        except gevent.GreenletExit:
+            # Killed by Locust's stop timeout: requests in flight still finish and are recorded.
+            senders.close(kill_busy=False)
+            raise
+        senders.close()
 
 
 ShopFactory = Callable[[Plan, LocustUserAgent, EventHook, random.Random], Shop]
