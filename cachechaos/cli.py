@@ -370,9 +370,10 @@ run_options = [
                  show_default=True, help="Where run directories go."),
     click.option("--topology", "topology", type=click.Path(dir_okay=False, path_type=Path), default=None,
                  help="Topology file to run against, instead of the experiment's target."),
-    click.option("--scale", type=click.FloatRange(min=0, min_open=True, max=1e6), default=None,
-                 help="Multiply every duration field once (phases, fault delays, TTLs, check windows; not rates or "
-                      "timeouts), overriding the experiment's scale."),
+    click.option("--scale", type=click.FloatRange(min=0, min_open=True, max=1e6), default=None, metavar="X",
+                 help="Observe X times as long: multiply phase lengths, fault after_s and traffic shape timings, "
+                      "overriding the experiment's scale. TTLs, fault latencies, windows and bounds stay as written "
+                      "(docs/scale.md)."),
     click.option("--allow-destructive", is_flag=True,
                  help="Let destructive faults act on external nodes the topology marks as chaos targets."),
     click.option("--no-live", is_flag=True, help="No live view; progress lines only."),
@@ -439,6 +440,8 @@ def _render_summary(summary: Mapping[str, Any], run_dir: Path) -> None:
         why = (v.get("details") or {}).get("not_measured")
         if why:
             out.print(f"[yellow]{escape(v['name'])} not measured:[/] {escape(why)}", highlight=False)
+    if summary.get("traffic"):
+        out.print(f"[dim]traffic: {escape(summary['traffic'])}[/]", highlight=False)
     for note in summary.get("notes", []):
         out.print(f"[dim]note: {escape(note)}[/]", highlight=False)
     if summary.get("error"):
@@ -460,14 +463,20 @@ def _publish_summary(run_dir: Path) -> None:
 @click.option("--only", multiple=True, help="Run only the named experiment(s); repeatable.")
 @click.option("--repeat", type=click.IntRange(1, 50), default=1, show_default=True,
               help="Run every cell this many times; the matrix prints each cell's range and margin to its threshold.")
+@click.option("--require", multiple=True, help="A row the target must be able to run: not applicable fails the gate; repeatable.")
+@click.option("--strict", is_flag=True, help="Every row must be applicable to the target: not applicable fails the gate.")
 @_with_run_options
-def gate(suite: Path | None, matrix: bool, only: tuple[str, ...], repeat: int, reports_dir: Path, topology: Path | None,
-         scale: float | None, allow_destructive: bool, no_live: bool) -> None:
+def gate(suite: Path | None, matrix: bool, only: tuple[str, ...], repeat: int, require: tuple[str, ...], strict: bool,
+         reports_dir: Path, topology: Path | None, scale: float | None, allow_destructive: bool, no_live: bool) -> None:
     """Run a suite of experiments as a release gate.
 
     SUITE defaults to ./experiments/checklist.yaml when present (e.g. after `cachechaos init .`),
     else the production checklist shipped in the package; `experiments/NAME.yaml` paths name
     the packaged files when the working directory has none.
+
+    With --topology naming a service cachechaos attaches to (kind external or compose), each row
+    the target can run runs with its faults and as a control with them dry; the others are listed
+    as not applicable with the line to add to the topology (docs/gate-your-service.md).
 
     With --matrix every row runs three cells: the wrong configuration with the fault (its named
     criterion must fail), each right configuration with the fault (must pass) and the control,
@@ -485,7 +494,8 @@ def gate(suite: Path | None, matrix: bool, only: tuple[str, ...], repeat: int, r
         _fail(ExitCode.BAD_INPUT, f"{suite}: no such suite file")
     try:
         outcome = run_suite(suite, _options(reports_dir, topology, allow_destructive, no_live), err,
-                            matrix=matrix, only=list(only) or None, scale=scale, repeat=repeat)
+                            matrix=matrix, only=list(only) or None, scale=scale, repeat=repeat,
+                            require=list(require) or None, strict=strict)
     except BadInput as exc:
         _fail(exc.exit_code, str(exc))
     _render_suite(outcome.summary, outcome.run_dir)
@@ -501,7 +511,7 @@ def _render_suite(summary: Mapping[str, Any], run_dir: Path) -> None:
     for col in ["experiment", "variant", "cell", "expect", "result", "measured (required)"] + (["as expected"] if matrix else []):
         table.add_column(col, no_wrap=col in ("experiment", "variant"))
     for row in summary["runs"]:
-        measured = "; ".join(f"{fmt_value(v.get('measured'))} ({v.get('threshold')})" for v in row.get("verdicts", [])) or (row.get("error") or "")
+        measured = "; ".join(f"{fmt_value(v.get('measured'))} ({v.get('threshold')})" for v in row.get("verdicts", [])) or (row.get("error") or "; ".join(row.get("missing") or []))
         result = {"passed": "[green]PASS[/]", "failed": "[red]FAIL[/]"}.get(row["status"], f"[yellow]{row['status'].upper()}[/]")
         cells = [row["experiment"], row.get("variant") or "-", row.get("cell") or "fault", row.get("expect") or "-", result,
                  escape(measured)]
@@ -511,7 +521,20 @@ def _render_suite(summary: Mapping[str, Any], run_dir: Path) -> None:
     out.print(table)
     if matrix and summary.get("rows"):
         _render_matrix(summary["rows"], int(summary.get("repeat") or 1))
+    if summary.get("applicability"):
+        _render_applicability(summary["applicability"], str(summary.get("target") or ""))
     out.print(f"suite directory: {run_dir} ({summary['duration_s']:.0f}s)", highlight=False)
+
+
+def _render_applicability(rows: list[dict[str, Any]], target: str) -> None:
+    table = Table(title=f"rows against {target}: with the faults, and as a control with them dry", title_justify="left")
+    for col in ("row", "applicable", "with faults", "control", "finding / what to add"):
+        table.add_column(col)
+    for row in rows:
+        what = row.get("finding") or "; ".join(row.get("missing") or row.get("left_out") or [])
+        table.add_row(row["experiment"], "yes" if row["applicable"] else "[yellow]NOT APPLICABLE[/]",
+                      str(row.get("fault") or "-"), str(row.get("control") or "-"), escape(what))
+    out.print(table)
 
 
 def _render_matrix(rows: list[dict[str, Any]], repeat: int) -> None:

@@ -78,6 +78,7 @@ class RunStatus(StrEnum):
     ABORTED = "aborted"
     ERROR = "error"
     INTERRUPTED = "interrupted"  # read back: the record stops without a run_end (a SIGKILL, a crash)
+    NOT_APPLICABLE = "not_applicable"  # a gate row the target cannot run: never a pass (cachechaos.applicability)
 
     @property
     def banner(self) -> RunStatus:
@@ -85,7 +86,7 @@ class RunStatus(StrEnum):
         did not finish either) or ERROR (anything else: a summary is never left running)."""
         if self in (RunStatus.ABORTED, RunStatus.INTERRUPTED):
             return RunStatus.INTERRUPTED
-        return self if self in (RunStatus.PASSED, RunStatus.FAILED) else RunStatus.ERROR
+        return self if self in (RunStatus.PASSED, RunStatus.FAILED, RunStatus.NOT_APPLICABLE) else RunStatus.ERROR
 
     @property
     def judged(self) -> bool:

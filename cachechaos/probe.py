@@ -20,16 +20,15 @@ import httpx
 import psycopg
 import redis
 
+from cachechaos.applicability import SOURCES, ProbeSeen, check_needs, fault_type_needs, line, offer_of
 from cachechaos.checks.registry import CHECKS
-from cachechaos.experiment.sampler import prometheus_samples
 from cachechaos.faults import REGISTRY as FAULTS
-from cachechaos.names import BACKEND, backend_urls, kind_of, parse_link
+from cachechaos.names import backend_urls
+from cachechaos.prometheus_text import prometheus_samples
 from cachechaos.proxy.client import ToxiproxyClient, ToxiproxyError
-from cachechaos.runtime.external import ExternalTarget
 from cachechaos.runtime.external_spec import ExternalTopologySpec
 from cachechaos.runtime.ports import split_address
 from cachechaos.runtime.redis import as_text
-from cachechaos.runtime.target import missing_capabilities
 
 Status = Literal["ok", "warn", "missing", "fail", "skipped"]
 LAYERS = frozenset({"l1", "l2", "miss"})
@@ -78,30 +77,13 @@ class ProbeReport:
         return {**asdict(self), "conformant": self.conformant, "missing": self.missing()}
 
 
-@dataclass
-class _Seen:
-    """What the backend probes learned, for the capability table."""
-
-    reads: bool = False
-    versions: bool = False
-    absent_404: bool = False
-    x_cache: bool = False
-    bypass: bool | None = None
-    metrics: dict[str, float] = field(default_factory=dict)
-    carts: bool | None = None
-    redis_ok: list[str] = field(default_factory=list)
-    sentinel_primary: str | None = None
-    postgres: bool = False
-    proxies: list[str] = field(default_factory=list)
-
-
 class _Prober:
     def __init__(self, spec: ExternalTopologySpec, write: bool, timeout: float) -> None:
         self.spec = spec
         self.write = write
         self.timeout = timeout
         self.report = ProbeReport(spec.name, write)
-        self.seen = _Seen()
+        self.seen = ProbeSeen()
 
     def add(self, area: str, name: str, status: Status, detail: str, required: bool = True) -> None:
         self.report.findings.append(Finding(area, name, status, required, detail))
@@ -305,13 +287,22 @@ class _Prober:
 
 def probe_target(spec: ExternalTopologySpec, write: bool = True, timeout: float = 2.0) -> ProbeReport:
     """Probe every endpoint an external topology names; see the module docstring."""
+    return _probed(spec, write, timeout).report
+
+
+def probe_seen(spec: ExternalTopologySpec, write: bool = False, timeout: float = 2.0) -> ProbeSeen:
+    """What answered, for matching a gate's rows against the target (cachechaos.applicability)."""
+    return _probed(spec, write, timeout).seen
+
+
+def _probed(spec: ExternalTopologySpec, write: bool, timeout: float) -> _Prober:
     prober = _Prober(spec, write, timeout)
     prober.backends()
     prober.redis()
     prober.postgres()
     prober.toxiproxy()
     prober.capabilities()
-    return prober.report
+    return prober
 
 
 def _health(client: httpx.Client) -> tuple[Status, str]:
@@ -351,61 +342,54 @@ def _product(response: httpx.Response, pid: int) -> dict[str, Any]:
     return doc
 
 
-def _check_possible(name: str, seen: _Seen, spec: ExternalTopologySpec) -> tuple[bool | None, str]:
-    history = seen.reads and seen.versions
-    if name in ("stale_read_rate", "monotonic_reads"):
-        return history, "reads and +1 versions" if history else "needs product reads and writes with +1 versions"
-    if name in ("latency", "error_rate"):
-        return seen.reads, "from the history" if seen.reads else "needs product reads"
-    if name == "hit_rate":
-        if seen.x_cache:
-            return True, "per layer from X-Cache" + (" and /metrics" if _has(seen, "cache_hits_total") else "")
-        return False, "needs X-Cache (history) or /metrics cache counters"
-    if name == "key_redis_rate":
-        return seen.x_cache, "from X-Cache" if seen.x_cache else "needs X-Cache"
-    if name == "db_amplification":
-        sources = (["pg_stat_database"] if seen.postgres else []) + (["backend db_queries_total"] if _has(seen, "db_queries_total") else [])
-        return bool(sources), ", ".join(sources) if sources else "needs postgres.dsn or db_queries_total in /metrics"
+# Parts of the contract the probe does not call, because calling them changes the service's data.
+_UNPROBED = {"oversell": ("orders", "POST /orders not probed (it would sell stock)"),
+             "bulk_discount": ("discount", "POST /categories/{id}/discount not probed (it would rewrite prices)")}
+# The parameters the probe judges a check with: lost writes of products, which every contract service has.
+# Series checks judge any series: the probe asks of them what the history gives every target.
+_PROBE_PARAMS: dict[str, dict[str, Any]] = {"lost_writes": {"op": "product"}, "recovery_time": {"metric": "p99_ms"},
+                                            "series_stat": {"metric": "p99_ms"}}
+# Checks that order reads and writes by version.
+_VERSIONED = ("stale_read_rate", "monotonic_reads", "lost_writes", "failover_time")
+
+
+def _check_possible(name: str, seen: ProbeSeen, spec: ExternalTopologySpec) -> tuple[bool | None, str]:
+    """Whether a check can judge this target: the declarations of cachechaos.applicability, matched
+    against what the probe found answering."""
+    if name in _UNPROBED and spec.adapter is None and _UNPROBED[name][0] not in spec.offers:
+        return None, _UNPROBED[name][1]
+    if not seen.reads:
+        return False, "needs product reads"
+    if name in _VERSIONED and not seen.versions:
+        return False, "needs product writes with versions (from the service, or from unique written values)"
+    lacks = offer_of(spec, seen).lacks(check_needs(name, _PROBE_PARAMS.get(name, {})))
+    if lacks:
+        return False, "; ".join(line(n) for n in lacks)
     if name == "lost_writes":
-        if not history:
-            return False, "needs product reads and writes with +1 versions"
         pg = spec.postgres
         how = "products in SQL" if pg and "products" in pg.tables else "products over HTTP"
         how += "" if seen.bypass else f" after {spec.quiescence_s():g} s quiescence"
         return True, how + ("; carts too" if seen.carts else "; no carts")
-    if name == "failover_time":
-        ok = seen.sentinel_primary is not None and history
-        return ok, "Sentinel names a primary" if ok else "needs a reachable Sentinel and product writes"
-    if name in ("recovery_time", "series_stat"):
-        series = ["history series"] + (["l2_hit_rate", "redis_ops"] if seen.redis_ok else []) \
-            + (["db_qps"] if seen.postgres else []) + (["backend_db_qps"] if _has(seen, "db_queries_total") else [])
-        return seen.reads, ", ".join(series) if seen.reads else "needs product reads"
-    if name == "oversell":
-        return None, "POST /orders not probed (it would sell stock)"
-    return None, "not known to the probe"
+    needs = check_needs(name, _PROBE_PARAMS.get(name, {}))
+    if needs:
+        return True, "from " + ", ".join(SOURCES.get(n, n) for n in sorted(needs))
+    if name not in _VERSIONED:
+        return True, "from the history"
+    derived = spec.adapter is not None and spec.adapter.derives_versions
+    return True, "from the history, " + ("versions from unique written values" if derived else "versions the service reports")
 
 
-def _fault_possible(name: str, seen: _Seen, spec: ExternalTopologySpec) -> tuple[bool | None, str]:
-    if name in FAULTS and missing_capabilities(ExternalTarget, FAULTS[name].requires):
-        return False, "the target's processes are run by someone else"  # kill, restart, restart_backends
-    targets = set(spec.chaos_targets)
+def _fault_possible(name: str, seen: ProbeSeen, spec: ExternalTopologySpec) -> tuple[bool | None, str]:
+    if name in _UNPROBED and spec.adapter is None and _UNPROBED[name][0] not in spec.offers:
+        return None, _UNPROBED[name][1]
+    offer = offer_of(spec, seen)
     if name in ("latency", "timeout", "down"):
-        return bool(seen.proxies), (f"links: {', '.join(seen.proxies)}" if seen.proxies else "needs a reachable toxiproxy.url with proxies")
-    if name in ("flushall", "redis_config", "memory_pressure", "expire_keys"):
-        usable = sorted(targets & set(seen.redis_ok))
-        return bool(usable), (f"on {', '.join(usable)} with --allow-destructive" if usable
-                              else "needs a reachable Redis node listed in chaos_targets")
-    if name == "sentinel_failover":
-        ok = seen.sentinel_primary is not None and seen.sentinel_primary in targets
-        return ok, "primary is a chaos target (--allow-destructive)" if ok else "needs a Sentinel whose primary is in chaos_targets"
-    if name == "partition":
-        per_backend = [p for p in seen.proxies if kind_of(parse_link(p).client or "") == BACKEND]
-        ok = bool(per_backend) and bool(targets)
-        return ok, "per-backend links through Toxiproxy" if ok else "needs per-backend Toxiproxy links and chaos_targets"
-    if name == "bulk_discount":
-        return None, "POST /categories/{id}/discount not probed (it would rewrite prices)"
-    return None, "not known to the probe"
-
-
-def _has(seen: _Seen, prefix: str) -> bool:
-    return any(k.split("{")[0] == prefix for k in seen.metrics)
+        roles = sorted(n.removeprefix("link:") for n in offer.has if n.startswith("link:"))
+        if not seen.proxies:
+            return False, "needs a reachable toxiproxy.url with proxies"
+        return True, f"links: {', '.join(seen.proxies)}" + (f"; roles: {', '.join(roles)}" if roles
+                                                           else "; gate rows need toxiproxy.links (roles) too")
+    lacks = offer.lacks(fault_type_needs(name, {}))
+    if lacks:
+        return False, "; ".join(line(n) for n in lacks)
+    return True, "with --allow-destructive on " + (", ".join(sorted(set(spec.chaos_targets))) or "its chaos targets")

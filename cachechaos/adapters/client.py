@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 import httpx
 
 from cachechaos.adapters.compiled import CompiledAdapter
-from cachechaos.adapters.hook import hook_outcome, load_hook
+from cachechaos.adapters.hook import hook_outcome, load_hook, takes_final
 from cachechaos.adapters.keys import KeySpace
 from cachechaos.adapters.model import AdapterSpec
 from cachechaos.adapters.values import UNKNOWN, UniqueValues
@@ -52,7 +52,8 @@ class AdapterClient:
         """`name`: read or cart_read; `key`: the history key."""
         space, field = self._space(name)
         if self.hook is not None:
-            result = getattr(self.hook, name)(space.raw(key))
+            method = getattr(self.hook, name)
+            result = method(space.raw(key), final=True) if bypass and takes_final(method) else method(space.raw(key))
             status, version, layer = hook_outcome(name, result, self.values, UNKNOWN)
             return Answer(status, version, layer, repr(result))
         assert self.compiled is not None and self.http is not None
@@ -60,7 +61,7 @@ class AdapterClient:
         headers = {**(request.headers or {}), **(self.adapter.bypass_headers if bypass else {})}
         response = self.http.request(request.method, request.path, content=request.payload, headers=headers)
         version = self.compiled.read_version(name, response.status_code, response.content, response.headers)
-        return Answer(response.status_code, version, self.compiled.layer(response.headers),
+        return Answer(response.status_code, version, self.compiled.layer(response.headers, response.content),
                       f"{request.method} {request.path} -> HTTP {response.status_code} {_short(response.text)}")
 
     def write(self, name: str, key: int, tag: int) -> Answer:

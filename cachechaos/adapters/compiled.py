@@ -138,6 +138,7 @@ class CompiledAdapter:
             if getattr(spec, name, None) is not None
         }
         self.layer_header = spec.layer_header.lower() if spec.layer_header else None
+        self.layer_path = compile_path(spec.layer_path) if spec.layer_path else None
         self._layers = {**{name: name for name in _LAYERS}, **spec.layer_values}
         bulk = spec.bulk_update
         self._updated = jmespath.compile(bulk.updated) if bulk else None
@@ -147,11 +148,15 @@ class CompiledAdapter:
         text = self.values.text(tag)
         return {"u_value": text, "t_value": text, "j_value": self.values.literal(tag)}
 
-    def layer(self, headers: Any) -> str | None:
-        """l1 | l2 | miss from the declared layer header (None: absent or not a known name)."""
-        if self.layer_header is None or headers is None:
-            return None
-        raw = headers.get(self.layer_header)
+    def layer(self, headers: Any, body: bytes | str | None = None) -> str | None:
+        """l1 | l2 | miss from the declared layer header, else from the body at `layer_path` (None: absent
+        or not a known name). The body is parsed again only for a service that names the layer there."""
+        raw: Any = None
+        if self.layer_header is not None and headers is not None:
+            raw = headers.get(self.layer_header)
+        elif self.layer_path is not None and body:
+            doc = parse_json(body)
+            raw = self.layer_path.search(doc) if doc is not None else None
         return self._layers.get(raw.strip()) if isinstance(raw, str) else None
 
     def read_version(self, name: str, status: int, body: bytes | str | None, headers: Any) -> int:

@@ -2,17 +2,19 @@
 
     class MyService:
         def __init__(self, base_url: str, **options): ...
-        def read(self, key) -> Read: ...                 # required
+        def read(self, key, final=False) -> Read: ...   # required; `final` optional (below)
         def write(self, key, value) -> Written: ...      # required
         # optional, each named in the adapter's `operations`:
         def bulk_update(self, group, value, percent) -> BulkWritten: ...
         def order(self, key, qty, user) -> int: ...      # the HTTP status (201 sold, 409 out of stock)
-        def cart_read(self, user) -> Read: ...
+        def cart_read(self, user, final=False) -> Read: ...
         def cart_write(self, user, value) -> Written: ...
 
 The topology names it as `adapter: {python: my_module:MyService, path: ., options: {...}}`.
 Keys are the adapter's keys as the service knows them; `value` is the unique value the write
-must store (a number or a string, per `values`). The toolkit times each call and records it;
+must store (a number or a string, per `values`). A read method that takes a `final` keyword is
+called with `final=True` for the final reads after the load: the source of truth is wanted, so
+the adapter should bypass its service's caches (for an HTTP adapter, `bypass_headers`). The toolkit times each call and records it;
 an exception is recorded as a request without an answer (status 0). Load processes run under
 gevent: blocking sockets (httpx, requests, urllib) cooperate; a C client that blocks the
 whole process would serialise the load.
@@ -21,6 +23,7 @@ whole process would serialise the load.
 from __future__ import annotations
 
 import importlib
+import inspect
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,6 +90,15 @@ def hook_class(spec: AdapterSpec) -> type[Any]:
     if missing:
         raise AdapterHookError(f"adapter {spec.python}: no method {', '.join(missing)} (named in `operations`)")
     return cls
+
+
+def takes_final(method: Any) -> bool:
+    """Whether a hook's read method accepts `final=` (older hooks take the key alone)."""
+    try:
+        parameters = inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        return False
+    return "final" in parameters or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
 
 
 def load_hook(spec: AdapterSpec, base_url: str) -> Any:

@@ -152,6 +152,8 @@ class AdapterSpec(_Strict):
     users: Keys = Field(default_factory=lambda: KeyRange(first=1, last=1_000), description="cart and order users")
     groups: Keys = Field(default_factory=lambda: KeyRange(first=1, last=10), description="groups a bulk update names")
     layer_header: str | None = Field(None, description="response header naming the layer that served a read")
+    layer_path: str | None = Field(None, description="JMESPath into a read's JSON body naming the layer that served it "
+                                                     "(e.g. meta.cache), for services that say it in the body")
     layer_values: dict[str, LayerName] = Field(
         default_factory=dict, description="header value -> l1 | l2 | miss, for services with their own names")
     values: ValueEncoding = Field(default_factory=ValueEncoding,  # type: ignore[arg-type]
@@ -173,6 +175,11 @@ class AdapterSpec(_Strict):
         None, description="Python adapter: `reported` when it returns versions, `derived` (default) when it returns values")
     operations: list[OperationName] | None = Field(
         None, description="Python adapter: the operations it implements (default: read and write)")
+
+    @field_validator("layer_path")
+    @classmethod
+    def _layer_path(cls, expression: str | None) -> str | None:
+        return _check_path(expression)
 
     @model_validator(mode="after")
     def _consistent(self) -> AdapterSpec:

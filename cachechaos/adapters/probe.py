@@ -57,9 +57,10 @@ def probe_adapter(adapter: AdapterSpec, base_url: str, add: Add, write: bool, ti
         layers = {first.layer} | {client.read("read", key).layer for _ in range(2)}
         seen.layer = layers != {None}
         if adapter.python is None:
+            found = ", ".join(sorted(x for x in layers if x)) or "no known value"
+            source = adapter.layer_header or (f"body {adapter.layer_path}" if adapter.layer_path else None)
             add("adapter", "layer header", "ok" if seen.layer else "missing",
-                f"{adapter.layer_header}: {', '.join(sorted(x for x in layers if x)) or 'no known value'}"
-                if adapter.layer_header else "none declared: hit rates per layer cannot come from the history", False)
+                f"{source}: {found}" if source else "none declared: hit rates per layer cannot come from the history", False)
         if not write or not adapter.implements("write"):
             why = "--no-write" if not write else "the adapter maps no write"
             add("adapter", "write", "skipped", f"{why}: versions and the bypass not probed", False)

@@ -23,13 +23,16 @@ checks, unknown parameters and ill-typed values are rejected when the experiment
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cachechaos.checks.registry import CHECK_INFO, CHECKS, validate_params
 from cachechaos.checks.result import Measurement
 from cachechaos.checks.rundata import RunData
+
+# The service levels a criterion's bound can stand for (runtime.external_spec.ServiceLevels).
+SloName = Literal["p99_ms", "error_rate", "recovery_s", "hit_rate", "db_amplification", "stale_reads", "freshness"]
 
 
 class Criterion(BaseModel):
@@ -41,6 +44,9 @@ class Criterion(BaseModel):
     name: str | None = Field(default=None, description="shown in reports (default: check and parameters)")
     none_passes: bool = Field(default=False, description="pass when the check measured nothing (value None)")
     params: dict[str, Any] = Field(default_factory=dict, description="parameters of the check (extra fields are too)")
+    slo: SloName | None = Field(
+        default=None, description="on a service cachechaos attaches to, `gate` takes this bound from the topology's "
+                                  "`slo:` (freshness: the stale-read bound at the window cache.freshness_budget_s)")
 
     @model_validator(mode="after")
     def _valid(self) -> Criterion:

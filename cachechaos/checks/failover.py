@@ -35,7 +35,7 @@ def sustained_success(writes: list[Record], after: float, hold_s: float, end: fl
     return None
 
 
-@declares(unit="s", scales_with_duration=True)
+@declares(unit="s")
 def failover_time(run: RunData, fault: str | None = None, op: Literal["cart", "product"] = "cart",
                   hold_s: float = 2.0) -> Measurement:
     windows = [f for f in run.faults if f.ok] if fault is None else [run.fault(fault)]

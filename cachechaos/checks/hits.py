@@ -2,34 +2,40 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
 
 from cachechaos.checks.result import Measurement, declares
 from cachechaos.checks.rundata import RunData
 from cachechaos.checks.series import backend_reader, counter_deltas, redis_reader
-from cachechaos.checks.stats import ratio
+from cachechaos.checks.stats import byte_counts, ratio
 from cachechaos.checks.windows import Window
-from cachechaos.history.format import Layer, Op, Record
+from cachechaos.history.columns import Ints
+from cachechaos.history.format import Layer, Op
 
+_READ = int(Op.READ)
 LayerName = Literal["l1", "l2", "any"]
 Source = Literal["history", "metrics"]
 
 
-def _history_rates(reads: list[Record]) -> dict[str, Any]:
-    """From X-Cache of successful READs: l1 = L1/all, l2 = L2/(L2+miss) (of the lookups that reached
-    Redis, what its keyspace counters measure), any = (L1+L2)/all. Reads without X-Cache are left out."""
-    l1 = sum(1 for r in reads if r.layer == Layer.L1)
-    l2 = sum(1 for r in reads if r.layer == Layer.L2)
-    miss = sum(1 for r in reads if r.layer == Layer.MISS)
+def _history_rates(layers: NDArray[np.uint8]) -> dict[str, Any]:
+    """From X-Cache of successful READs (their layers): l1 = L1/all, l2 = L2/(L2+miss) (of the lookups that
+    reached Redis, what its keyspace counters measure), any = (L1+L2)/all. Reads without X-Cache are left out."""
+    counts = byte_counts(layers)
+    without, l1, l2, miss = (int(n) for n in counts[:len(Layer)])
     total = l1 + l2 + miss
     return {"l1": ratio(l1, total), "l2": ratio(l2, l2 + miss), "any": ratio(l1 + l2, total),
             "reads": total, "counts": {"l1": l1, "l2": l2, "miss": miss},
-            "without_layer": sum(1 for r in reads if r.layer == Layer.NONE)}
+            "without_layer": without}
 
 
-def _ok_reads(run: RunData, window: str | None) -> list[Record]:
-    return [r for r in run.records(window, ops=[Op.READ]) if 200 <= r.status < 300]
+def _ok_reads(run: RunData, window: str | None) -> tuple[Ints, NDArray[np.uint8]]:
+    """Keys and layers of the successful READs invoked in `window` (None: the whole run)."""
+    c = run.selected(window)
+    ok = (c.op == _READ) & c.ok
+    return c.key[ok], c.layer[ok]
 
 
 def _metric_rates(run: RunData, window: Window | None) -> dict[str, Any]:
@@ -47,9 +53,11 @@ def _metric_rates(run: RunData, window: Window | None) -> dict[str, Any]:
             "counts": {"keyspace_hits": hits, "keyspace_misses": misses, "l1_hits": l1_hits, "l1_lookups": l1_lookups}}
 
 
-def hot_set(reads: list[Record], size: int) -> frozenset[int]:
-    """The `size` most-read keys: the hot set an eviction policy must not throw out."""
-    return frozenset(key for key, _ in Counter(r.key for r in reads).most_common(size))
+def hot_set(keys: Ints, size: int) -> Ints:
+    """The `size` most-read keys (of a read's keys): the hot set an eviction policy must not throw out.
+    Ties go to the key read first, as Counter.most_common orders them."""
+    distinct, first, counts = np.unique(keys, return_index=True, return_counts=True)
+    return np.sort(distinct[np.lexsort((first, -counts))[:size]])
 
 
 @declares(unit="ratio")
@@ -64,11 +72,12 @@ def hit_rate(run: RunData, layer: LayerName = "any", phase: str | None = None,
         raise ValueError("source 'metrics' measures l1 (backend counters) or l2 (Redis keyspace); use source 'history' for 'any'")
     if hot_keys is not None and (source != "history" or hot_keys < 1):
         raise ValueError("hot_keys needs source 'history' and a positive number of keys")
-    hot = hot_set(_ok_reads(run, None), hot_keys) if hot_keys else None
+    hot = hot_set(_ok_reads(run, None)[0], hot_keys) if hot_keys else None
 
     def rates(window: str | None) -> dict[str, Any]:
         if source == "history":
-            return _history_rates([r for r in _ok_reads(run, window) if hot is None or r.key in hot])
+            keys, layers = _ok_reads(run, window)
+            return _history_rates(layers if hot is None else layers[np.isin(keys, hot)])
         return _metric_rates(run, run.window(window) if window is not None else None)
 
     overall = rates(phase)
@@ -81,5 +90,5 @@ def hit_rate(run: RunData, layer: LayerName = "any", phase: str | None = None,
     if "reads" in overall:
         details.update(reads=overall["reads"], without_layer=overall["without_layer"])
     if hot is not None:
-        details["hot_keys"] = sorted(hot)
+        details["hot_keys"] = hot.tolist()
     return Measurement("hit_rate", overall[layer], "ratio", details)

@@ -15,7 +15,7 @@ from cachechaos.checks.windows import FaultWindow
 COVERAGE_SLACK_S = 0.5
 
 
-@declares(unit="s", scales_with_duration=True)
+@declares(unit="s")
 def recovery_time(run: RunData, metric: str = "l2_hit_rate", band: float = 0.8, hold_s: float = 5.0,
                   baseline_phase: str = "baseline", after: str | None = None,
                   direction: Literal["above", "below"] = "above") -> Measurement:

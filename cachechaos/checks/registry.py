@@ -37,9 +37,8 @@ CHECKS: dict[str, Callable[..., Measurement]] = {
     "series_stat": series_stat,
     "key_redis_rate": key_redis_rate,
 }
-# Each check's unit and scaling, as declared beside it.
+# Each check's unit, as declared beside it.
 CHECK_INFO: dict[str, CheckInfo] = {name: declared(fn) for name, fn in CHECKS.items()}
-SCALES_WITH_DURATION = frozenset(name for name, info in CHECK_INFO.items() if info.scales_with_duration)
 
 
 def check_parameters(name: str) -> dict[str, inspect.Parameter]:

@@ -26,21 +26,20 @@ class CheckInfo:
     """What the rest of the toolkit knows of a check, declared once beside it (`@declares`)."""
 
     name: str
-    unit: str                          # of its headline figure; a verdict of a check that raised still shows it
-    scales_with_duration: bool = False  # its bounds are seconds of the scenario: `scale` multiplies them
+    unit: str  # of its headline figure; a verdict of a check that raised still shows it
 
 
 F = TypeVar("F", bound=Callable[..., Measurement])
 _DECLARED: dict[Callable[..., Measurement], CheckInfo] = {}
 
 
-def declares(unit: str, scales_with_duration: bool = False) -> Callable[[F], F]:
+def declares(unit: str) -> Callable[[F], F]:
     """Decorates a check with its metadata; the registry reads it back with `declared`."""
     if unit not in UNITS:
         raise ValueError(f"unknown unit {unit!r}; units: {UNITS}")
 
     def declare(fn: F) -> F:
-        _DECLARED[fn] = CheckInfo(fn.__name__, unit, scales_with_duration)
+        _DECLARED[fn] = CheckInfo(fn.__name__, unit)
         return fn
 
     return declare

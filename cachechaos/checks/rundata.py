@@ -7,7 +7,6 @@ live system, so a crashed or interrupted run can be checked like a finished one.
 from __future__ import annotations
 
 import math
-from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,10 +21,11 @@ from cachechaos.checks.series import (
     metric_series,
     stale_series,
 )
-from cachechaos.checks.staleness import StaleRead, WriteIndex, find_stale_reads
+from cachechaos.checks.staleness import Staleness, StaleRead
 from cachechaos.checks.windows import FaultWindow, Window, fault_windows, phase_windows
 from cachechaos.errors import RunStatus
-from cachechaos.history.format import Op, Record, read_history
+from cachechaos.history.columns import Columns, read_columns
+from cachechaos.history.format import Op, Record
 from cachechaos.store.files import read_json
 from cachechaos.store.rundir import JOURNAL_FILE, METRICS_FILE, RUN_FILE, read_jsonl
 
@@ -38,7 +38,7 @@ class RunData:
     run: dict[str, Any]                 # run.json
     journal: list[dict[str, Any]]       # journal.jsonl, in time order
     samples: list[dict[str, Any]]       # metrics.jsonl, in time order
-    history: list[Record]               # every record, sorted by invoke
+    columns: Columns                    # every record, sorted by invoke
     start: float
     end: float
     status: RunStatus                   # finished | aborted | error | interrupted (no run_end)
@@ -55,20 +55,20 @@ class RunData:
             run=read_json(run_dir / RUN_FILE),
             journal=read_jsonl(run_dir / JOURNAL_FILE),
             samples=read_jsonl(run_dir / METRICS_FILE),
-            history=read_history(run_dir),
+            history=read_columns(run_dir),
             run_dir=run_dir,
         )
 
     @classmethod
     def build(cls, run: dict[str, Any], journal: list[dict[str, Any]], samples: list[dict[str, Any]],
-              history: list[Record], run_dir: Path | str = ".") -> RunData:
-        """A RunData from data already in memory (history need not be sorted)."""
+              history: Columns | list[Record], run_dir: Path | str = ".") -> RunData:
+        """A RunData from data already in memory (records need not be sorted; columns are)."""
         journal = sorted((e for e in journal if isinstance(e.get("t"), int | float)), key=lambda e: e["t"])
         samples = sorted((s for s in samples if isinstance(s.get("t"), int | float)), key=lambda s: s["t"])
-        history = sorted(history, key=lambda r: r.invoke)
-        start, end, status = _bounds(run, journal, samples, history)
+        columns = history if isinstance(history, Columns) else Columns.from_records(history)
+        start, end, status = _bounds(run, journal, samples, columns)
         return cls(
-            run_dir=Path(run_dir), run=run, journal=journal, samples=samples, history=history,
+            run_dir=Path(run_dir), run=run, journal=journal, samples=samples, columns=columns,
             start=start, end=end, status=status,
             phases=phase_windows(journal, end), faults=fault_windows(journal, end),
         )
@@ -107,36 +107,43 @@ class RunData:
 
     # -- records -------------------------------------------------------------------------------
 
-    def records(self, phase: str | None = None, ops: Iterable[int] | None = None) -> list[Record]:
-        """Records invoked in `phase` (a phase or fault window; None: the whole run) with an op in `ops` (None: any)."""
-        history = self.history
+    @property
+    def history(self) -> list[Record]:
+        """Every record as a `Record`, in invoke order: for readers that want objects. Built on first
+        use; the checks read `columns` instead, so that a 72 M-operation run never becomes objects."""
+        if "history" not in self._cache:
+            self._cache["history"] = self.columns.records()
+        history: list[Record] = self._cache["history"]
+        return history
+
+    def selected(self, phase: str | None = None, ops: Iterable[int] | None = None) -> Columns:
+        """Columns of the records invoked in `phase` (a phase or fault window; None: the whole run)
+        with an op in `ops` (None: any), in invoke order."""
+        columns = self.columns
         if phase is not None:
             w = self.window(phase)
-            invokes = self._invokes()
-            history = history[bisect_left(invokes, w.start):bisect_left(invokes, w.end)]
+            columns = columns.between(w.start, w.end)
         if ops is None:
-            return list(history)
-        wanted = frozenset(int(op) for op in ops)
-        return [r for r in history if r.op in wanted]
+            return columns
+        return columns.take(columns.of_ops(ops))
 
-    def _invokes(self) -> list[float]:
-        if "invokes" not in self._cache:
-            self._cache["invokes"] = [r.invoke for r in self.history]
-        invokes: list[float] = self._cache["invokes"]
-        return invokes
+    def records(self, phase: str | None = None, ops: Iterable[int] | None = None) -> list[Record]:
+        """Records invoked in `phase` (a phase or fault window; None: the whole run) with an op in `ops` (None: any)."""
+        return self.selected(phase, ops).records()
 
     # -- staleness -----------------------------------------------------------------------------
 
-    def write_index(self) -> WriteIndex:
-        if "write_index" not in self._cache:
-            self._cache["write_index"] = WriteIndex(self.history)
-        index: WriteIndex = self._cache["write_index"]
-        return index
+    def staleness(self) -> Staleness:
+        """Every judged read with what makes it stale, if anything (computed once per RunData)."""
+        if "staleness" not in self._cache:
+            self._cache["staleness"] = Staleness.of(self.columns)
+        staleness: Staleness = self._cache["staleness"]
+        return staleness
 
     def stale_reads(self) -> list[StaleRead]:
-        """Every read stale at window 0, in invoke order (computed once per RunData)."""
+        """Every read stale at window 0, in invoke order, as objects (the checks use `staleness()`)."""
         if "stale_reads" not in self._cache:
-            self._cache["stale_reads"] = find_stale_reads(self.history, self.write_index())
+            self._cache["stale_reads"] = self.staleness().stale_reads(self.columns)
         stale: list[StaleRead] = self._cache["stale_reads"]
         return stale
 
@@ -149,10 +156,10 @@ class RunData:
             if name in METRIC_SERIES:
                 self._cache[key] = metric_series(self.samples, name)
             elif name in HISTORY_SERIES:
-                for series_name, values in history_series(self.history, *self._span()).items():
+                for series_name, values in history_series(self.columns, *self._span()).items():
                     self._cache[f"series:{series_name}"] = values
             elif name in ("stale_reads",):
-                self._cache[key] = stale_series(self.stale_reads(), *self._span())
+                self._cache[key] = stale_series(self.staleness().stale_invokes(self.columns), *self._span())
             else:
                 raise ValueError(f"unknown series {name!r}; known: {', '.join(SERIES_NAMES)}")
         series: Series = self._cache[key]
@@ -168,13 +175,13 @@ class RunData:
 
     def _span(self) -> tuple[float | None, float | None]:
         """The seconds count series fill with zeros: the run's, when anything was recorded at all."""
-        if not (self.journal or self.samples or self.history):
+        if not (self.journal or self.samples or len(self.columns)):
             return None, None
         return self.start, self.end
 
 
 def _bounds(run: dict[str, Any], journal: list[dict[str, Any]], samples: list[dict[str, Any]],
-            history: list[Record]) -> tuple[float, float, RunStatus]:
+            history: Columns) -> tuple[float, float, RunStatus]:
     """Run start, end and status. Without a run_end (an interrupted run) the end is the last thing recorded."""
     observed_first: list[float] = []
     observed_last: list[float] = []
@@ -184,12 +191,12 @@ def _bounds(run: dict[str, Any], journal: list[dict[str, Any]], samples: list[di
     if samples:
         observed_first.append(samples[0]["t"])
         observed_last.append(samples[-1]["t"])
-    if history:
-        observed_first.append(history[0].invoke)
+    if len(history):
+        observed_first.append(float(history.invoke[0]))
     # The final reads of the source of truth come after the run; they do not extend it.
-    last_complete = max((r.complete for r in history if r.op != _FINAL_READ), default=None)
-    if last_complete is not None:
-        observed_last.append(last_complete)
+    during = history.complete[history.op != _FINAL_READ]
+    if len(during):
+        observed_last.append(float(during.max()))
 
     starts = [e["t"] for e in journal if e.get("event") == "run_start"]
     start = starts[0] if starts else _finite(run.get("started_at"))

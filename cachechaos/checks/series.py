@@ -13,9 +13,10 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
-from cachechaos.checks.staleness import StaleRead
-from cachechaos.checks.stats import percentile
-from cachechaos.history.format import Layer, Op, Record
+import numpy as np
+
+from cachechaos.history.columns import Columns, Floats
+from cachechaos.history.format import Layer, Op
 
 Series = list[tuple[float, float]]
 
@@ -155,60 +156,64 @@ def metric_series(samples: list[dict[str, Any]], name: str) -> Series:
     raise ValueError(f"unknown metric series {name!r}; known: {', '.join(METRIC_SERIES)}")
 
 
-def history_series(history: Iterable[Record], start: float | None, end: float | None) -> dict[str, Series]:
-    """Every history series in one pass. rps is 0 in seconds of the run without requests (an outage shows)."""
+def history_series(history: Columns, start: float | None, end: float | None) -> dict[str, Series]:
+    """Every history series at once. rps is 0 in seconds of the run without requests (an outage shows)."""
+    c = history.take(history.of_ops(REQUEST_OPS))
+    second = np.floor(c.invoke).astype(np.int64)
+    latency = c.response_ms()
+    failed = (c.status == 0) | (c.status >= 500)
+    reads = c.op == int(Op.READ)
+    served = reads & c.ok & (c.layer >= Layer.L1) & (c.layer <= Layer.MISS)
+    # A read that failed was not served by any cache: hit rates count it (an outage is at 0, not a
+    # gap), the layer shares of served reads do not.
+    failed_reads = reads & ~served & failed
+    # Requests of a second are contiguous after a sort by (second, latency): percentiles by rank.
+    order = np.lexsort((latency, second))
+    seconds, first, requests = np.unique(second[order], return_index=True, return_counts=True)
+    errors = np.add.reduceat(failed[order], first) if len(first) else first
+    ordered = latency[order]
 
-    requests: dict[int, int] = {}
-    errors: dict[int, int] = {}
-    latencies: dict[int, list[float]] = {}
-    layers: dict[int, list[int]] = {}  # second -> [l1, l2, miss, failed]
-    read_op = int(Op.READ)
-    for r in history:
-        if r.op not in REQUEST_OPS:
-            continue
-        second = math.floor(r.invoke)
-        requests[second] = requests.get(second, 0) + 1
-        if r.status == 0 or r.status >= 500:
-            errors[second] = errors.get(second, 0) + 1
-        latencies.setdefault(second, []).append(r.response_ms)
-        if r.op == read_op and 200 <= r.status < 300 and Layer.L1 <= r.layer <= Layer.MISS:
-            layers.setdefault(second, [0, 0, 0, 0])[r.layer - 1] += 1
-        elif r.op == read_op and (r.status == 0 or r.status >= 500):
-            # A read that failed was not served by any cache: hit rates count it (an outage is
-            # at 0, not a gap), the layer shares of served reads do not.
-            layers.setdefault(second, [0, 0, 0, 0])[3] += 1
+    def rank(p: float) -> Floats:
+        return ordered[first + np.maximum(1, np.ceil(p / 100.0 * requests)).astype(np.int64) - 1]
+
+    p50, p99 = rank(50), rank(99)
+    layer_counts = [np.add.reduceat((served & (c.layer == layer))[order], first) if len(first) else first
+                    for layer in (Layer.L1, Layer.L2, Layer.MISS)]
+    layer_counts.append(np.add.reduceat(failed_reads[order], first) if len(first) else first)
+    at = {int(t): i for i, t in enumerate(seconds.tolist())}
+
     out: dict[str, Series] = {name: [] for name in HISTORY_SERIES}
-    seconds = set(requests)
+    every = set(at)
     if start is not None and end is not None and end >= start:
-        seconds.update(range(math.floor(start), math.floor(end) + 1))
-    for second in sorted(seconds):
-        t = float(second)
-        n = requests.get(second, 0)
+        every.update(range(math.floor(start), math.floor(end) + 1))
+    for s in sorted(every):
+        t = float(s)
+        i = at.get(s)
+        if i is None:
+            out["rps"].append((t, 0.0))
+            continue
+        n = int(requests[i])
         out["rps"].append((t, float(n)))
-        if n:
-            out["error_rate"].append((t, errors.get(second, 0) / n))
-            ordered = sorted(latencies[second])
-            out["p50_ms"].append((t, percentile(ordered, 50) or 0.0))
-            out["p99_ms"].append((t, percentile(ordered, 99) or 0.0))
-        served = layers.get(second)
-        if served:
-            reads = sum(served)
-            out["l1_hit_rate"].append((t, served[0] / reads))
-            out["hit_rate"].append((t, (served[0] + served[1]) / reads))
-            answered = reads - served[3]
-            for layer, i in (("l1", 0), ("l2", 1), ("miss", 2)):
+        out["error_rate"].append((t, int(errors[i]) / n))
+        out["p50_ms"].append((t, float(p50[i])))
+        out["p99_ms"].append((t, float(p99[i])))
+        l1, l2, miss, lost = (int(counts[i]) for counts in layer_counts)
+        looked_up = l1 + l2 + miss + lost
+        if looked_up:
+            out["l1_hit_rate"].append((t, l1 / looked_up))
+            out["hit_rate"].append((t, (l1 + l2) / looked_up))
+            answered = looked_up - lost
+            for layer, k in (("l1", l1), ("l2", l2), ("miss", miss)):
                 if answered:
-                    out[f"layer_share:{layer}"].append((t, served[i] / answered))
+                    out[f"layer_share:{layer}"].append((t, k / answered))
     return out
 
 
-def stale_series(stale: Iterable[StaleRead], start: float | None, end: float | None) -> Series:
-    """Stale reads (window 0) per second of invocation; 0 in seconds without any."""
-    counts: dict[int, int] = {}
-    for s in stale:
-        second = math.floor(s.read.invoke)
-        counts[second] = counts.get(second, 0) + 1
-    seconds = set(counts)
+def stale_series(stale_invokes: Floats, start: float | None, end: float | None) -> Series:
+    """Stale reads (window 0) per second of invocation (their invoke times); 0 in seconds without any."""
+    seconds, n = np.unique(np.floor(stale_invokes).astype(np.int64), return_counts=True)
+    counts = dict(zip(seconds.tolist(), n.tolist(), strict=True))
+    every = set(counts)
     if start is not None and end is not None and end >= start:
-        seconds.update(range(math.floor(start), math.floor(end) + 1))
-    return [(float(s), float(counts.get(s, 0))) for s in sorted(seconds)]
+        every.update(range(math.floor(start), math.floor(end) + 1))
+    return [(float(s), float(counts.get(s, 0))) for s in sorted(every)]

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
 from cachechaos.checks.result import Measurement, declares
 from cachechaos.checks.rundata import RunData
-from cachechaos.checks.staleness import StaleRead, is_judged_read
-from cachechaos.checks.stats import histogram, percentile, rounded
-from cachechaos.history.format import Layer, Op
+from cachechaos.checks.staleness import judged_reads
+from cachechaos.checks.stats import byte_counts, histogram, percentile, rounded
+from cachechaos.history.format import Layer, Op, Record
 
 REPORTED_WINDOWS = (0.0, 1.0, 10.0, 60.0)
 AGE_EDGES = (0.0, 0.01, 0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0)
 MAX_EXAMPLES = 20
+_READ = int(Op.READ)
 
 
 def _layer_name(layer: int) -> str:
@@ -45,64 +49,69 @@ def stale_read_rate(run: RunData, window_s: float = 0.0, phase: str | None = Non
     window_s = float(window_s)
     if window_s < 0:
         raise ValueError(f"window_s must be >= 0, got {window_s}")
-    ok_reads = [r for r in run.records(phase, ops=[Op.READ]) if 200 <= r.status < 300]
-    reads = [r for r in ok_reads if is_judged_read(r)]
-    unjudged = len(ok_reads) - len(reads)
-    if ok_reads and unjudged / len(ok_reads) > max_unjudged:
-        raise UnjudgedReads(f"{unjudged} of {len(ok_reads)} successful reads ({unjudged / len(ok_reads):.1%}) reported "
+    c = run.columns
+    reads = run.selected(phase)  # views of the columns: masks below, no copy of a 95%-reads history
+    ok_reads = int(np.count_nonzero((reads.op == _READ) & reads.ok))
+    judged = judged_reads(reads)
+    total = int(np.count_nonzero(judged))
+    unjudged = ok_reads - total
+    if ok_reads and unjudged / ok_reads > max_unjudged:
+        raise UnjudgedReads(f"{unjudged} of {ok_reads} successful reads ({unjudged / ok_reads:.1%}) reported "
                             f"no version, above the {max_unjudged:.0%} allowed: staleness cannot be judged")
-    stale_all = run.stale_reads()
+    stale_all = run.staleness()
     if phase is not None:
         w = run.window(phase)
-        stale_all = [s for s in stale_all if w.contains(s.read.invoke)]
-    total = len(reads)
-    stale = [s for s in stale_all if s.stale_at(window_s)]
+        stale_all = stale_all.within(c, w.start, w.end)
+    at_window = stale_all.stale_at(c, window_s)
+    stale = stale_all.reads[at_window]
+    n_stale = len(stale)
 
     windows = sorted({*REPORTED_WINDOWS, window_s})
-    fractions = {f"{w:g}": (sum(1 for s in stale_all if s.stale_at(w)) / total if total else None) for w in windows}
-    counts = {f"{w:g}": sum(1 for s in stale_all if s.stale_at(w)) for w in windows}
+    counts = {f"{w:g}": int(np.count_nonzero(stale_all.stale_at(c, w))) for w in windows}
+    fractions = {name: (n / total if total else None) for name, n in counts.items()}
 
-    ages = sorted(s.age for s in stale_all)
+    ages = np.sort(stale_all.ages(c))
     by_layer: dict[str, dict[str, Any]] = {}
-    reads_per_layer: dict[int, int] = {}
-    for r in reads:
-        reads_per_layer[r.layer] = reads_per_layer.get(r.layer, 0) + 1
-    stale_per_layer: dict[int, int] = {}
-    for s in stale:
-        stale_per_layer[s.read.layer] = stale_per_layer.get(s.read.layer, 0) + 1
+    reads_per_layer = _per_layer(reads.layer[judged])
+    stale_per_layer = _per_layer(c.layer[stale])
     # Every layer is listed, with zeros: "no stale read from L1" is a finding, not a gap.
     for layer in sorted({*(int(x) for x in Layer), *reads_per_layer}):
         n = reads_per_layer.get(layer, 0)
         k = stale_per_layer.get(layer, 0)
         by_layer[_layer_name(layer)] = {
             "reads": n, "stale": k, "stale_rate": (k / n) if n else None,
-            "share_of_stale": (k / len(stale)) if stale else 0.0,
+            "share_of_stale": (k / n_stale) if n_stale else 0.0,
         }
 
+    first = np.flatnonzero(at_window)[:MAX_EXAMPLES]
     details: dict[str, Any] = {
         "window_s": window_s,
         "phase": phase,
         "reads": total,
         "unjudged_reads": unjudged,
-        "stale": len(stale),
+        "stale": n_stale,
         "fractions": fractions,
         "stale_counts": counts,
         "ages": {
             "histogram": histogram(ages, AGE_EDGES),
-            "max_s": ages[-1] if ages else None,
+            "max_s": float(ages[-1]) if len(ages) else None,
             "p50_s": percentile(ages, 50),
             "p99_s": percentile(ages, 99),
         },
         "by_layer": by_layer,
-        "examples": [_example(s) for s in stale[:MAX_EXAMPLES]],
+        "examples": [_example(c.record(int(stale_all.reads[i])), float(stale_all.newer_acked_at[i]),
+                              int(stale_all.newer_version[i])) for i in first],
     }
-    return Measurement("stale_read_rate", (len(stale) / total) if total else None, "ratio", details)
+    return Measurement("stale_read_rate", (n_stale / total) if total else None, "ratio", details)
 
 
-def _example(s: StaleRead) -> dict[str, Any]:
-    r = s.read
+def _per_layer(layers: NDArray[np.uint8]) -> dict[int, int]:
+    return {layer: n for layer, n in enumerate(byte_counts(layers).tolist()) if n}
+
+
+def _example(r: Record, newer_acked_at: float, newer_version: int) -> dict[str, Any]:
     return {
-        "key": r.key, "version_seen": r.version, "newer_version": s.newer_version,
-        "newer_acked_at": s.newer_acked_at, "read_at": r.invoke, "layer": _layer_name(r.layer),
-        "age_s": rounded(s.age), "process": r.process, "client": r.client,
+        "key": r.key, "version_seen": r.version, "newer_version": newer_version,
+        "newer_acked_at": newer_acked_at, "read_at": r.invoke, "layer": _layer_name(r.layer),
+        "age_s": rounded(r.invoke - newer_acked_at), "process": r.process, "client": r.client,
     }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
+from cachechaos.checks.stale_stream import StaleStream
 from cachechaos.experiment.events import (
     FaultInjected,
     FaultsHealed,
@@ -22,6 +22,7 @@ from cachechaos.experiment.events import (
     SampleTaken,
     SourceNotSampled,
 )
+from cachechaos.history.columns import HistoryTail
 
 
 @dataclass
@@ -36,6 +37,7 @@ class LiveState:
     load: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     stale: tuple[int, int] | None = None  # (stale reads at window 0, reads) so far
+    stale_recent: tuple[int, int] | None = None  # the same among reads of the newest 10 s judged
 
     @property
     def elapsed(self) -> float:
@@ -62,6 +64,8 @@ def render(state: LiveState) -> RenderableType:
     load = state.load
     l1, l2 = _hit_rate(state.metrics, "l1"), _hit_rate(state.metrics, "l2")
     stale = "-" if not state.stale else f"{state.stale[0]:,} of {state.stale[1]:,} reads ({state.stale[0] / max(1, state.stale[1]):.2%})"
+    if state.stale and state.stale_recent:
+        stale += f", newest 10 s: {state.stale_recent[0] / max(1, state.stale_recent[1]):.2%}"
     table.add_row("experiment", state.experiment)
     table.add_row("phase", f"{state.phase} ({state.phase_index + 1}/{len(state.phases)})")
     table.add_row("elapsed", f"{state.elapsed:5.1f}s of {state.total_s:.0f}s")
@@ -85,9 +89,10 @@ class LiveView:
         self.enabled = enabled
         self._live: Live | None = None
         self._last_line = 0.0
-        self._stale_thread: threading.Thread | None = None
+        self._tail: HistoryTail | None = None
+        self._stale = StaleStream()
         self._stale_at = 0.0
-        self._stale_every = 5.0
+        self._stale_every = 1.0
         self._unsubscribe: list[Callable[[], None]] = []
 
     def listen(self, events: RunEvents) -> None:
@@ -118,6 +123,8 @@ class LiveView:
     def __exit__(self, *exc: object) -> None:
         for unsubscribe in self._unsubscribe:
             unsubscribe()
+        if self._tail is not None:
+            self._tail.close()
         if self._live is not None:
             self._live.update(render(self.state))
             self._live.__exit__(None, None, None)
@@ -140,23 +147,16 @@ class LiveView:
             )
 
     def _maybe_count_stale(self) -> None:
-        # The exact checker over the history so far, off the main thread. It rereads the whole
-        # history, so on long runs it backs off to at most a fifth of the wall time.
-        if time.monotonic() - self._stale_at < self._stale_every or (self._stale_thread and self._stale_thread.is_alive()):
+        # Once a second at most, the records appended since the last time: the cost follows the
+        # request rate, not the length of the run.
+        if time.monotonic() - self._stale_at < self._stale_every:
             return
         self._stale_at = time.monotonic()
-        self._stale_thread = threading.Thread(target=self._count_stale, daemon=True)
-        self._stale_thread.start()
-
-    def _count_stale(self) -> None:
-        from cachechaos.checks import CHECKS
-        from cachechaos.checks.rundata import RunData
-
-        started = time.monotonic()
         try:
-            m = CHECKS["stale_read_rate"](RunData.load(self.run_dir), window_s=0.0)
-            reads = int(m.details.get("reads", 0))
-            self.state.stale = (int(m.details.get("stale", round((m.value or 0) * reads))), reads)
+            if self._tail is None:
+                self._tail, self._stale = HistoryTail(self.run_dir), StaleStream()
+            self._stale.add(self._tail.read_new())
+            self.state.stale = (self._stale.stale, self._stale.reads)
+            self.state.stale_recent = self._stale.recent
         except Exception:  # the live view must never break a run
             pass
-        self._stale_every = max(5.0, 5 * (time.monotonic() - started))

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, model_validator
 
 from cachechaos.checks.criteria import Criterion
-from cachechaos.experiment.scaling import scale_durations
+from cachechaos.experiment.scaling import lengthen_observation
 from cachechaos.faults import FaultSpec
 from cachechaos.traffic.spec import TrafficSpec
 from cachechaos.yamlmodel import Strict, load_model, load_yaml, located, parse_model
@@ -67,7 +67,9 @@ FAULT_SCOPED_CHECKS = frozenset({"stale_read_rate", "hit_rate", "key_redis_rate"
 class ExperimentSpec(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     purpose: str = Field(description="one line: what this experiment proves")
-    scale: float = Field(1.0, gt=0, description="multiplies every duration (phases, fault delays): 1 = CI scale")
+    scale: float = Field(1.0, gt=0, description="observe this many times longer: multiplies phase lengths, fault "
+                                                "after_s and traffic shape timings, never a TTL, fault magnitude, "
+                                                "window or bound (docs/scale.md); 1 = CI length")
     seed: int = 42
     target: TargetSpec = Field(default_factory=TargetSpec)  # type: ignore[arg-type]
     backend: dict[str, Any] = Field(default_factory=dict, description="sample backend configuration (strategy, protections), merged into the topology's")
@@ -136,11 +138,11 @@ class ExperimentSpec(Strict):
         return sum(p.duration_s for p in self.phases)
 
     def scaled(self) -> ExperimentSpec:
-        """This experiment at scale 1: every duration field (scaling.DURATION_FIELDS) multiplied
-        by `scale` once, and the bounds of checks measured in seconds with them."""
+        """This experiment at scale 1, observed `scale` times as long: the fields of
+        scaling.OBSERVATION_FIELDS multiplied once, every time constant and criterion as written."""
         if self.scale == 1:
             return self
-        data = scale_durations(self.model_dump(mode="json", exclude_unset=True), self.scale)
+        data = lengthen_observation(self.model_dump(mode="json", exclude_unset=True), self.scale)
         data["scale"] = 1.0
         return ExperimentSpec.model_validate(data)
 
@@ -197,7 +199,7 @@ def load_experiment(path: Path | str) -> ExperimentSpec:
         raise located(path, ("detection", "control", *first["loc"]), first["msg"]) from None
     for derived_spec in derived:
         if derived_spec.scale != 1:
-            data = scale_durations(derived_spec.model_dump(mode="json", exclude_unset=True), derived_spec.scale)
+            data = lengthen_observation(derived_spec.model_dump(mode="json", exclude_unset=True), derived_spec.scale)
             parse_model(ExperimentSpec, data, path, node)
     return spec
 

@@ -67,6 +67,7 @@ class RunOptions:
     live: bool = True
     topology: Path | None = None  # overrides the experiment's target topology file
     control: bool = False  # the matrix's control cell: the variant with its faults dry and its trigger removed
+    notes: tuple[str, ...] = ()  # said in the run's summary: what a gate left out of this row on this target
 
 
 @dataclass
@@ -118,7 +119,8 @@ class ExperimentRun:
         self.journal: Journal | None = None
         self.phases: list[dict[str, Any]] = []
         self.final_reads: dict[str, str] | None = None
-        self.adapter_notes: list[str] = []  # the mix's actions an adapter left out; how versions were derived
+        # The mix's actions an adapter left out, how versions were derived, what a gate left out of the row.
+        self.adapter_notes: list[str] = list(options.notes)
         self.events = RunEvents()  # subscribe before execute() to follow the run
         # The run's own reporters are the first listener of its end, so later ones find the reports written.
         self.events.subscribe(RunFinished, _write_reports)
@@ -375,7 +377,7 @@ class ExperimentRun:
             "trigger": self.spec.detection.trigger if self.spec.detection else None,
             "started_at": info.get("started_at"), "ended_at": info.get("ended_at"),
             "duration_s": (info.get("ended_at") or time.time()) - (info.get("started_at") or time.time()),
-            "verdicts": verdicts, "load": load,
+            "verdicts": verdicts, "load": load, "traffic": self.spec.traffic.describe(),
             "notes": notes(self.sampler.gaps if self.sampler else {}, self.final_reads) + self.adapter_notes,
             # Where staleness came from, per stale-read criterion: l1, l2, miss (PostgreSQL), none (no X-Cache).
             "stale_by_layer": {v["name"]: v["details"]["by_layer"] for v in verdicts

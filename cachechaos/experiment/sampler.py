@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 import psycopg
 import redis
-from prometheus_client.parser import text_string_to_metric_families
 
+from cachechaos.prometheus_text import prometheus_samples
 from cachechaos.runtime.target import PostgresAdmin, RedisAdmin, Target
 
 REDIS_FIELDS = ("role", "keyspace_hits", "keyspace_misses", "evicted_keys", "expired_keys", "used_memory",
@@ -27,23 +27,6 @@ REDIS_FIELDS = ("role", "keyspace_hits", "keyspace_misses", "evicted_keys", "exp
 PG_FIELDS = ("xact_commit", "xact_rollback", "tup_returned", "tup_fetched", "tup_updated", "numbackends")
 METRICS_TIMEOUT_S = 0.5
 MAX_REASON = 160
-
-
-def prometheus_samples(text: str) -> tuple[dict[str, float], str | None]:
-    """The samples of a Prometheus text body, and why parsing stopped early (None: it did not).
-
-    The samples before an unparsable line are kept: a partial scrape still measures something."""
-    out: dict[str, float] = {}
-    try:
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                if sample.name.endswith("_created"):
-                    continue  # creation timestamps, not measurements
-                labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
-                out[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
-    except (ValueError, TypeError, IndexError, KeyError) as exc:
-        return out, f"not Prometheus text ({_short(exc)})"
-    return out, None
 
 
 def _short(exc: BaseException) -> str:

@@ -10,12 +10,16 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from cachechaos.applicability import Offer, RowApplicability, offer_of
 from cachechaos.checks.expectation import detected
-from cachechaos.errors import ExitCode, RunStatus
+from cachechaos.errors import BadInput, ExitCode, RunStatus
+from cachechaos.experiment.binding import bind_row, row_applicability
 from cachechaos.experiment.matrix import matrix_rows
 from cachechaos.experiment.model import ExperimentSpec, load_suite, suite_experiment
 from cachechaos.experiment.runner import ExperimentRun, RunOptions, RunOutcome
 from cachechaos.heal import target_identity
+from cachechaos.runtime.external_spec import AttachedTopologySpec, ExternalTopologySpec
+from cachechaos.runtime.topology import load_topology_or_default
 from cachechaos.store.files import write_json
 from cachechaos.store.rundir import SUMMARY_FILE, new_run_id
 from cachechaos.store.summary import SuiteSummary
@@ -54,11 +58,63 @@ def matrix_cells(spec: ExperimentSpec, variants: list[str]) -> list[Cell]:
     return cells
 
 
+def attached_topology(options: RunOptions) -> AttachedTopologySpec | None:
+    """The service a gate attaches to (kind external or compose), or None for a sample backend it runs."""
+    if options.topology is None:
+        return None
+    topology = load_topology_or_default(options.topology)
+    return topology if isinstance(topology, AttachedTopologySpec) else None
+
+
+def target_offer(topology: AttachedTopologySpec) -> Offer:
+    """What the attached target has: its topology, and for an external one what the probe finds answering
+    (read-only: the probe writes nothing here)."""
+    if isinstance(topology, ExternalTopologySpec):
+        from cachechaos.probe import probe_seen
+
+        return offer_of(topology, probe_seen(topology))
+    return offer_of(topology)
+
+
+def not_applicable_row(spec: ExperimentSpec, applicability: RowApplicability, required: bool) -> dict[str, Any]:
+    """A row the target cannot run, as a run row of the suite: never a pass, a failure when required."""
+    return {"run_id": None, "experiment": spec.name, "variant": None, "purpose": spec.purpose,
+            "status": RunStatus.NOT_APPLICABLE, "exit_code": ExitCode.FAILED if required else ExitCode.OK,
+            "error": None, "expect": "pass", "cell": "fault", "verdicts": [], "duration_s": 0.0,
+            "missing": applicability.missing, "required": required, "notes": applicability.missing, "repeat": 1}
+
+
+def findings(rows: list[dict[str, Any]], table: list[RowApplicability]) -> list[dict[str, Any]]:
+    """The applicability table with each row's outcome: a row failing with its faults and without them
+    fails without the fault, a finding about the service rather than about the fault."""
+    out = []
+    for app in table:
+        cells = {r.get("cell") or "fault": r["status"] for r in rows
+                 if r["experiment"] == app.experiment and r["status"] != RunStatus.NOT_APPLICABLE}
+        fault, control = cells.get("fault"), cells.get("control")
+        finding = None
+        if fault == RunStatus.FAILED and control == RunStatus.FAILED:
+            finding = "fails without the fault"
+        elif fault == RunStatus.FAILED and control == RunStatus.PASSED:
+            finding = "fails under the fault"
+        out.append({**app.to_dict(), "fault": fault, "control": control, "finding": finding})
+    return out
+
+
 def run_suite(path: Path, options: RunOptions, console: Console, matrix: bool = False,
-              only: list[str] | None = None, scale: float | None = None, repeat: int = 1) -> RunOutcome:
+              only: list[str] | None = None, scale: float | None = None, repeat: int = 1,
+              require: list[str] | None = None, strict: bool = False) -> RunOutcome:
     suite = load_suite(path)
+    attached = attached_topology(options)
+    if attached is not None and matrix:
+        raise BadInput(f"--matrix runs the sample backend's wrong and right configurations; {options.topology} is a "
+                       f"service cachechaos attaches to (kind {attached.kind}): gate it without --matrix, each row "
+                       "then runs with its faults and as a control with them dry")
+    offer = target_offer(attached) if attached is not None else None
     entries = []
     names: list[str] = []
+    table: list[RowApplicability] = []
+    skipped: list[dict[str, Any]] = []
     for index, entry in enumerate(suite.experiments):
         exp_path, spec = suite_experiment(path, suite, index)  # every file validated before anything runs
         names.append(spec.name)
@@ -67,16 +123,27 @@ def run_suite(path: Path, options: RunOptions, console: Console, matrix: bool = 
         if only and spec.name not in only:
             continue
         cells: list[Cell] = [(None, False)]
-        if matrix and spec.variants:
+        notes: tuple[str, ...] = ()
+        if attached is not None and offer is not None:
+            applicability = row_applicability(spec, offer)
+            table.append(applicability)
+            if not applicability.applicable:
+                skipped.append(not_applicable_row(spec, applicability, strict or spec.name in (require or ())))
+                continue
+            spec, notes = bind_row(spec, attached, applicability), tuple(applicability.left_out)
+            if any(p.faults for p in spec.phases):  # the control: the same row with its faults dry
+                cells.append((None, True))
+        elif matrix and spec.variants:
             cells = matrix_cells(spec, list(entry.variants or spec.variants))
-        entries.append((exp_path, spec, cells))
-    unknown = sorted(set(only or ()) - set(names))
+        entries.append((exp_path, spec, cells, notes))
+    unknown = sorted((set(only or ()) | set(require or ())) - set(names))
     if unknown:
-        # A gate that ran nothing must not pass: a misspelt --only is bad input.
-        raise ConfigFileError(path, None, None, f"--only {', '.join(unknown)}: no such experiment in suite {suite.name}; "
+        # A gate that ran nothing must not pass: a misspelt --only (or --require) is bad input.
+        flag = "--only" if set(unknown) & set(only or ()) else "--require"
+        raise ConfigFileError(path, None, None, f"{flag} {', '.join(unknown)}: no such experiment in suite {suite.name}; "
                               f"experiments: {', '.join(names)}")
     healed: set[tuple[str, str]] = set()
-    for exp_path, spec, cells in entries:  # every fault fits its target before anything runs (exit 2)
+    for exp_path, spec, cells, _ in entries:  # every fault fits its target before anything runs (exit 2)
         for variant, control in cells:
             cell = ExperimentRun(spec, exp_path, replace(options, variant=variant, control=control), console)
             topology = cell.validate()
@@ -88,11 +155,14 @@ def run_suite(path: Path, options: RunOptions, console: Console, matrix: bool = 
     suite_dir.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
     started = time.time()
-    plan = [(exp_path, spec, cell, r) for exp_path, spec, cells in entries for cell in cells for r in range(repeat)]
-    for exp_path, spec, (variant, control), attempt in plan:
+    for na in skipped:
+        console.print(escape(f"{na['experiment']}: not applicable to {options.topology}: " + "; ".join(na["missing"])),
+                      highlight=False)
+    plan = [(exp_path, spec, cell, notes, r) for exp_path, spec, cells, notes in entries for cell in cells for r in range(repeat)]
+    for exp_path, spec, (variant, control), notes, attempt in plan:
         label = (f" [{variant}]" if variant else "") + (" control" if control else "") + (f" #{attempt + 1}" if repeat > 1 else "")
         console.rule(escape(f"[{len(rows) + 1}/{len(plan)}] {spec.name}{label}"))
-        run_options = replace(options, run_id=None, variant=variant, reports_dir=suite_dir, control=control)
+        run_options = replace(options, run_id=None, variant=variant, reports_dir=suite_dir, control=control, notes=notes)
         outcome = ExperimentRun(spec, exp_path, run_options, console).execute()
         row: dict[str, Any] = {**outcome.summary, "run_dir": outcome.run_dir.name, "repeat": attempt + 1}
         row["detected"] = detected(row)
@@ -100,6 +170,7 @@ def run_suite(path: Path, options: RunOptions, console: Console, matrix: bool = 
         console.print(f"→ {row['status'].upper()} (exit {row['exit_code']})", highlight=False)
         if row["exit_code"] == ExitCode.ABORTED:
             break
+    rows += skipped
     code = suite_exit_code(rows, matrix)
     summary: SuiteSummary = {
         "suite": suite.name, "description": suite.description, "matrix": matrix, "run_id": suite_id,
@@ -109,6 +180,9 @@ def run_suite(path: Path, options: RunOptions, console: Console, matrix: bool = 
     }
     if matrix:
         summary["rows"] = matrix_rows(rows)
+    if attached is not None:
+        summary["target"] = attached.name
+        summary["applicability"] = findings(rows, table)
     write_json(suite_dir / SUMMARY_FILE, summary)
     from cachechaos.report.outputs import write_suite_outputs
 

@@ -85,7 +85,7 @@ def build_run_report(run_dir: Path) -> Path:
     if run is not None:
         charts, annotations = build_timelines(run)
         happened = _happened(run, annotations["markers"])
-        if run.history:
+        if len(run.columns):  # not run.history: that would build a Record per operation
             consistency = consistency_view(run)
         if outcome.status != "passed":
             logs = involved_logs(run_dir, [f.target for f in run.faults])

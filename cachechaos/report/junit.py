@@ -24,6 +24,15 @@ def write_junit(path: Path, summaries: Sequence[Mapping[str, Any]]) -> None:
         name = (summary["experiment"] + (f"[{summary['variant']}]" if summary.get("variant") else "")
                 + (" control" if summary.get("cell") == "control" else "")
                 + (f" #{summary['repeat']}" if (summary.get("repeat") or 1) > 1 else ""))
+        if summary["status"] == "not_applicable":  # a row the target cannot run: skipped, with what it lacks
+            na = ET.SubElement(suites, "testsuite", name=name, tests="1", skipped="1", failures="0", errors="0", time="0")
+            case = ET.SubElement(na, "testcase", classname=name, name="applicable to the target")
+            reason = "not applicable: " + "; ".join(summary.get("missing") or [])
+            if summary.get("required"):
+                ET.SubElement(case, "failure", message=reason + " (required: --require/--strict)")
+            else:
+                ET.SubElement(case, "skipped", message=reason)
+            continue
         failures = sum(1 for v in verdicts if not v["passed"])
         suite = ET.SubElement(suites, "testsuite", name=name, tests=str(len(verdicts) or 1),
                               failures=str(failures), errors="1" if summary["status"] in ("error", "aborted") else "0",

@@ -13,6 +13,12 @@ _ICON = {True: "✅", False: "❌"}
 
 def run_markdown(summary: Mapping[str, Any]) -> str:
     title = summary["experiment"] + (f" [{summary['variant']}]" if summary.get("variant") else "")
+    if summary["status"] == "not_applicable":
+        icon = "❌" if summary.get("required") else "⏭️"
+        return "\n".join([f"### {icon} {title}: NOT APPLICABLE" + (" (required)" if summary.get("required") else ""), "",
+                          f"_{summary.get('purpose', '')}_", "", "To run it, add to the topology:",
+                          *(f"- {m}" for m in summary.get("missing") or []), ""]) + "\n"
+    title += " (control: faults dry)" if summary.get("cell") == "control" else ""
     lines = [
         f"### {_ICON[summary['status'] == 'passed']} {title}: {summary['status'].upper()}",
         "",
@@ -35,6 +41,8 @@ def run_markdown(summary: Mapping[str, Any]) -> str:
     for name, layers in (summary.get("stale_by_layer") or {}).items():
         lines.append(f"Stale reads by serving layer ({name}): {stale_layers_text(layers)}.")
         lines.append("")
+    if summary.get("traffic"):
+        lines += [f"Traffic: {summary['traffic']}.", ""]
     if summary.get("notes"):
         lines += ["Notes on the evidence:", *(f"- {note}" for note in summary["notes"]), ""]
     if summary.get("mechanism"):
@@ -49,7 +57,21 @@ def stale_layers_text(layers: dict[str, dict[str, Any]]) -> str:
     return ", ".join(f"{name} {row.get('stale', 0):,} of {row.get('reads', 0):,}" for name, row in layers.items())
 
 
-def write_markdown(path: Path, summaries: Sequence[Mapping[str, Any]], title: str | None = None) -> None:
+def applicability_markdown(rows: Sequence[Mapping[str, Any]], target: str) -> str:
+    """The gate's rows against an attached service: applicable or what to add, and each row's cells."""
+    lines = [f"### Rows against {target}", "", "| row | applicable | with faults | control | finding / what to add |",
+             "|---|---|---|---|---|"]
+    for row in rows:
+        what = (row.get("finding") or "; ".join(row.get("missing") or row.get("left_out") or [])).replace("|", r"\|")
+        lines.append(f"| {row['experiment']} | {'yes' if row['applicable'] else 'NOT APPLICABLE'} | {row.get('fault') or '-'} "
+                     f"| {row.get('control') or '-'} | {what} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_markdown(path: Path, summaries: Sequence[Mapping[str, Any]], title: str | None = None,
+                   applicability: Sequence[Mapping[str, Any]] = (), target: str = "") -> None:
     parts = [f"## {title}\n"] if title else []
+    if applicability:
+        parts.append(applicability_markdown(applicability, target))
     parts += [run_markdown(s) for s in summaries]
     path.write_text("\n".join(parts))

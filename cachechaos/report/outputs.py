@@ -29,5 +29,6 @@ def _html(build: Callable[[Path], Path], directory: Path) -> None:
 def write_suite_outputs(suite_dir: Path, summary: SuiteSummary) -> None:
     runs = summary["runs"]
     write_junit(suite_dir / "junit.xml", runs)
-    write_markdown(suite_dir / "summary.md", runs, title=f"cachechaos suite {summary['suite']}: {summary['status'].upper()}")
+    write_markdown(suite_dir / "summary.md", runs, title=f"cachechaos suite {summary['suite']}: {summary['status'].upper()}",
+                   applicability=summary.get("applicability") or [], target=str(summary.get("target") or ""))
     _html(build_suite_report, suite_dir)

@@ -17,6 +17,8 @@ DEFAULT_VARIANT = "default"
 
 def headline(run: dict[str, Any]) -> str:
     """The one figure that says most about a run: its first failed verdict, else its first verdict."""
+    if run.get("missing"):
+        return "not applicable: " + "; ".join(run["missing"])
     verdicts = run.get("verdicts") or []
     if not verdicts:
         return str(run.get("error") or "no verdicts")[:160]
@@ -58,7 +60,9 @@ def suite_view(suite_dir: Path) -> dict[str, Any]:
             "purpose": run.get("purpose") or "",
             "status": status, "expect": run.get("expect"), "detected": run.get("detected"),
             "headline": headline(run), "duration_s": run.get("duration_s"), "exit_code": run.get("exit_code"),
-            "link": f"{run_dir}/index.html", "has_report": (suite_dir / run_dir / "index.html").is_file(),
+            # A row the target could not run has no run directory: its line is in the applicability table.
+            "link": f"{run_dir}/index.html" if run_dir else "#applicability",
+            "has_report": bool(run_dir) and (suite_dir / run_dir / "index.html").is_file(),
             "verdicts": run.get("verdicts") or [], "run_dir": run_dir,
         })
     experiments = list(dict.fromkeys(r["experiment"] for r in rows))
@@ -81,6 +85,7 @@ def suite_view(suite_dir: Path) -> dict[str, Any]:
         "started_at": summary.get("started_at") or (runs[0].get("started_at") if runs else None),
         "exit_code": summary.get("exit_code"), "rows": rows, "variants": variants, "scorecard": scorecard,
         "matrix_rows": _matrix_rows(summary.get("rows") or []), "repeat": summary.get("repeat") or 1,
+        "applicability": summary.get("applicability") or [], "target": summary.get("target") or "",
     }
 
 

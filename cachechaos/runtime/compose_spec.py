@@ -17,7 +17,7 @@ from typing import Literal
 import yaml
 from pydantic import Field, model_validator
 
-from cachechaos.runtime.external_spec import AttachedTopologySpec, VersionTables
+from cachechaos.runtime.external_spec import AttachedTopologySpec, ProxyRoles, VersionTables
 from cachechaos.yamlmodel import Strict
 
 PROJECT_ENV = "COMPOSE_PROJECT_NAME"  # compose's own variable: it names the project when -p does not
@@ -45,7 +45,7 @@ class ComposePostgres(VersionTables):
     database: str = Field("cachechaos", description="database holding the service's rows")
 
 
-class ComposeToxiproxy(Strict):
+class ComposeToxiproxy(ProxyRoles):
     service: str = Field("toxiproxy", pattern=_SERVICE, description="service running Toxiproxy (or the toolkit's "
                          "compatible proxy); link faults name its proxies")
     port: int = Field(8474, ge=1, le=65535, description="its API port inside the container")

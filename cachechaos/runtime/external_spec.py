@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -11,6 +12,10 @@ from cachechaos.yamlmodel import Strict
 
 # Without a declared TTL: long enough for the short TTLs a test deployment tends to use.
 DEFAULT_QUIESCENCE_S = 5.0
+# The production checklist's freshness budget of a catalogue (docs/gate-your-service.md).
+CATALOGUE_BUDGET_S = 60.0
+# Link roles a gate row can act on, each optionally per backend (`database.backend-1`).
+LINK_ROLES = ("database", "redis", "invalidation")
 
 
 
@@ -58,6 +63,34 @@ class ExternalCache(Strict):
     """What the service caches, as far as the toolkit needs to know."""
 
     max_ttl_s: float | None = Field(None, ge=0, description="the longest TTL any cache layer of the service gives an entry")
+    freshness_budget_s: float | None = Field(
+        None, gt=0, le=3600, description="how old a read may be after a write was acknowledged (the freshness-budget "
+                                          "row's window; default: the checklist's catalogue budget, 60 s)")
+
+    key_template: str | None = Field(
+        None, pattern=r"^[^{}]*\{key\}[^{}]*$",
+        description="the Redis key your service caches a product under, e.g. item:{key}: rows that expire or evict "
+                    "hot keys (stampede) touch these keys")
+
+    def freshness_budget(self) -> float:
+        return self.freshness_budget_s if self.freshness_budget_s is not None else CATALOGUE_BUDGET_S
+
+
+class ServiceLevels(Strict):
+    """The bounds the checklist's rows hold a user's service to (the lecture's checklist by default)."""
+
+    p99_ms: float = Field(100.0, gt=0, description="response time p99 of reads and writes, in ms")
+    error_rate: float = Field(0.01, ge=0, le=1, description="share of requests that may fail")
+    recovery_s: float = Field(120.0, gt=0, description="time to recover a hit rate after a flush, a deploy or a failover")
+    hit_rate: float = Field(0.8, ge=0, le=1, description="lowest cache hit rate")
+    db_amplification: float = Field(2.0, gt=0, description="peak DB query rate under a fault over the baseline's")
+    stale_reads: float = Field(0.01, ge=0, le=1, description="share of reads older than the freshness budget")
+
+
+class GateLoad(Strict):
+    """The load the checklist's rows drive at a user's service: never more than this, whatever the row says."""
+
+    rate_per_s: float = Field(50.0, gt=0, le=100_000, description="arrivals per second of every gate row")
 
 
 class ExternalFinalReads(Strict):
@@ -67,7 +100,24 @@ class ExternalFinalReads(Strict):
     )
 
 
-class ExternalToxiproxy(Strict):
+class ProxyRoles(Strict):
+    links: dict[str, str] = Field(
+        default_factory=dict,
+        description="role -> proxy name (or a glob naming several, e.g. pubsub.*): the proxy on your service's path to "
+                    "PostgreSQL (`database`), to the Redis primary (`redis`), to the invalidation channel "
+                    "(`invalidation`); `database.backend-1` for one backend's own path. Gate rows act on these links")
+
+    @model_validator(mode="after")
+    def _known_roles(self) -> ProxyRoles:
+        for role in self.links:
+            base, _, backend = role.partition(".")
+            if base not in LINK_ROLES or (backend and not re.fullmatch(r"backend-\d+", backend)):
+                raise ValueError(f"links: unknown role {role!r}; roles: {', '.join(LINK_ROLES)}, each optionally "
+                                 "per backend (database.backend-1)")
+        return self
+
+
+class ExternalToxiproxy(ProxyRoles):
     url: str = Field(description="Toxiproxy API URL; link faults name its proxies")
 
 
@@ -83,6 +133,15 @@ class AttachedTopologySpec(Strict):
     cache: ExternalCache = Field(default_factory=ExternalCache)  # type: ignore[arg-type]
     final_reads: ExternalFinalReads = Field(default_factory=ExternalFinalReads)  # type: ignore[arg-type]
     chaos_targets: list[str] = Field(default_factory=list, description="nodes destructive faults may touch (with --allow-destructive)")
+    offers: list[Literal["x_cache", "metrics", "carts", "orders", "discount"]] = Field(
+        default_factory=list,
+        description="optional parts of the backend contract the service has, taken as said: the ones the probe does not "
+                    "call (orders, discount: they would sell stock, rewrite prices), and for kind compose, which the gate "
+                    "does not probe, the X-Cache header, db_queries_total in /metrics and carts")
+    slo: ServiceLevels = Field(default_factory=ServiceLevels,  # type: ignore[arg-type]
+                               description="the bounds `cachechaos gate` holds the service to")
+    load: GateLoad = Field(default_factory=GateLoad,  # type: ignore[arg-type]
+                           description="the arrival rate of every `cachechaos gate` row")
     adapter: AdapterSpec | None = Field(
         None, description="how the toolkit's operations map onto the service's own API (inline, or the path of a YAML "
                           "file); without it the backends must honour the sample backend's contract")

@@ -28,6 +28,7 @@ class RunSummary(TypedDict):
     verdicts: list[dict[str, Any]]   # cachechaos.checks.criteria.Verdict as JSON, plus a `caveat` when judged on short load
     load: dict[str, Any] | None      # load fidelity
     notes: list[str]
+    traffic: str                     # the load in one line, defaults marked (TrafficSpec.describe)
     stale_by_layer: dict[str, Any]   # per stale-read criterion: where staleness came from (l1, l2, miss, none)
 
 
@@ -44,3 +45,5 @@ class SuiteSummary(TypedDict, total=False):
     repeat: int
     runs: list[dict[str, Any]]   # every run's RunSummary with run_dir, repeat and detected
     rows: list[dict[str, Any]]   # with matrix: one detection-matrix row per experiment
+    target: str                  # gate on an attached service: its topology's name
+    applicability: list[dict[str, Any]]  # ... each row: applicable or what is missing, its cells, its finding

@@ -134,7 +134,7 @@ class HttpAdapterShop(AdapterShop):
                 version = qty
             else:
                 version = compiled.write_version(name, status, ex.body, headers, tag)
-            layer = compiled.layer(headers) if name in READS else None
+            layer = compiled.layer(headers, ex.body) if name in READS else None
             self.record(op, key, ex.invoke, ex.complete, status, layer, None, client, version, ex.due)
         self.fire_request(ex, request.method, self.rt.names[name])
 

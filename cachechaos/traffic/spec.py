@@ -107,6 +107,17 @@ class DiscountSpec(_Strict):
 
 
 class TrafficSpec(_Strict):
+    def describe(self) -> str:
+        """One line for a run's summary: popularity, mix and shape, defaults marked as such (a lost-write
+        test wants many keys and a flat popularity, and a first experiment inherits Zipf 1.1 silently)."""
+        default = " (default)"
+        zipf = f"Zipf s={self.zipf_s:g}" + (default if "zipf_s" not in self.model_fields_set else "")
+        weights = {k: v for k, v in self.mix.model_dump().items() if v > 0}
+        mix = "mix " + ", ".join(f"{k} {v:g}" for k, v in weights.items()) + (default if "mix" not in self.model_fields_set else "")
+        shape = self.shape.model_dump()
+        kind = shape.pop("kind", "steady")
+        return (f"{zipf}; {mix}; {kind} " + ", ".join(f"{k} {v}" for k, v in shape.items() if v is not None)).rstrip()
+
     users: int = Field(50, ge=1, description="simulated users over all load processes: concurrent users of a "
                                            "closed shape; distinct shoppers (client ids, carts) of an open one")
     processes: int = Field(

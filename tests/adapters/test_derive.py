@@ -9,8 +9,8 @@ from cachechaos.adapters.derive import derive, derive_run_versions
 from cachechaos.adapters.values import FOREIGN, UNKNOWN
 from cachechaos.checks.durability import lost_writes
 from cachechaos.checks.rundata import RunData
-from cachechaos.checks.staleness import WriteIndex, find_stale_reads
 from cachechaos.history import HistoryWriter, Op, Record, read_history
+from tests.checks.reference_checks import WriteIndex, find_stale_reads
 
 T = 1_000 * 10**8  # a tag base, as values.py makes them
 

@@ -58,6 +58,16 @@ def test_compiled_adapter_reads_values_versions_and_layers() -> None:
     assert adapter.write_version("write", 200, b"", None, tag) == tag
 
 
+def test_the_serving_layer_from_the_body_by_jmespath() -> None:
+    spec = {**ITEMS, "layer_header": None, "layer_path": "meta.cache"}
+    adapter = CompiledAdapter(AdapterSpec.model_validate(spec), UniqueValues(AdapterSpec.model_validate(spec).values, nonce=7))
+    assert adapter.layer({}, b'{"meta": {"cache": "memory"}, "data": {}}') == "l1"
+    assert adapter.layer({}, b'{"meta": {"cache": "l2"}}') == "l2"
+    assert adapter.layer({}, b'{"meta": {}}') is None and adapter.layer({}, b"not json") is None
+    with pytest.raises(ValueError, match="not a JMESPath expression"):
+        AdapterSpec.model_validate({**spec, "layer_path": "meta.["})
+
+
 @pytest.mark.parametrize("raw,expected", [('"17"', 17), ('W/"3"', 3), ("12", 12), ('"a1b2"', UNKNOWN), (None, UNKNOWN)])
 def test_versions_from_headers(raw: str | None, expected: int) -> None:
     assert integer_version(raw) == expected

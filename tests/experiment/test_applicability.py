@@ -1,0 +1,160 @@
+"""Applicability: the packaged rows' declarations matched against target instances, and a row bound
+to an attached topology by role (links, service levels, rate). Pure: topologies are parsed
+files, the probe's findings are written down as a probe of such a target records them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cachechaos.applicability import Offer, ProbeSeen, link_role, offer_of
+from cachechaos.checklist import EXPERIMENTS_DIR
+from cachechaos.experiment.binding import FRESHNESS_MARGIN_S, bind_row, row_applicability
+from cachechaos.experiment.model import ExperimentSpec, load_experiment, load_suite
+from cachechaos.runtime.compose_spec import ComposeTopologySpec
+from cachechaos.runtime.external_spec import ExternalTopologySpec
+from cachechaos.runtime.topology import TopologySpec
+
+
+def _rows() -> dict[str, ExperimentSpec]:
+    suite = load_suite(EXPERIMENTS_DIR / "checklist.yaml")
+    specs = [load_experiment(EXPERIMENTS_DIR / e.path) for e in suite.experiments]
+    return {s.name: s for s in specs}
+
+
+ROWS = _rows()
+SHOP = ExternalTopologySpec.model_validate({"name": "shop", "backends": ["http://127.0.0.1:1"], "cache": {"freshness_budget_s": 1}})
+
+
+def _external(**extra: Any) -> ExternalTopologySpec:
+    return ExternalTopologySpec.model_validate({"name": "svc", "backends": ["http://127.0.0.1:1"], **extra})
+
+
+def _applicable(offer: Offer) -> set[str]:
+    return {name for name, spec in ROWS.items() if row_applicability(spec, offer).applicable}
+
+
+def test_every_row_applies_to_the_sample_backend_cachechaos_runs() -> None:
+    offer = offer_of(TopologySpec())
+    assert offer.everything
+    for spec in ROWS.values():
+        found = row_applicability(spec, offer)
+        assert found.applicable and not found.left_out, spec.name
+
+
+def test_a_plain_http_service_runs_the_freshness_and_load_rows_and_says_what_the_rest_need() -> None:
+    offer = offer_of(SHOP, ProbeSeen(reads=True, versions=True))
+    assert _applicable(offer) == {"freshness-budget", "load-slo"}
+    load = row_applicability(ROWS["load-slo"], offer)
+    assert load.dropped_criteria == ["cart p99 < 50 ms"]
+    assert set(load.dropped_actions) == {"checkout", "cart_read", "cart_write"}
+    delay = row_applicability(ROWS["invalidation-delay"], offer)
+    assert delay.missing == ["needs a Toxiproxy proxy on your service's path to its invalidation channel: "
+                             "toxiproxy.links.invalidation: <proxy name>"]
+    stampede = row_applicability(ROWS["stampede"], offer)
+    assert any("toxiproxy.links.database: <proxy name>" in m for m in stampede.missing)
+    assert any("chaos_targets" in m for m in stampede.missing)
+    race = row_applicability(ROWS["cache-aside-race"], offer)
+    assert race.missing == ["needs a Toxiproxy proxy on your service's path to PostgreSQL from backend-1: "
+                            "toxiproxy.links.database.backend-1: <proxy name>"]
+
+
+def test_applicability_is_per_instance_a_role_counts_only_when_its_proxy_answers() -> None:
+    declared = _external(toxiproxy={"url": "http://127.0.0.1:2", "links": {"invalidation": "pubsub-proxy"}})
+    # Without a probe the topology's word is taken; the probe narrows it to the proxies that exist.
+    assert "invalidation-delay" in _applicable(offer_of(declared))
+    assert "invalidation-delay" not in _applicable(offer_of(declared, ProbeSeen(reads=True, proxies=["other"])))
+    assert "invalidation-delay" in _applicable(offer_of(declared, ProbeSeen(reads=True, proxies=["pubsub-proxy"])))
+    # A Redis node is admin-able only when it is a chaos target, and (probed) answered.
+    redis = {"nodes": {"cache-1": "127.0.0.1:3"}}
+    assert "flushall-recovery" not in _applicable(offer_of(_external(redis=redis)))
+    targeted = _external(redis=redis, chaos_targets=["cache-1"])
+    assert "flushall-recovery" in _applicable(offer_of(targeted))
+    assert "flushall-recovery" not in _applicable(offer_of(targeted, ProbeSeen(reads=True)))
+    # The layer signal: an X-Cache header seen by the probe opens the hot-key row.
+    assert "hot-key" in _applicable(offer_of(SHOP, ProbeSeen(reads=True, x_cache=True)))
+
+
+def test_container_rows_need_compose_services_in_chaos_targets() -> None:
+    base = {"project": "shop", "backends": [{"service": "api"}], "redis": {"nodes": ["redis"], "sentinels": ["sentinel"]}}
+    plain = offer_of(ComposeTopologySpec.model_validate(base))
+    assert not row_applicability(ROWS["primary-killed"], plain).applicable
+    chaos = offer_of(ComposeTopologySpec.model_validate({**base, "chaos_targets": ["redis", "api"]}))
+    assert {"redis_processes", "backend_processes", "redis_admin", "primary_target", "sentinel"} <= chaos.has
+    external = offer_of(_external(redis={"nodes": {"redis": "127.0.0.1:3"}}, chaos_targets=["redis"]))
+    assert "redis_processes" not in external.has  # cachechaos cannot kill what it reaches only by address
+
+
+@pytest.mark.parametrize(("link", "role"), [("postgres", "database"), ("postgres.backend-1", "database.backend-1"),
+                                            ("pubsub.*", "invalidation"), ("redis-1", "redis"), ("redis-*", "redis"),
+                                            ("sentinel-1", None)])
+def test_link_roles_of_the_sample_topology(link: str, role: str | None) -> None:
+    assert link_role(link) == role
+
+
+def test_a_bound_row_takes_links_bounds_and_rate_from_the_topology() -> None:
+    topology = _external(toxiproxy={"url": "http://127.0.0.1:2", "links": {"invalidation": "events"}},
+                         slo={"stale_reads": 0.02}, load={"rate_per_s": 25})
+    spec = ROWS["invalidation-delay"]
+    bound = bind_row(spec, topology, row_applicability(spec, offer_of(topology)))
+    fault = bound.phases[1].faults[0]
+    assert fault.model_dump()["link"] == "events"
+    assert bound.traffic.shape.model_dump()["rate_per_s"] == 25
+    assert not bound.variants and not bound.target.overrides and not bound.backend
+    (criterion,) = bound.criteria
+    assert criterion.max == 0.02 and "slo.stale_reads <= 0.02" in criterion.label
+    assert bound.detection is not None and bound.detection.criterion == criterion.label
+    assert criterion.params["window_s"] == 1  # the mechanism's window is the row's, not the budget
+
+
+def test_the_freshness_row_measures_at_the_budget_for_as_long_as_it_needs() -> None:
+    spec = ROWS["freshness-budget"]
+    for budget, expected in ((1.0, 1.0), (None, 60.0)):
+        topology = _external(cache={"freshness_budget_s": budget} if budget else {}, slo={"p99_ms": 250})
+        bound = bind_row(spec, topology, row_applicability(spec, offer_of(topology)))
+        stale = next(c for c in bound.criteria if c.check == "stale_read_rate")
+        assert stale.params["window_s"] == expected and stale.max == 0.01
+        assert bound.phases[-1].duration_s == expected + FRESHNESS_MARGIN_S
+        assert next(c for c in bound.criteria if c.check == "latency").max == 250
+
+
+def test_a_bound_row_leaves_out_what_the_target_lacks() -> None:
+    offer = offer_of(SHOP, ProbeSeen(reads=True, versions=True))
+    spec = ROWS["load-slo"]
+    bound = bind_row(spec, SHOP, row_applicability(spec, offer))
+    assert [c.params.get("route") for c in bound.criteria if c.check == "latency"] == ["catalog"]
+    mix = bound.traffic.mix
+    assert mix.cart_read == mix.cart_write == mix.checkout == 0 and mix.browse > 0
+
+
+def test_stampede_binds_to_the_database_link_and_the_services_own_redis_keys() -> None:
+    topology = _external(toxiproxy={"url": "http://127.0.0.1:2", "links": {"database": "pg"}},
+                         redis={"nodes": {"cache": "127.0.0.1:3"}}, chaos_targets=["cache"],
+                         cache={"key_template": "item:{key}"})
+    seen = ProbeSeen(reads=True, versions=True, redis_ok=["cache"], proxies=["pg"], metrics={"db_queries_total": 3.0})
+    spec = ROWS["stampede"]
+    found = row_applicability(spec, offer_of(topology, seen))
+    assert found.applicable, found.missing
+    faults = [f.model_dump() for p in bind_row(spec, topology, found).phases for f in p.faults]
+    assert {f["link"] for f in faults if f["type"] == "latency"} == {"pg"}
+    assert next(f for f in faults if f["type"] == "expire_keys")["keys"] == [f"item:{i}" for i in range(1, 6)]
+    without = _external(**{k: v for k, v in topology.model_dump().items() if k in ("toxiproxy", "redis", "chaos_targets")})
+    assert 'cache.key_template: "<prefix>{key}"' in " ".join(row_applicability(spec, offer_of(without, seen)).missing)
+
+
+def test_the_compose_example_declares_its_roles_and_runs_all_but_the_per_backend_rows() -> None:
+    from cachechaos.checklist import TARGETS_DIR
+    from cachechaos.runtime.topology import load_topology
+
+    topology = load_topology(TARGETS_DIR / "compose" / "topology.yaml")
+    assert isinstance(topology, ComposeTopologySpec)
+    offer = offer_of(topology)
+    not_applicable = {name: row_applicability(spec, offer).missing for name, spec in ROWS.items()
+                      if not row_applicability(spec, offer).applicable}
+    # split-brain partitions each backend's own links to Redis, cache-aside-race slows backend-1's own
+    # path to PostgreSQL: the example has one shared proxy per node.
+    assert set(not_applicable) == {"split-brain", "cache-aside-race"}, not_applicable
+    spec = ROWS["invalidation-delay"]
+    bound = bind_row(spec, topology, row_applicability(spec, offer))
+    assert bound.phases[1].faults[0].model_dump()["link"] == "pubsub.*"
