@@ -40,6 +40,8 @@ def suite_exit_code(rows: list[dict[str, Any]], matrix: bool) -> ExitCode:
         return ExitCode.FAILED if detected(row) is False else ExitCode.OK
 
     codes = {code(r) for r in rows}
+    if rows and all(r["status"] == RunStatus.NOT_APPLICABLE for r in rows):
+        codes.add(ExitCode.FAILED)  # nothing ran, nothing was judged: a gate with no evidence never passes
     if matrix and any(row["missing"] for row in matrix_rows(rows)):
         codes.add(ExitCode.FAILED)
     return next((c for c in _PRECEDENCE if c in codes), ExitCode.OK)
@@ -172,6 +174,9 @@ def run_suite(path: Path, options: RunOptions, console: Console, matrix: bool = 
             break
     rows += skipped
     code = suite_exit_code(rows, matrix)
+    if skipped and len(skipped) == len(rows):
+        console.print(escape(f"no row of suite {suite.name} can run against {options.topology}: nothing was judged, "
+                             "so the gate fails (see what each row needs above)"), highlight=False)
     summary: SuiteSummary = {
         "suite": suite.name, "description": suite.description, "matrix": matrix, "run_id": suite_id,
         "started_at": started, "ended_at": time.time(), "duration_s": time.time() - started,

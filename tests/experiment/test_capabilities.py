@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -54,16 +55,23 @@ def test_kill_of_an_external_target_is_rejected_at_validation_with_exit_2(tmp_pa
     assert not reports.exists(), "rejected before anything ran: no run directory"
 
 
-def test_a_gate_rejects_it_before_the_first_run(tmp_path: Path) -> None:
+def test_a_gate_lists_it_as_not_applicable_and_never_passes_on_it(tmp_path: Path) -> None:
+    """In a gate the row is matched against the target (docs/gate-your-service.md): not applicable, with what
+    to add, and never run. A gate in which no row could run has judged nothing and fails."""
     exp, topo = _files(tmp_path, KILL_EXPERIMENT)
     suite = tmp_path / "suite.yaml"
     suite.write_text(yaml.safe_dump({"name": "s", "experiments": [{"path": exp.name}]}))
     reports = tmp_path / "reports"
     out = subprocess.run([sys.executable, "-m", "cachechaos", "gate", str(suite), "--topology", str(topo), "--no-live",
                           "--reports-dir", str(reports)], capture_output=True, text=True, timeout=60, check=False)
-    assert out.returncode == 2, out.stderr
-    assert "Killable" in out.stderr and "their-shop" in out.stderr
-    assert not reports.exists()
+    assert out.returncode == ExitCode.FAILED, out.stderr
+    assert "Traceback" not in out.stderr
+    assert "not applicable" in out.stderr and "chaos_targets" in out.stderr, out.stderr
+    assert "nothing was judged" in out.stdout + out.stderr
+    (suite_dir,) = reports.iterdir()
+    summary = json.loads((suite_dir / "summary.json").read_text())
+    assert [r["status"] for r in summary["runs"]] == ["not_applicable"]
+    assert [p.name for p in suite_dir.iterdir() if p.is_dir()] == [], "the row never ran: no run directory"
 
 
 def test_validation_passes_faults_the_target_can_do(tmp_path: Path) -> None:
