@@ -374,6 +374,9 @@ run_options = [
                  help="Observe X times as long: multiply phase lengths, fault after_s and traffic shape timings, "
                       "overriding the experiment's scale. TTLs, fault latencies, windows and bounds stay as written "
                       "(docs/scale.md)."),
+    click.option("--seed", type=int, default=None, metavar="N",
+                 help="Draw the load from another random sequence (ids, actions, arrival instants), overriding "
+                      "traffic.seed; with gate --repeat, repeat k uses N+k-1 (default: the file's seed)."),
     click.option("--allow-destructive", is_flag=True,
                  help="Let destructive faults act on external nodes the topology marks as chaos targets."),
     click.option("--no-live", is_flag=True, help="No live view; progress lines only."),
@@ -402,7 +405,7 @@ def _options(reports_dir: Path, topology: Path | None, allow_destructive: bool, 
               help="Run the control cell: faults journaled but not applied, the detection's control traffic merged in.")
 @_with_run_options
 def run(experiment: Path, variant: str | None, control: bool, reports_dir: Path, topology: Path | None,
-        scale: float | None, allow_destructive: bool, no_live: bool) -> None:
+        scale: float | None, seed: int | None, allow_destructive: bool, no_live: bool) -> None:
     """Run one experiment: bring the target up, drive load, inject the phases' faults, check the criteria.
 
     Exit 0 all criteria met, 1 a criterion failed, 2 bad input, 3 environment, 130 aborted.
@@ -422,6 +425,8 @@ def run(experiment: Path, variant: str | None, control: bool, reports_dir: Path,
         _fail(ExitCode.BAD_INPUT, str(exc.args[0]))
     if scale is not None:
         spec = spec.model_copy(update={"scale": scale})
+    if seed is not None:
+        spec = spec.reseeded(seed)
     try:
         options = _options(reports_dir, topology, allow_destructive, no_live, variant, control)
         outcome = ExperimentRun(spec, experiment, options, err).execute()
@@ -462,12 +467,14 @@ def _publish_summary(run_dir: Path) -> None:
 @click.option("--matrix", is_flag=True, help="Run every variant (wrong and right configurations) and print the detection table.")
 @click.option("--only", multiple=True, help="Run only the named experiment(s); repeatable.")
 @click.option("--repeat", type=click.IntRange(1, 50), default=1, show_default=True,
-              help="Run every cell this many times; the matrix prints each cell's range and margin to its threshold.")
+              help="Run every cell this many times, each repeat with the next traffic seed; the matrix prints each "
+                   "cell's range over those load sequences and its margin to its threshold.")
 @click.option("--require", multiple=True, help="A row the target must be able to run: not applicable fails the gate; repeatable.")
 @click.option("--strict", is_flag=True, help="Every row must be applicable to the target: not applicable fails the gate.")
 @_with_run_options
 def gate(suite: Path | None, matrix: bool, only: tuple[str, ...], repeat: int, require: tuple[str, ...], strict: bool,
-         reports_dir: Path, topology: Path | None, scale: float | None, allow_destructive: bool, no_live: bool) -> None:
+         reports_dir: Path, topology: Path | None, scale: float | None, seed: int | None, allow_destructive: bool,
+         no_live: bool) -> None:
     """Run a suite of experiments as a release gate.
 
     SUITE defaults to ./experiments/checklist.yaml when present (e.g. after `cachechaos init .`),
@@ -494,7 +501,7 @@ def gate(suite: Path | None, matrix: bool, only: tuple[str, ...], repeat: int, r
         _fail(ExitCode.BAD_INPUT, f"{suite}: no such suite file")
     try:
         outcome = run_suite(suite, _options(reports_dir, topology, allow_destructive, no_live), err,
-                            matrix=matrix, only=list(only) or None, scale=scale, repeat=repeat,
+                            matrix=matrix, only=list(only) or None, scale=scale, repeat=repeat, seed=seed,
                             require=list(require) or None, strict=strict)
     except BadInput as exc:
         _fail(exc.exit_code, str(exc))

@@ -146,6 +146,13 @@ class ExperimentSpec(Strict):
         data["scale"] = 1.0
         return ExperimentSpec.model_validate(data)
 
+    def reseeded(self, seed: int) -> ExperimentSpec:
+        """This experiment with the load drawn from another random sequence (`traffic.seed`): other ids,
+        actions and arrival instants, the same rates, mix and skew."""
+        data = self.model_dump(mode="json", exclude_unset=True)
+        data.setdefault("traffic", {})["seed"] = seed
+        return ExperimentSpec.model_validate(data)
+
     def variant(self, name: str) -> ExperimentSpec:
         """This experiment with one variant's backend and topology settings merged in."""
         if name not in self.variants:

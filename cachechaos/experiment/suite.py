@@ -104,7 +104,7 @@ def findings(rows: list[dict[str, Any]], table: list[RowApplicability]) -> list[
 
 
 def run_suite(path: Path, options: RunOptions, console: Console, matrix: bool = False,
-              only: list[str] | None = None, scale: float | None = None, repeat: int = 1,
+              only: list[str] | None = None, scale: float | None = None, repeat: int = 1, seed: int | None = None,
               require: list[str] | None = None, strict: bool = False) -> RunOutcome:
     suite = load_suite(path)
     attached = attached_topology(options)
@@ -165,8 +165,12 @@ def run_suite(path: Path, options: RunOptions, console: Console, matrix: bool = 
         label = (f" [{variant}]" if variant else "") + (" control" if control else "") + (f" #{attempt + 1}" if repeat > 1 else "")
         console.rule(escape(f"[{len(rows) + 1}/{len(plan)}] {spec.name}{label}"))
         run_options = replace(options, run_id=None, variant=variant, reports_dir=suite_dir, control=control, notes=notes)
-        outcome = ExperimentRun(spec, exp_path, run_options, console).execute()
-        row: dict[str, Any] = {**outcome.summary, "run_dir": outcome.run_dir.name, "repeat": attempt + 1}
+        # Repeats draw other load sequences: a repeat of the same seed replays the same ids and
+        # instants, and its agreement says nothing about the next sequence (docs/scale.md).
+        load_seed = (spec.traffic.seed if seed is None else seed) + attempt
+        cell_spec = spec if load_seed == spec.traffic.seed else spec.reseeded(load_seed)
+        outcome = ExperimentRun(cell_spec, exp_path, run_options, console).execute()
+        row: dict[str, Any] = {**outcome.summary, "run_dir": outcome.run_dir.name, "repeat": attempt + 1, "seed": load_seed}
         row["detected"] = detected(row)
         rows.append(row)
         console.print(f"→ {row['status'].upper()} (exit {row['exit_code']})", highlight=False)

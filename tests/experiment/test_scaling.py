@@ -125,3 +125,12 @@ def test_every_shipped_experiment_at_scale_4_keeps_every_window_bound_and_time_c
         assert scaled.duration_s == pytest.approx(4 * cell.duration_s)
         for phase in scaled.phases:  # every trigger still falls inside its phase
             assert all(f.after_s < phase.duration_s for f in phase.faults)
+
+
+def test_reseeded_changes_the_load_sequence_and_nothing_else() -> None:
+    """--seed and gate --repeat draw other load sequences: only traffic.seed moves."""
+    spec = ExperimentSpec.model_validate(SPEC)
+    other = spec.reseeded(spec.traffic.seed + 3)
+    assert other.traffic.seed == spec.traffic.seed + 3
+    before, after = _leaves(spec.model_dump(mode="json")), _leaves(other.model_dump(mode="json"))
+    assert {k for k in before if before[k] != after.get(k)} == {("traffic", "seed")}
