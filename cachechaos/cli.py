@@ -411,6 +411,7 @@ def run(experiment: Path, variant: str | None, control: bool, reports_dir: Path,
     Exit 0 all criteria met, 1 a criterion failed, 2 bad input, 3 environment, 130 aborted.
     """
     from cachechaos.checklist import resolve
+    from cachechaos.experiment.listeners import attach
     from cachechaos.experiment.model import load_experiment
     from cachechaos.experiment.runner import ExperimentRun
 
@@ -429,7 +430,9 @@ def run(experiment: Path, variant: str | None, control: bool, reports_dir: Path,
         spec = spec.reseeded(seed)
     try:
         options = _options(reports_dir, topology, allow_destructive, no_live, variant, control)
-        outcome = ExperimentRun(spec, experiment, options, err).execute()
+        cell = ExperimentRun(spec, experiment, options)
+        attach(cell, err, live=options.live)
+        outcome = cell.execute()
     except BadInput as exc:  # a bad topology file, or a fault its target cannot do
         _fail(exc.exit_code, str(exc))
     _render_summary(outcome.summary, outcome.run_dir)

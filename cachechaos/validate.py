@@ -8,12 +8,9 @@ file `validate` accepts is one those commands accept. Errors name file, line and
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
-
-from rich.console import Console
 
 from cachechaos.errors import BadInput
 from cachechaos.yamlmodel import ConfigFileError, load_yaml
@@ -79,10 +76,9 @@ def check_cells(spec: Any, path: Path, topology: Path | None) -> int:
     from cachechaos.experiment.runner import ExperimentRun, RunOptions
     from cachechaos.experiment.suite import matrix_cells
 
-    quiet = Console(file=io.StringIO())
     cells = [(None, False)] + (matrix_cells(spec, list(spec.variants)) if spec.variants else [])
     for variant, control in cells:
-        ExperimentRun(spec, path, RunOptions(topology=topology, variant=variant, control=control), quiet).validate()
+        ExperimentRun(spec, path, RunOptions(topology=topology, variant=variant, control=control)).validate()
     return len(cells)
 
 

@@ -3,22 +3,24 @@
 Locust's `events` and Chaos Toolkit's run event handlers are the model: the runner
 says what happened (a phase started, a fault was injected or healed, a sample was
 taken, a source went unsampled, the run finished) and does not know who listens.
-The run's reporters (junit.xml, summary.md, index.html) listen for RunFinished and the live
-view for the rest; a game-day server or a streaming reporter subscribes
-the same way (`ExperimentRun.events.subscribe(FaultInjected, handler)`) before
-`execute()`. Handlers run on the runner's thread, in subscription order, and must
-not raise: a listener is never a reason for a run to fail.
+The runner prints nothing: what it has to say goes out as Progress. The console lines, the live
+view and the run's reporters (junit.xml, summary.md, index.html) attach through one function
+(`cachechaos.experiment.listeners.attach`); a game-day server or a streaming reporter subscribes
+the same way (`run.events.subscribe(FaultInjected, handler)`) before `execute()`. Handlers run on
+the runner's thread, in subscription order. A handler that raises is logged and reported to the
+run (which journals it) and the next handler runs: a listener is never a reason for a run to fail.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from cachechaos.errors import RunStatus
+from cachechaos.errors import Aborted, RunStatus
 from cachechaos.store.summary import RunSummary
 
 
@@ -28,6 +30,19 @@ class RunStarted:
     experiment: str
     phases: tuple[str, ...]
     duration_s: float
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Something the runner has to say: bringing the target up, a note, a warning."""
+
+    text: str
+    level: str = "info"  # info | note | warning
+
+
+@dataclass(frozen=True)
+class TrafficStopped:
+    """The last phase ended and the load stopped; final reads and verdicts follow."""
 
 
 @dataclass(frozen=True)
@@ -95,15 +110,25 @@ class RunFinished:
         return self.summary["error"]
 
 
-RunEvent = RunStarted | PhaseStarted | FaultInjected | FaultsHealed | SourceNotSampled | SampleTaken | PhaseEnded | RunFinished
+RunEvent = (RunStarted | Progress | PhaseStarted | FaultInjected | FaultsHealed | SourceNotSampled | SampleTaken
+            | PhaseEnded | TrafficStopped | RunFinished)
 E = TypeVar("E", bound=RunEvent)
+ListenerFailed = Callable[[str], None]
+
+log = logging.getLogger(__name__)
+
+
+def _name(handler: Callable[..., Any]) -> str:
+    owner = getattr(getattr(handler, "__self__", None), "__class__", None)
+    return f"{owner.__name__}.{handler.__name__}" if owner else getattr(handler, "__qualname__", repr(handler))
 
 
 class RunEvents:
-    """One run's event hooks."""
+    """One run's event hooks. `on_failure` hears, in a sentence, of every listener that raised."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_failure: ListenerFailed | None = None) -> None:
         self._handlers: dict[type, list[Callable[[Any], None]]] = defaultdict(list)
+        self.on_failure = on_failure
 
     def subscribe(self, kind: type[E], handler: Callable[[E], None]) -> Callable[[], None]:
         """Call `handler` with every event of `kind`; returns the function that unsubscribes it."""
@@ -112,4 +137,12 @@ class RunEvents:
 
     def publish(self, event: RunEvent) -> None:
         for handler in list(self._handlers[type(event)]):
-            handler(event)
+            try:
+                handler(event)
+            except Aborted:  # Ctrl-C or SIGTERM arrived while a listener ran: the run's, not the listener's
+                raise
+            except Exception as exc:  # as Locust's EventHook and Chaos Toolkit's handlers: logged, never fatal
+                message = f"listener {_name(handler)} failed on {type(event).__name__}: {type(exc).__name__}: {exc}"
+                log.warning(message, exc_info=True)
+                if self.on_failure is not None:
+                    self.on_failure(message)

@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from rich.console import Console
-from rich.markup import escape
 
 from cachechaos import __version__
 from cachechaos.errors import (
@@ -31,14 +29,15 @@ from cachechaos.experiment.events import (
     FaultsHealed,
     PhaseEnded,
     PhaseStarted,
+    Progress,
     RunEvents,
     RunFinished,
     RunStarted,
     SampleTaken,
     SourceNotSampled,
+    TrafficStopped,
 )
 from cachechaos.experiment.final_reads import plan_for, record_final_reads
-from cachechaos.experiment.live import LiveState, LiveView
 from cachechaos.experiment.model import ExperimentSpec, PhaseSpec, deep_merge
 from cachechaos.experiment.sampler import Sampler
 from cachechaos.experiment.scheduler import FaultInjectionError, FaultScheduler
@@ -100,7 +99,10 @@ def _jsonable(value: Any) -> Any:
 
 
 class ExperimentRun:
-    def __init__(self, spec: ExperimentSpec, source: Path | None, options: RunOptions, console: Console) -> None:
+    """One run, as an orchestrator: it publishes what happens (`events`) and prints nothing; the console,
+    the live view and the reporters attach through `cachechaos.experiment.listeners.attach`."""
+
+    def __init__(self, spec: ExperimentSpec, source: Path | None, options: RunOptions) -> None:
         chosen = spec.variant(options.variant) if options.variant else spec
         self.spec = (chosen.control() if options.control else chosen).scaled()
         # The default configuration is what a gate ships: it must pass; so must a control.
@@ -108,7 +110,6 @@ class ExperimentRun:
         self.cell = "control" if options.control else "fault"
         self.source = source
         self.options = options
-        self.console = console
         name = spec.name + (f"-{options.variant}" if options.variant else "") + ("-control" if options.control else "")
         self.run_id = options.run_id or new_run_id(name)
         self.run_dir = (options.reports_dir / self.run_id).resolve()
@@ -121,9 +122,19 @@ class ExperimentRun:
         self.final_reads: dict[str, str] | None = None
         # The mix's actions an adapter left out, how versions were derived, what a gate left out of the row.
         self.adapter_notes: list[str] = list(options.notes)
-        self.events = RunEvents()  # subscribe before execute() to follow the run
-        # The run's own reporters are the first listener of its end, so later ones find the reports written.
-        self.events.subscribe(RunFinished, _write_reports)
+        self.events = RunEvents(on_failure=self._listener_failed)  # subscribe before execute() to follow the run
+
+    def say(self, text: str, level: str = "info") -> None:
+        self.events.publish(Progress(text, level))
+
+    def _listener_failed(self, message: str) -> None:
+        """A listener that raised: said in the journal (reopened after the run's end) and the summary's notes."""
+        self.adapter_notes.append(message)
+        if (self.run_dir / JOURNAL_FILE).exists():
+            journal = self.journal if self.journal is not None and not self.journal.closed else Journal(self.run_dir / JOURNAL_FILE)
+            journal.write("note", source="listener", text=message)
+            if journal is not self.journal:
+                journal.close()
 
     # -- the record --------------------------------------------------------------------------
 
@@ -226,16 +237,16 @@ class ExperimentRun:
         """What a killed run on this target left applied is undone before this one starts (cachechaos.heal)."""
         for healed in heal_previous_runs(self.options.reports_dir, topology.model_dump(mode="json")):
             for line in describe(healed):
-                self.console.print(f"[yellow]before starting: {escape(line)}[/]", highlight=False)
+                self.say(f"before starting: {line}", "warning")
             if healed.failed:
                 raise EnvironmentFailure(f"a fault of the earlier run {healed.run_dir.name} is still applied and could "
                                          f"not be healed: {'; '.join(healed.failed.values())}")
 
     def _bring_up(self, topology: AnyTopologySpec) -> None:
-        variant = escape(f" [{self.options.variant}]") if self.options.variant else ""
-        self.console.print(f"[bold]{self.spec.name}[/]{variant}: {escape(self.spec.purpose)}", highlight=False)
+        variant = f" [{self.options.variant}]" if self.options.variant else ""
+        self.say(f"{self.spec.name}{variant}: {self.spec.purpose}", "title")
         try:
-            self.target = open_target(topology, self.run_dir, progress=lambda m: self.console.print(f"[dim]{m}[/]", highlight=False),
+            self.target = open_target(topology, self.run_dir, progress=lambda m: self.say(m, "note"),
                                       allow_destructive=self.options.allow_destructive)
         except Aborted:
             raise
@@ -260,7 +271,7 @@ class ExperimentRun:
 
             traffic, left_out = adapt_traffic(traffic, adapter)
             for message in left_out:
-                self.console.print(f"[yellow]{escape(message)}[/]", highlight=False)
+                self.say(message, "warning")
                 self.journal.write("note", source="adapter", text=message)
                 self.adapter_notes.append(message)
         load = self.load = LoadRun(traffic, list(target.endpoints.backends.values()), self.run_dir, spec.duration_s,
@@ -268,15 +279,13 @@ class ExperimentRun:
         self.sampler = Sampler(target, self.run_dir / METRICS_FILE, load_stats=lambda: _jsonable(load.stats()))
         self.scheduler = FaultScheduler(
             FaultContext(target, self.options.allow_destructive, self.run_dir, catalog.categories), self.journal)
-        state = LiveState(spec.name, spec.duration_s, [p.name for p in spec.phases])
         self.sampler.start()
         self.load.start()
-        with LiveView(self.console, state, self.run_dir, enabled=self.options.live) as view:
-            view.listen(self.events)
-            self.events.publish(RunStarted(self.run_id, spec.name, tuple(state.phases), spec.duration_s))
-            for index, phase in enumerate(spec.phases):
-                self._run_phase(index, phase)
+        self.events.publish(RunStarted(self.run_id, spec.name, tuple(p.name for p in spec.phases), spec.duration_s))
+        for index, phase in enumerate(spec.phases):
+            self._run_phase(index, phase)
         self.load.stop()
+        self.events.publish(TrafficStopped())
         self._final_reads(topology)
 
     def _run_phase(self, index: int, phase: PhaseSpec) -> None:
@@ -319,7 +328,7 @@ class ExperimentRun:
         plan = plan_for(topology, self.target)
 
         def quiesce(seconds: float) -> None:
-            self.console.print(f"[dim]final reads after {seconds:g} s without load[/]", highlight=False)
+            self.say(f"final reads after {seconds:g} s without load", "note")
             time.sleep(seconds)
 
         self.final_reads = record_final_reads(self.run_dir, plan, sleep=quiesce)
@@ -329,7 +338,7 @@ class ExperimentRun:
             from cachechaos.adapters.derive import derive_run_versions
 
             derived = derive_run_versions(self.run_dir / HISTORY_DIR).describe()
-            self.console.print(f"[dim]{escape(derived)}[/]", highlight=False)
+            self.say(derived, "note")
             self.journal.write("note", source="adapter", text=derived)
             self.adapter_notes.append(derived)
 
@@ -348,25 +357,15 @@ class ExperimentRun:
     # -- verdicts ------------------------------------------------------------------------------------
 
     def _summarize(self, status: RunStatus, error: str | None, code: ExitCode) -> RunSummary:
-        from cachechaos.experiment.evidence import explain_unmeasured, notes
+        from cachechaos.experiment.evidence import notes
 
         verdicts: list[dict[str, Any]] = []
         load: dict[str, Any] | None = None
         if status == RunStatus.FINISHED and (self.run_dir / HISTORY_DIR).exists():
-            from cachechaos.checks.criteria import evaluate
-            from cachechaos.checks.rundata import RunData
-            from cachechaos.traffic.fidelity import load_fidelity, process_configs
+            from cachechaos.experiment.judging import judge
 
-            data = RunData.load(self.run_dir)
-            verdicts = [_jsonable(v) for v in evaluate(data, self.spec.criteria)]
-            explain_unmeasured(verdicts, self.sampler.gaps if self.sampler else {})
-            fidelity = load_fidelity(process_configs(self.run_dir), data.history)
-            load = fidelity.to_dict() if fidelity else None
-            if fidelity and not fidelity.ok:
-                for v in verdicts:
-                    v["caveat"] = "judged on a run whose load fell short: " + "; ".join(fidelity.problems)
-            passed = all(v["passed"] for v in verdicts)
-            status, code = (RunStatus.PASSED, ExitCode.OK) if passed else (RunStatus.FAILED, ExitCode.FAILED)
+            judgement = judge(self.run_dir, self.spec.criteria, self.sampler.gaps if self.sampler else {})
+            verdicts, load, status, code = judgement.verdicts, judgement.load, judgement.status, judgement.exit_code
         info = read_json(self.run_dir / RUN_FILE)
         summary: RunSummary = {
             "run_id": self.run_id, "experiment": self.spec.name, "variant": self.options.variant,
@@ -385,10 +384,3 @@ class ExperimentRun:
         }
         write_json(self.run_dir / SUMMARY_FILE, summary)
         return summary
-
-
-def _write_reports(event: RunFinished) -> None:
-    """junit.xml, summary.md and the HTML report of a finished run, from its summary."""
-    from cachechaos.report.outputs import write_run_outputs
-
-    write_run_outputs(event.run_dir, event.summary)

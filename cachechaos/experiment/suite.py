@@ -14,6 +14,7 @@ from cachechaos.applicability import Offer, RowApplicability, offer_of
 from cachechaos.checks.expectation import detected
 from cachechaos.errors import BadInput, ExitCode, RunStatus
 from cachechaos.experiment.binding import bind_row, row_applicability
+from cachechaos.experiment.listeners import attach
 from cachechaos.experiment.matrix import matrix_rows
 from cachechaos.experiment.model import ExperimentSpec, load_suite, suite_experiment
 from cachechaos.experiment.runner import ExperimentRun, RunOptions, RunOutcome
@@ -147,7 +148,8 @@ def run_suite(path: Path, options: RunOptions, console: Console, matrix: bool = 
     healed: set[tuple[str, str]] = set()
     for exp_path, spec, cells, _ in entries:  # every fault fits its target before anything runs (exit 2)
         for variant, control in cells:
-            cell = ExperimentRun(spec, exp_path, replace(options, variant=variant, control=control), console)
+            cell = ExperimentRun(spec, exp_path, replace(options, variant=variant, control=control))
+            attach(cell, console, live=False, reports=False)
             topology = cell.validate()
             if target_identity(topology.model_dump(mode="json")) not in healed:  # what earlier gates left (cachechaos.heal)
                 cell.heal_previous(topology)
@@ -169,7 +171,9 @@ def run_suite(path: Path, options: RunOptions, console: Console, matrix: bool = 
         # instants, and its agreement says nothing about the next sequence (docs/scale.md).
         load_seed = (spec.traffic.seed if seed is None else seed) + attempt
         cell_spec = spec if load_seed == spec.traffic.seed else spec.reseeded(load_seed)
-        outcome = ExperimentRun(cell_spec, exp_path, run_options, console).execute()
+        run = ExperimentRun(cell_spec, exp_path, run_options)
+        attach(run, console, live=options.live)
+        outcome = run.execute()
         row: dict[str, Any] = {**outcome.summary, "run_dir": outcome.run_dir.name, "repeat": attempt + 1, "seed": load_seed}
         row["detected"] = detected(row)
         rows.append(row)

@@ -24,5 +24,9 @@ class Journal:
             self._file.write(json.dumps(entry, default=str) + "\n")
         return entry
 
+    @property
+    def closed(self) -> bool:
+        return self._file.closed
+
     def close(self) -> None:
         self._file.close()

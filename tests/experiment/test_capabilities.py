@@ -78,14 +78,13 @@ def test_validation_passes_faults_the_target_can_do(tmp_path: Path) -> None:
     link_fault = {**KILL_EXPERIMENT, "phases": [{"name": "fault", "duration_s": 5,
                                                  "faults": [{"type": "latency", "link": "redis-1", "latency_ms": 5}]}]}
     exp, topo = _files(tmp_path, link_fault)
-    run = ExperimentRun(load_experiment(exp), exp, RunOptions(reports_dir=tmp_path, topology=topo, live=False), QUIET)
+    run = ExperimentRun(load_experiment(exp), exp, RunOptions(reports_dir=tmp_path, topology=topo, live=False))
     assert run.validate().kind == "external"
     exp, _ = _files(tmp_path, KILL_EXPERIMENT)
-    local = ExperimentRun(load_experiment(exp), exp, RunOptions(reports_dir=tmp_path, live=False), QUIET)
+    local = ExperimentRun(load_experiment(exp), exp, RunOptions(reports_dir=tmp_path, live=False))
     assert local.validate().kind == "local"
     with pytest.raises(UnsupportedFault, match="their-shop"):
-        ExperimentRun(load_experiment(exp), exp, RunOptions(reports_dir=tmp_path, topology=topo, live=False),
-                      QUIET).validate()
+        ExperimentRun(load_experiment(exp), exp, RunOptions(reports_dir=tmp_path, topology=topo, live=False)).validate()
 
 
 def test_what_each_target_can_do() -> None:

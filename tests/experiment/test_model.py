@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -119,16 +118,13 @@ def test_matrix_exit_code_wants_every_run_to_do_what_was_expected_of_it() -> Non
 
 
 def test_the_default_configuration_is_expected_to_pass(tmp_path: Path) -> None:
-    from rich.console import Console
-
     from cachechaos.experiment.runner import ExperimentRun, RunOptions
 
     path = tmp_path / "exp.yaml"
     path.write_text(GOOD)
     spec = load_experiment(path)
-    console = Console(file=io.StringIO())
-    assert ExperimentRun(spec, path, RunOptions(reports_dir=tmp_path), console).expect == "pass"
-    wrong = ExperimentRun(spec, path, RunOptions(reports_dir=tmp_path, variant="wrong"), console)
+    assert ExperimentRun(spec, path, RunOptions(reports_dir=tmp_path)).expect == "pass"
+    wrong = ExperimentRun(spec, path, RunOptions(reports_dir=tmp_path, variant="wrong"))
     assert wrong.expect == "fail"
 
 
