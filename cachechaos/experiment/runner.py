@@ -360,7 +360,7 @@ class ExperimentRun:
             data = RunData.load(self.run_dir)
             verdicts = [_jsonable(v) for v in evaluate(data, self.spec.criteria)]
             explain_unmeasured(verdicts, self.sampler.gaps if self.sampler else {})
-            fidelity = load_fidelity(process_configs(self.run_dir), data.history)
+            fidelity = load_fidelity(process_configs(self.run_dir), data.columns)
             load = fidelity.to_dict() if fidelity else None
             if fidelity and not fidelity.ok:
                 for v in verdicts:

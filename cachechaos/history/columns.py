@@ -9,7 +9,7 @@ memory needed beyond the columns is one chunk whatever the file's size.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -166,33 +166,43 @@ def history_files(run_dir: Path) -> list[Path]:
 def read_columns(run_dir: Path) -> Columns:
     """Every record of every load process of a run, in invoke order (what format.read_history returns)."""
     paths = history_files(run_dir)
-    sizes: list[tuple[Path, np.dtype, int]] = []
+    sizes: list[tuple[Path, int]] = []
     for path in paths:
         with open(path, "rb") as f:
             dtype = file_layout(f.read(len(MAGIC)), path)
-        sizes.append((path, dtype, (path.stat().st_size - len(MAGIC)) // dtype.itemsize))
-    total = sum(n for _, _, n in sizes)
+        sizes.append((path, (path.stat().st_size - len(MAGIC)) // dtype.itemsize))
+    total = sum(n for _, n in sizes)
     cols: dict[str, NDArray[np.generic]] = {name: np.empty(total, dtype=RECORD_DTYPE[name]) for name in FIELDS}
     process = np.empty(total, dtype=np.uint16)
     at = 0
-    for i, (path, dtype, n) in enumerate(sizes):
-        with open(path, "rb") as f:
-            f.seek(len(MAGIC))
-            left = n
-            while left:
-                chunk = read_records(f, dtype, left)
-                if not len(chunk):
-                    break  # the file shrank under us: keep what was read
-                for name in FIELDS:
-                    cols[name][at:at + len(chunk)] = chunk["invoke" if name == "intended" and dtype is not RECORD_DTYPE
-                                                           else name]
-                process[at:at + len(chunk)] = i
-                at += len(chunk)
-                left -= len(chunk)
-    if at < total:
+    for i, (path, n) in enumerate(sizes):
+        for chunk in file_chunks(path, n):
+            for name in FIELDS:
+                cols[name][at:at + len(chunk)] = field(chunk, name)
+            process[at:at + len(chunk)] = i
+            at += len(chunk)
+    if at < total:  # a file shrank under us: keep what was read
         cols = {name: col[:at] for name, col in cols.items()}
         process = process[:at]
     return Columns._sorted(cols, process, tuple(p.stem for p in paths))
+
+
+def file_chunks(path: Path, limit: int | None = None) -> Iterator[NDArray[np.void]]:
+    """A history file's records (the first `limit`; None: all), a chunk at a time: memory of one chunk."""
+    with open(path, "rb") as f:
+        dtype = file_layout(f.read(len(MAGIC)), path)
+        left = -1 if limit is None else limit
+        while left:
+            chunk = read_records(f, dtype, CHUNK_RECORDS if left < 0 else left)
+            if not len(chunk):
+                return
+            yield chunk
+            left -= len(chunk) if left > 0 else 0
+
+
+def field(chunk: NDArray[np.void], name: str) -> NDArray[np.generic]:
+    """A field of records read from a file; records of the first format take their invoke as intended."""
+    return chunk["invoke" if name == "intended" and name not in (chunk.dtype.names or ()) else name]
 
 
 class HistoryTail:
@@ -218,8 +228,7 @@ class HistoryTail:
                 process.append(np.full(len(chunk), index, dtype=np.uint16))
         names = tuple(p.stem for p in self._files)
         cols: dict[str, NDArray[np.generic]] = {
-            name: np.concatenate([a["invoke" if name == "intended" and a.dtype is not RECORD_DTYPE else name]
-                                  for a in arrays]) if arrays else np.empty(0, dtype=RECORD_DTYPE[name])
+            name: np.concatenate([field(a, name) for a in arrays]) if arrays else np.empty(0, dtype=RECORD_DTYPE[name])
             for name in FIELDS}
         return Columns._sorted(cols, np.concatenate(process) if process else np.empty(0, dtype=np.uint16), names)
 
