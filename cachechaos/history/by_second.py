@@ -46,8 +46,23 @@ class Ranked:
     every group is one index computation (nearest rank, as checks.stats.percentile)."""
 
     def __init__(self, group: Ints, values: Floats) -> None:
-        self.order = np.lexsort((values, group))
-        self.groups, self.first, self.counts = np.unique(group[self.order], return_index=True, return_counts=True)
+        # Equal values are interchangeable (a percentile is a value; a sum over a group ignores the
+        # order in it), so the values take the fastest sort, not a stable one, and the groups then a
+        # stable sort that is a radix sort when they span 16 bits or less (seconds of a block, say):
+        # a third of the time of np.lexsort((values, group)).
+        by_value = np.argsort(values)
+        group_by_value = group[by_value]
+        low = int(group_by_value.min()) if len(group) else 0
+        if len(group) and int(group_by_value.max()) - low < 1 << 16:
+            group_by_value = (group_by_value - low).astype(np.uint16)
+        self.order = by_value[np.argsort(group_by_value, kind="stable")]
+        del by_value, group_by_value
+        ordered = group[self.order]
+        starts = np.ones(len(ordered), dtype=bool)
+        starts[1:] = ordered[1:] != ordered[:-1]
+        self.first = np.flatnonzero(starts)
+        self.groups = ordered[self.first]
+        self.counts = np.diff(np.append(self.first, len(ordered)))
         self.values = values[self.order]
 
     def percentile(self, p: float) -> Floats:
