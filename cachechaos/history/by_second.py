@@ -16,6 +16,7 @@ import numpy as np
 from cachechaos.history.columns import Columns, Floats, Ints
 
 BLOCK = 1 << 22  # records a block holds at least (unless it is the last), about 4 M
+RADIX_SPAN = 1 << 16  # groups spanning at most this many values are sorted by radix (as uint16)
 
 
 def second_blocks(c: Columns, seconds: Callable[[Floats], Ints],
@@ -53,7 +54,7 @@ class Ranked:
         by_value = np.argsort(values)
         group_by_value = group[by_value]
         low = int(group_by_value.min()) if len(group) else 0
-        if len(group) and int(group_by_value.max()) - low < 1 << 16:
+        if len(group) and int(group_by_value.max()) - low < RADIX_SPAN:
             group_by_value = (group_by_value - low).astype(np.uint16)
         self.order = by_value[np.argsort(group_by_value, kind="stable")]
         del by_value, group_by_value
