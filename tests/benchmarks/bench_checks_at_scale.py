@@ -14,14 +14,15 @@ peak resident memory is its own, what a finished run goes through:
   time, the history series through series_stat and recovery_time), and load fidelity;
 - report (report.html.build_run_report): the run's HTML report, timelines and consistency section.
 
-Prints each step's seconds and each child's peak RSS (VmHWM; the peak so far after each step, so
-the step that raised it shows), and, given two sizes or more, the straight line through the two
+Prints each step's seconds and peak RSS (VmHWM, reset before each step: what the loaded run holds
+plus what the step adds), each child's total and peak, and, given two sizes or more, the straight line through the two
 largest drawn out to an hour at 20,000 req/s (72 M operations).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import subprocess
 import sys
@@ -123,10 +124,14 @@ def report(run_dir: Path) -> dict[str, float]:
 
 
 def timed(out: dict[str, float], label: str, step: Callable[[], Any]) -> Any:
+    """Run a step; its seconds and its own peak RSS (what is resident before it, the loaded run,
+    included): the peak is reset before it, where the kernel allows (else the child's peak so far)."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")  # 5: reset VmHWM to the current RSS
     started = time.perf_counter()
     result = step()
     out[f"{label}_s"] = time.perf_counter() - started
-    out[f"{label}_peak_mb"] = peak_rss_mb()  # the child's peak so far: the step that raised it shows
+    out[f"{label}_peak_mb"] = peak_rss_mb()
     return result
 
 
@@ -167,7 +172,7 @@ def main() -> None:
                 r = _child(run_dir, what)
                 steps = [k[:-2] for k in r if k.endswith("_s")]
                 print(f"  {what:6} " + ", ".join(f"{s} {r[s + '_s']:.2f} s" for s in steps))
-                print(f"  {what:6} peak RSS after each step: " + ", ".join(f"{s} {r[s + '_peak_mb']:.0f}" for s in steps)
+                print(f"  {what:6} peak RSS during each step: " + ", ".join(f"{s} {r[s + '_peak_mb']:.0f}" for s in steps)
                       + " MB")
                 total, peak = sum(r[s + "_s"] for s in steps), max(r[s + "_peak_mb"] for s in steps)
                 print(f"  {what:6} total {total:.2f} s, peak RSS {peak:.0f} MB")
