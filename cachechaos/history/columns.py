@@ -30,6 +30,7 @@ assert RECORD_DTYPE.itemsize == RECORD.size
 
 FIELDS = ("invoke", "complete", "key", "version", "client", "status", "op", "layer", "intended")
 CHUNK_RECORDS = 1 << 20  # 48 MB of records read at a time
+TIMES_BLOCK = 1 << 22  # records whose times are taken at a time
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
@@ -87,13 +88,36 @@ class Columns:
         return np.where(self.intended != 0, self.intended, self.invoke)
 
     def response_ms(self, which: Index | Mask | slice = slice(None)) -> Floats:
-        """Response times of the records at `which` (all by default): only the columns they need are
-        copied (a take() of a catalog's tens of millions of records would copy all ten)."""
-        intended, invoke = self.intended[which], self.invoke[which]
-        return (self.complete[which] - np.where(intended != 0, intended, invoke)) * 1000.0
+        """Response times (ms) of the records at `which` (all by default)."""
+        return self._times_ms(which, response=True)
 
     def service_ms(self, which: Index | Mask | slice = slice(None)) -> Floats:
-        return (self.complete[which] - self.invoke[which]) * 1000.0
+        """Service times (ms) of the records at `which` (all by default)."""
+        return self._times_ms(which, response=False)
+
+    def _times_ms(self, which: Index | Mask | slice, response: bool) -> Floats:
+        # A block of records at a time: beyond the result, memory holds one block's times (taking
+        # the times of a catalog's tens of millions of requests at once would hold three copies).
+        complete, invoke, intended = self.complete, self.invoke, self.intended
+        if isinstance(which, slice):
+            complete, invoke, intended = complete[which], invoke[which], intended[which]  # views
+            which = np.ones(len(complete), dtype=bool)
+        is_mask = which.dtype == np.bool_
+        out = np.empty(int(np.count_nonzero(which)) if is_mask else len(which))
+        at = 0
+        for lo in range(0, len(which), TIMES_BLOCK):
+            part = which[lo:lo + TIMES_BLOCK]
+            if is_mask:
+                part = lo + np.flatnonzero(part)
+            sent = invoke[part]
+            if response:
+                due = intended[part]
+                sent = np.where(due != 0, due, sent)
+            block = out[at:at + len(part)]
+            np.subtract(complete[part], sent, out=block)
+            block *= 1000.0
+            at += len(part)
+        return out
 
     def of_ops(self, ops: Iterable[int]) -> Mask:
         # A 256-entry table indexed by the op byte: one pass, no sort (np.isin may sort the whole column).

@@ -121,7 +121,7 @@ class RouteStats:
             server_errors += np.bincount(second[status >= 500], minlength=n)
             present, first = np.unique(route, return_index=True)
             first_seen[present] = np.minimum(first_seen[present], offset + at[first])
-            ranked = Ranked(route * n + second, block.response_ms()[at])
+            ranked = Ranked(route * n + second, block.response_ms(at))
             p50.flat[ranked.groups] = np.maximum(LATENCY_FLOOR_MS, ranked.percentile(50))
             p99.flat[ranked.groups] = np.maximum(LATENCY_FLOOR_MS, ranked.percentile(99))
         seen = [int(k) for k in np.argsort(first_seen, kind="stable") if first_seen[k] < len(run.columns)]

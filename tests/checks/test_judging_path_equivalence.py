@@ -1,7 +1,7 @@
 """The run's judging and reporting path over columns gives what it gave over a Record per operation.
 
 A run of tens of millions of operations must be judged and reported without a Python object per
-operation: load fidelity (runner), failover time and oversell (checks), the per-route timelines,
+operation: load fidelity (runner), failover time, oversell and latency (checks), the per-route timelines,
 the last request and the history series (report), the written keys (final reads) now read the
 columns. Each is compared with the per-record version it replaced (reference_reporting.py,
 reference_checks.py) on generated histories, with blocks of a few records so that every history
@@ -19,11 +19,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cachechaos.checks.failover import failover_time
+from cachechaos.checks.latency_slo import latency
 from cachechaos.checks.rundata import RunData
 from cachechaos.checks.series import history_series
 from cachechaos.checks.stock import oversell
 from cachechaos.experiment.final_reads import written_keys
-from cachechaos.history import Layer, Op, Record, by_second
+from cachechaos.history import Layer, Op, Record, by_second, columns
 from cachechaos.report.timelines import Grid, RouteStats, last_request
 from cachechaos.traffic.config import CatalogModel, ProcessConfig
 from cachechaos.traffic.fidelity import load_fidelity
@@ -96,9 +97,14 @@ def test_judging_and_reporting_over_columns_equal_the_per_record_path(records: l
 
     grid = Grid(run.start, run.end)
     # Groups sorted by radix, or (RADIX_SPAN 1) by a stable sort of their int64 values.
-    with patch.multiple(by_second, BLOCK=block, RADIX_SPAN=data.draw(st.sampled_from([by_second.RADIX_SPAN, 1]))):
+    # Times taken a few records at a time as well (Columns.TIMES_BLOCK).
+    with patch.multiple(by_second, BLOCK=block, RADIX_SPAN=data.draw(st.sampled_from([by_second.RADIX_SPAN, 1]))), \
+            patch.object(columns, "TIMES_BLOCK", block):
         stats = RouteStats(run, grid)
         series = history_series(run.columns, run.start, run.end)
+        for route, measure in (("catalog", "response"), ("cart", "service")):
+            m = latency(run, route=route, percentile=99, measure=measure)  # type: ignore[arg-type]
+            assert (m.value, m.details) == ref.latency(reference, route, 99, None, measure)
     expected = ref_report.route_stats(history, grid.t0, grid.n)
     assert {name: getattr(stats, name) for name in expected} == expected
     assert series == ref.history_series(history, run.start, run.end)
