@@ -11,28 +11,28 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
+
 from cachechaos.checks.result import Measurement, declares
 from cachechaos.checks.rundata import RunData
 from cachechaos.checks.stats import rounded
-from cachechaos.history.format import Op, Record
+from cachechaos.history.columns import Floats, Mask
+from cachechaos.history.format import Op
 
 _WRITE_OPS = {"cart": (int(Op.CART_WRITE),), "product": (int(Op.WRITE),)}
 
 
-def sustained_success(writes: list[Record], after: float, hold_s: float, end: float) -> Record | None:
-    """The first successful write invoked after `after` that no failed write follows within `hold_s`
-    (and the run lasted `hold_s` beyond it, so the calm was observed)."""
-    failures = [r.invoke for r in writes if not r.ok]
-    j = 0
-    for r in writes:
-        if not r.ok or r.invoke <= after:
-            continue
-        while j < len(failures) and failures[j] <= r.invoke:
-            j += 1
-        calm_until = failures[j] if j < len(failures) else end
-        if calm_until > r.invoke + hold_s:
-            return r
-    return None
+def sustained_success(invoke: Floats, ok: Mask, after: float, hold_s: float, end: float) -> int | None:
+    """Of writes in invoke order, the first successful one invoked after `after` that no failed write
+    follows within `hold_s` (and the run lasted `hold_s` beyond it, so the calm was observed)."""
+    failures = invoke[~ok]
+    successes = np.flatnonzero(ok & (invoke > after))
+    sent = invoke[successes]
+    following = np.searchsorted(failures, sent, side="right")  # the first failure invoked after each
+    calm_until = np.where(following < len(failures), failures[np.minimum(following, len(failures) - 1)], end) \
+        if len(failures) else np.full(len(sent), end)
+    calm = np.flatnonzero(calm_until > sent + hold_s)
+    return int(successes[calm[0]]) if len(calm) else None
 
 
 @declares(unit="s")
@@ -42,19 +42,22 @@ def failover_time(run: RunData, fault: str | None = None, op: Literal["cart", "p
     if not windows:
         return Measurement("failover_time", None, "s", {"reason": "no fault was injected"})
     start = windows[0].start
-    writes = [r for r in run.records(ops=_WRITE_OPS[op]) if r.invoke >= start]
-    first_failure = next((r for r in writes if not r.ok), None)
+    writes = run.selected(ops=_WRITE_OPS[op])
+    writes = writes.take(slice(int(np.searchsorted(writes.invoke, start, side="left")), None))
+    ok = writes.ok
+    failures = np.flatnonzero(~ok)
     details: dict[str, object] = {"fault": windows[0].name, "fault_at": start, "op": op, "hold_s": hold_s,
                                   "writes_after_fault": len(writes)}
-    if first_failure is None:
+    if not len(failures):
         details["reason"] = "no effect: no write failed after the fault, so there was no failover to time"
         details["effect"] = False
         return Measurement("failover_time", None, "s", details)
-    recovered = sustained_success(writes, first_failure.invoke, hold_s, run.end)
-    failed = sum(1 for r in writes if not r.ok)
-    details.update(first_failure_at=first_failure.invoke, failed_writes=failed, effect=True)
+    first_failure_at = float(writes.invoke[failures[0]])
+    recovered = sustained_success(writes.invoke, ok, first_failure_at, hold_s, run.end)
+    details.update(first_failure_at=first_failure_at, failed_writes=len(failures), effect=True)
     if recovered is None:
         details["reason"] = f"writes never succeeded for {hold_s:g} s without a failure within the run"
         return Measurement("failover_time", None, "s", details)
-    details["write_outage_s"] = rounded(recovered.complete - first_failure.invoke, 3)
-    return Measurement("failover_time", recovered.complete - start, "s", details)
+    recovered_at = float(writes.complete[recovered])
+    details["write_outage_s"] = rounded(recovered_at - first_failure_at, 3)
+    return Measurement("failover_time", recovered_at - start, "s", details)

@@ -15,7 +15,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from cachechaos.history.columns import Columns, Floats
+from cachechaos.history.by_second import Ranked, second_blocks
+from cachechaos.history.columns import Columns, Floats, Ints
 from cachechaos.history.format import Layer, Op
 
 Series = list[tuple[float, float]]
@@ -158,28 +159,13 @@ def metric_series(samples: list[dict[str, Any]], name: str) -> Series:
 
 def history_series(history: Columns, start: float | None, end: float | None) -> dict[str, Series]:
     """Every history series at once. rps is 0 in seconds of the run without requests (an outage shows)."""
-    c = history.take(history.of_ops(REQUEST_OPS))
-    second = np.floor(c.invoke).astype(np.int64)
-    latency = c.response_ms()
-    failed = (c.status == 0) | (c.status >= 500)
-    reads = c.op == int(Op.READ)
-    served = reads & c.ok & (c.layer >= Layer.L1) & (c.layer <= Layer.MISS)
-    # A read that failed was not served by any cache: hit rates count it (an outage is at 0, not a
-    # gap), the layer shares of served reads do not.
-    failed_reads = reads & ~served & failed
-    # Requests of a second are contiguous after a sort by (second, latency): percentiles by rank.
-    order = np.lexsort((latency, second))
-    seconds, first, requests = np.unique(second[order], return_index=True, return_counts=True)
-    errors = np.add.reduceat(failed[order], first) if len(first) else first
-    ordered = latency[order]
-
-    def rank(p: float) -> Floats:
-        return ordered[first + np.maximum(1, np.ceil(p / 100.0 * requests)).astype(np.int64) - 1]
-
-    p50, p99 = rank(50), rank(99)
-    layer_counts = [np.add.reduceat((served & (c.layer == layer))[order], first) if len(first) else first
-                    for layer in (Layer.L1, Layer.L2, Layer.MISS)]
-    layer_counts.append(np.add.reduceat(failed_reads[order], first) if len(first) else first)
+    # A block of whole seconds at a time: what the figures need beyond the columns stays a block's.
+    parts = []
+    for _, block, second in second_blocks(history, _floor):
+        sent = block.of_ops(REQUEST_OPS)
+        parts.append(_second_figures(block.take(sent), second[sent]))
+    figures = [np.concatenate(f) for f in zip(*parts, strict=True)] if parts else [np.empty(0, dtype=np.int64)] * 9
+    seconds, requests, errors, p50, p99, *layer_counts = figures
     at = {int(t): i for i, t in enumerate(seconds.tolist())}
 
     out: dict[str, Series] = {name: [] for name in HISTORY_SERIES}
@@ -207,6 +193,27 @@ def history_series(history: Columns, start: float | None, end: float | None) -> 
                 if answered:
                     out[f"layer_share:{layer}"].append((t, k / answered))
     return out
+
+
+def _floor(invoke: Floats) -> Ints:
+    return np.floor(invoke).astype(np.int64)
+
+
+def _second_figures(c: Columns, second: Ints) -> list[np.ndarray]:
+    """Of requests of whole seconds: the seconds, then per second requests, errors, p50 and p99
+    latency, and L1, L2, miss and failed-read counts."""
+    latency = c.response_ms()
+    failed = (c.status == 0) | (c.status >= 500)
+    reads = c.op == int(Op.READ)
+    served = reads & c.ok & (c.layer >= Layer.L1) & (c.layer <= Layer.MISS)
+    # A read that failed was not served by any cache: hit rates count it (an outage is at 0, not a
+    # gap), the layer shares of served reads do not.
+    failed_reads = reads & ~served & failed
+    # Requests of a second are contiguous after a sort by (second, latency): percentiles by rank.
+    ranked = Ranked(second, latency)
+    return [ranked.groups, ranked.counts, ranked.sums(failed), ranked.percentile(50), ranked.percentile(99),
+            *(ranked.sums(served & (c.layer == layer)) for layer in (Layer.L1, Layer.L2, Layer.MISS)),
+            ranked.sums(failed_reads)]
 
 
 def stale_series(stale_invokes: Floats, start: float | None, end: float | None) -> Series:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from cachechaos.checks.result import Measurement, declares
 from cachechaos.checks.rundata import RunData
 from cachechaos.history.format import Op
@@ -25,12 +27,13 @@ def initial_stock(run: RunData) -> int:
 def oversell(run: RunData, stock: int | None = None) -> Measurement:
     """Total units accepted (ORDER 201, qty in the version field) beyond `stock` (default: run.json's), over all products."""
     stock = initial_stock(run) if stock is None else int(stock)
-    accepted: dict[int, int] = {}
-    orders: dict[int, int] = {}
-    for r in run.records(ops=[Op.ORDER]):
-        if r.status == 201:
-            accepted[r.key] = accepted.get(r.key, 0) + max(r.version, 0)
-            orders[r.key] = orders.get(r.key, 0) + 1
+    orders = run.selected(ops=[Op.ORDER])
+    accepted_at = np.flatnonzero(orders.status == 201)
+    by_key = accepted_at[np.argsort(orders.key[accepted_at], kind="stable")]
+    keys, first, counts = np.unique(orders.key[by_key], return_index=True, return_counts=True)
+    units = np.add.reduceat(np.maximum(orders.version[by_key], 0), first) if len(first) else first
+    accepted = dict(zip(keys.tolist(), units.tolist(), strict=True))
+    ordered = dict(zip(keys.tolist(), counts.tolist(), strict=True))
     oversold = {key: units - stock for key, units in accepted.items() if units > stock}
     worst = sorted(oversold.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_LISTED]
     details: dict[str, Any] = {
@@ -38,7 +41,7 @@ def oversell(run: RunData, stock: int | None = None) -> Measurement:
         "products_ordered": len(accepted),
         "units_accepted": sum(accepted.values()),
         "products_oversold": len(oversold),
-        "per_product": [{"product": key, "accepted_units": accepted[key], "accepted_orders": orders[key],
+        "per_product": [{"product": key, "accepted_units": accepted[key], "accepted_orders": ordered[key],
                          "oversold_units": units} for key, units in worst],
     }
     return Measurement("oversell", float(sum(oversold.values())), "count", details)

@@ -17,10 +17,14 @@ from pathlib import Path
 from typing import Literal
 
 import httpx
+import numpy as np
 import psycopg
+from numpy.typing import NDArray
 
 from cachechaos.adapters.model import AdapterSpec
-from cachechaos.history import HistoryWriter, Op, read_history
+from cachechaos.history import HistoryWriter, Op
+from cachechaos.history.columns import file_chunks, history_files
+from cachechaos.history.format import PRODUCT_WRITES
 from cachechaos.runtime.external_spec import AttachedTopologySpec, VersionTable
 from cachechaos.runtime.target import PostgresAdmin, Target
 from cachechaos.runtime.topology import TopologySpec
@@ -38,6 +42,9 @@ HTTP_WORKERS = 8
 # a fault is healed a backend may still be backing off from its store (the split brain's new primary
 # refuses cache fills until a replica attaches, which trips the sample backend's Redis backoff).
 RETRY_FOR_S, RETRY_EVERY_S = 10.0, 0.5
+_CART_WRITE = int(Op.CART_WRITE)
+_PRODUCT_WRITE = np.zeros(256, dtype=bool)  # by op byte: a write of a product's version
+_PRODUCT_WRITE[[int(op) for op in PRODUCT_WRITES]] = True
 
 # The sample backend's schema: the local runtime seeds it, so its tables are known.
 OWN_TABLES: dict[Kind, VersionTable] = {
@@ -93,11 +100,15 @@ def plan_for(spec: TopologySpec | AttachedTopologySpec, target: Target) -> Final
 
 
 def written_keys(run_dir: Path) -> dict[Kind, list[int]]:
-    records = read_history(run_dir)
-    return {
-        "carts": sorted({r.key for r in records if r.op == Op.CART_WRITE and r.ok}),
-        "products": sorted({r.key for r in records if r.op in (Op.WRITE, Op.DISCOUNT_WRITE) and r.ok}),
-    }
+    """The keys of every acknowledged write, per kind: read a chunk of the history files at a time
+    (a Record per operation would not fit in memory on a run of tens of millions)."""
+    keys: dict[Kind, list[NDArray[np.int64]]] = {"carts": [], "products": []}
+    for path in history_files(run_dir):
+        for chunk in file_chunks(path):
+            ok = (chunk["status"] >= 200) & (chunk["status"] < 300)
+            keys["carts"].append(np.unique(chunk["key"][ok & (chunk["op"] == _CART_WRITE)]))
+            keys["products"].append(np.unique(chunk["key"][ok & _PRODUCT_WRITE[chunk["op"]]]))
+    return {kind: np.unique(np.concatenate(found)).tolist() if found else [] for kind, found in keys.items()}
 
 
 def record_final_reads(run_dir: Path, plan: FinalReadPlan, sleep: Callable[[float], None] = time.sleep) -> dict[str, str]:

@@ -32,7 +32,7 @@ def judge(run_dir: Path, criteria: list[Criterion], gaps: Mapping[str, str]) -> 
     data = RunData.load(run_dir)
     verdicts = [asdict(v) for v in evaluate(data, criteria)]
     explain_unmeasured(verdicts, gaps)
-    fidelity = load_fidelity(process_configs(run_dir), data.history)
+    fidelity = load_fidelity(process_configs(run_dir), data.columns)
     if fidelity and not fidelity.ok:
         for v in verdicts:
             v["caveat"] = "judged on a run whose load fell short: " + "; ".join(fidelity.problems)

@@ -9,7 +9,7 @@ memory needed beyond the columns is one chunk whatever the file's size.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -30,6 +30,7 @@ assert RECORD_DTYPE.itemsize == RECORD.size
 
 FIELDS = ("invoke", "complete", "key", "version", "client", "status", "op", "layer", "intended")
 CHUNK_RECORDS = 1 << 20  # 48 MB of records read at a time
+TIMES_BLOCK = 1 << 22  # records whose times are taken at a time
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
@@ -86,11 +87,37 @@ class Columns:
         """When each request was due: the intended send time, else the actual one (Record.due)."""
         return np.where(self.intended != 0, self.intended, self.invoke)
 
-    def response_ms(self) -> Floats:
-        return (self.complete - self.due) * 1000.0
+    def response_ms(self, which: Index | Mask | slice = slice(None)) -> Floats:
+        """Response times (ms) of the records at `which` (all by default)."""
+        return self._times_ms(which, response=True)
 
-    def service_ms(self) -> Floats:
-        return (self.complete - self.invoke) * 1000.0
+    def service_ms(self, which: Index | Mask | slice = slice(None)) -> Floats:
+        """Service times (ms) of the records at `which` (all by default)."""
+        return self._times_ms(which, response=False)
+
+    def _times_ms(self, which: Index | Mask | slice, response: bool) -> Floats:
+        # A block of records at a time: beyond the result, memory holds one block's times (taking
+        # the times of a catalog's tens of millions of requests at once would hold three copies).
+        complete, invoke, intended = self.complete, self.invoke, self.intended
+        if isinstance(which, slice):
+            complete, invoke, intended = complete[which], invoke[which], intended[which]  # views
+            which = np.ones(len(complete), dtype=bool)
+        is_mask = which.dtype == np.bool_
+        out = np.empty(int(np.count_nonzero(which)) if is_mask else len(which))
+        at = 0
+        for lo in range(0, len(which), TIMES_BLOCK):
+            part = which[lo:lo + TIMES_BLOCK]
+            if is_mask:
+                part = lo + np.flatnonzero(part)
+            sent = invoke[part]
+            if response:
+                due = intended[part]
+                sent = np.where(due != 0, due, sent)
+            block = out[at:at + len(part)]
+            np.subtract(complete[part], sent, out=block)
+            block *= 1000.0
+            at += len(part)
+        return out
 
     def of_ops(self, ops: Iterable[int]) -> Mask:
         # A 256-entry table indexed by the op byte: one pass, no sort (np.isin may sort the whole column).
@@ -166,33 +193,43 @@ def history_files(run_dir: Path) -> list[Path]:
 def read_columns(run_dir: Path) -> Columns:
     """Every record of every load process of a run, in invoke order (what format.read_history returns)."""
     paths = history_files(run_dir)
-    sizes: list[tuple[Path, np.dtype, int]] = []
+    sizes: list[tuple[Path, int]] = []
     for path in paths:
         with open(path, "rb") as f:
             dtype = file_layout(f.read(len(MAGIC)), path)
-        sizes.append((path, dtype, (path.stat().st_size - len(MAGIC)) // dtype.itemsize))
-    total = sum(n for _, _, n in sizes)
+        sizes.append((path, (path.stat().st_size - len(MAGIC)) // dtype.itemsize))
+    total = sum(n for _, n in sizes)
     cols: dict[str, NDArray[np.generic]] = {name: np.empty(total, dtype=RECORD_DTYPE[name]) for name in FIELDS}
     process = np.empty(total, dtype=np.uint16)
     at = 0
-    for i, (path, dtype, n) in enumerate(sizes):
-        with open(path, "rb") as f:
-            f.seek(len(MAGIC))
-            left = n
-            while left:
-                chunk = read_records(f, dtype, left)
-                if not len(chunk):
-                    break  # the file shrank under us: keep what was read
-                for name in FIELDS:
-                    cols[name][at:at + len(chunk)] = chunk["invoke" if name == "intended" and dtype is not RECORD_DTYPE
-                                                           else name]
-                process[at:at + len(chunk)] = i
-                at += len(chunk)
-                left -= len(chunk)
-    if at < total:
+    for i, (path, n) in enumerate(sizes):
+        for chunk in file_chunks(path, n):
+            for name in FIELDS:
+                cols[name][at:at + len(chunk)] = field(chunk, name)
+            process[at:at + len(chunk)] = i
+            at += len(chunk)
+    if at < total:  # a file shrank under us: keep what was read
         cols = {name: col[:at] for name, col in cols.items()}
         process = process[:at]
     return Columns._sorted(cols, process, tuple(p.stem for p in paths))
+
+
+def file_chunks(path: Path, limit: int | None = None) -> Iterator[NDArray[np.void]]:
+    """A history file's records (the first `limit`; None: all), a chunk at a time: memory of one chunk."""
+    with open(path, "rb") as f:
+        dtype = file_layout(f.read(len(MAGIC)), path)
+        left = -1 if limit is None else limit
+        while left:
+            chunk = read_records(f, dtype, CHUNK_RECORDS if left < 0 else left)
+            if not len(chunk):
+                return
+            yield chunk
+            left -= len(chunk) if left > 0 else 0
+
+
+def field(chunk: NDArray[np.void], name: str) -> NDArray[np.generic]:
+    """A field of records read from a file; records of the first format take their invoke as intended."""
+    return chunk["invoke" if name == "intended" and name not in (chunk.dtype.names or ()) else name]
 
 
 class HistoryTail:
@@ -218,8 +255,7 @@ class HistoryTail:
                 process.append(np.full(len(chunk), index, dtype=np.uint16))
         names = tuple(p.stem for p in self._files)
         cols: dict[str, NDArray[np.generic]] = {
-            name: np.concatenate([a["invoke" if name == "intended" and a.dtype is not RECORD_DTYPE else name]
-                                  for a in arrays]) if arrays else np.empty(0, dtype=RECORD_DTYPE[name])
+            name: np.concatenate([field(a, name) for a in arrays]) if arrays else np.empty(0, dtype=RECORD_DTYPE[name])
             for name in FIELDS}
         return Columns._sorted(cols, np.concatenate(process) if process else np.empty(0, dtype=np.uint16), names)
 

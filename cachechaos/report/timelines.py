@@ -12,9 +12,12 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import numpy as np
+
 from cachechaos.checks.rundata import RunData
-from cachechaos.checks.series import Series, is_error
-from cachechaos.checks.stats import percentile
+from cachechaos.checks.series import Series
+from cachechaos.history.by_second import Ranked, second_blocks
+from cachechaos.history.columns import Floats, Ints
 from cachechaos.history.format import Op
 
 MAX_POINTS = 1200
@@ -29,6 +32,9 @@ ROUTES: dict[int, str] = {
     int(Op.CART_READ): "GET /carts/{user}",
     int(Op.CART_WRITE): "PUT /carts/{user}",
 }
+_ROUTE_OPS = np.array(sorted(ROUTES), dtype=np.int64)
+_ROUTE_INDEX = np.full(256, -1, dtype=np.int64)  # op byte -> index in _ROUTE_OPS, -1: not a route
+_ROUTE_INDEX[_ROUTE_OPS] = np.arange(len(_ROUTE_OPS))
 # Okabe-Ito: tells lines apart for colour-blind readers too, and prints on white.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999999")
 ROLE_VALUES = {"master": 2.0, "slave": 1.0, "replica": 1.0}
@@ -88,38 +94,57 @@ def _safe_series(run: RunData, name: str) -> Series:
 # -- the history, once ---------------------------------------------------------------------------
 
 class RouteStats:
-    """Per route and second: requests, latency percentiles, errors (no response vs 5xx)."""
+    """Per route and second: requests, latency percentiles, errors (no response vs 5xx).
+
+    Over the columns a block of whole seconds at a time (history.by_second): a run of tens of
+    millions of requests never becomes a Python object per request, and memory beyond the
+    columns stays at a block's."""
 
     def __init__(self, run: RunData, grid: Grid) -> None:
-        counts: dict[int, list[float | None]] = {}
-        latencies: dict[tuple[int, int], list[float]] = {}
-        self.no_response: list[float | None] = [0.0] * grid.n
-        self.server_errors: list[float | None] = [0.0] * grid.n
         t0, n = grid.t0, grid.n
-        for r in run.history:
-            if r.op not in ROUTES:
-                continue
-            i = int(r.invoke - t0)
-            if not 0 <= i < n:
-                continue
-            route = counts.get(r.op)
-            if route is None:
-                route = counts[r.op] = [0.0] * n
-            route[i] += 1  # type: ignore[operator]
-            latencies.setdefault((r.op, i), []).append(r.response_ms)
-            if is_error(r.status):
-                if r.status == 0:
-                    self.no_response[i] += 1  # type: ignore[operator]
-                else:
-                    self.server_errors[i] += 1  # type: ignore[operator]
-        self.ops = sorted(counts, key=lambda op: -sum(v or 0 for v in counts[op]))
-        self.counts = counts
-        self.p50: dict[int, list[float | None]] = {op: [None] * n for op in self.ops}
-        self.p99: dict[int, list[float | None]] = {op: [None] * n for op in self.ops}
-        for (op, i), values in latencies.items():
-            values.sort()
-            self.p50[op][i] = max(LATENCY_FLOOR_MS, percentile(values, 50) or 0.0)
-            self.p99[op][i] = max(LATENCY_FLOOR_MS, percentile(values, 99) or 0.0)
+        routes = len(_ROUTE_OPS)
+        counts = np.zeros((routes, n))
+        no_response, server_errors = np.zeros(n), np.zeros(n)
+        p50, p99 = np.full((routes, n), np.nan), np.full((routes, n), np.nan)
+        # Routes in the order their first request appears: equal totals are listed that way.
+        first_seen = np.full(routes, len(run.columns))
+
+        def seconds(invoke: Floats) -> Ints:
+            return (invoke - t0).astype(np.int64)  # truncated toward 0, as int() of a second
+
+        for offset, block, second in second_blocks(run.columns, seconds):
+            route = _ROUTE_INDEX[block.op]
+            at = np.flatnonzero((route >= 0) & (second >= 0) & (second < n))
+            route, second, status = route[at], second[at], block.status[at]
+            counts += np.bincount(route * n + second, minlength=routes * n).reshape(routes, n)
+            no_response += np.bincount(second[status == 0], minlength=n)
+            server_errors += np.bincount(second[status >= 500], minlength=n)
+            present, first = np.unique(route, return_index=True)
+            first_seen[present] = np.minimum(first_seen[present], offset + at[first])
+            ranked = Ranked(route * n + second, block.response_ms(at))
+            p50.flat[ranked.groups] = np.maximum(LATENCY_FLOOR_MS, ranked.percentile(50))
+            p99.flat[ranked.groups] = np.maximum(LATENCY_FLOOR_MS, ranked.percentile(99))
+        seen = [int(k) for k in np.argsort(first_seen, kind="stable") if first_seen[k] < len(run.columns)]
+        totals = counts.sum(axis=1)
+        self.ops = [int(_ROUTE_OPS[k]) for k in sorted(seen, key=lambda k: -totals[k])]
+        index = {int(op): k for k, op in enumerate(_ROUTE_OPS)}
+        self.counts: dict[int, list[float | None]] = {op: _points(counts[index[op]]) for op in self.ops}
+        self.no_response = _points(no_response)
+        self.server_errors = _points(server_errors)
+        self.p50 = {op: _points(p50[index[op]]) for op in self.ops}
+        self.p99 = {op: _points(p99[index[op]]) for op in self.ops}
+
+
+def _points(values: Floats) -> list[float | None]:
+    """Per second, NaN (a second without requests) as None: an empty point on the chart."""
+    return [None if math.isnan(v) else v for v in values.tolist()]
+
+
+def last_request(run: RunData) -> float:
+    """When the last request of a route was sent, within the run (the run's end if none was)."""
+    c = run.columns
+    routed = c.of_ops(ROUTES)[:int(np.searchsorted(c.invoke, run.end, side="right"))]
+    return float(c.invoke[len(routed) - 1 - int(np.argmax(routed[::-1]))]) if routed.any() else run.end
 
 
 # -- Redis roles -----------------------------------------------------------------------------------
@@ -230,8 +255,7 @@ def build_timelines(run: RunData) -> tuple[list[Chart], dict[str, Any]]:
 
     # A killed run's last history lines were still in the load processes' buffers: the seconds after the
     # last recorded request are not "no traffic", they are unknown.
-    last_request = next((r.invoke for r in reversed(run.history) if r.op in ROUTES and r.invoke <= run.end), run.end)
-    history_end = min(run.end, last_request) if run.interrupted else run.end
+    history_end = min(run.end, last_request(run)) if run.interrupted else run.end
 
     def whole(values: list[float | None]) -> list[float | None]:
         return _whole_seconds(values, grid, run.start, history_end)

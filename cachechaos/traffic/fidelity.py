@@ -10,18 +10,24 @@ fell short is flagged, and every verdict judged on it says so.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
 from cachechaos.checks.series import REQUEST_OPS
 from cachechaos.checks.stats import percentile
-from cachechaos.history.format import Op, Record
+from cachechaos.history.columns import Columns
+from cachechaos.history.format import Op
 from cachechaos.traffic.arrivals import arrival_offsets, open_shape, schedule_rng
 from cachechaos.traffic.config import ProcessConfig
 
 # A generator that sent less than this share of its due arrivals fell behind.
 BEHIND_LIMIT = 0.10
+_DROPPED = int(Op.DROPPED)
 
 
 @dataclass
@@ -69,31 +75,36 @@ def process_configs(run_dir: Path) -> list[ProcessConfig]:
     return [ProcessConfig.read(p) for p in sorted(Path(run_dir).glob("nodes/load-*/traffic.json"))]
 
 
-def load_fidelity(configs: list[ProcessConfig], history: list[Record]) -> LoadFidelity | None:
+def load_fidelity(configs: list[ProcessConfig], history: Columns) -> LoadFidelity | None:
     """What each load process delivered against what it was asked for; None when the run had no load."""
     if not configs:
         return None
-    by_process: dict[str, list[Record]] = {c.name: [] for c in configs}
-    for r in history:
-        records = by_process.get(r.process)
-        if records is not None:
-            records.append(r)
+    index = {name: i for i, name in enumerate(history.processes)}
+    request = history.of_ops(REQUEST_OPS)
     model = "open" if open_shape(configs[0].spec) is not None else "closed"
     out = LoadFidelity(model)
     for cfg in configs:
-        records = by_process[cfg.name]
-        sent = [r for r in records if r.op in REQUEST_OPS]
-        dropped = sum(1 for r in records if r.op == Op.DROPPED)
-        lags = sorted((r.invoke - r.due) * 1000.0 for r in sent)
-        shape = open_shape(cfg.spec)
-        due = None
-        if shape is not None:
-            due = sum(1 for _ in arrival_offsets(shape, cfg.spec.processes, cfg.duration_s, schedule_rng(cfg.seed)))
-        load = ProcessLoad(cfg.name, due, len(sent), dropped, percentile(lags, 50), percentile(lags, 99))
-        out.processes.append(load)
-        if load.dropped:
-            out.problems.append(f"{cfg.name}: {load.dropped} arrivals dropped: max_in_flight was full")
-        if load.due and load.behind > BEHIND_LIMIT:
-            out.problems.append(f"{cfg.name}: sent {load.sent} of {load.due} due arrivals on time "
-                                f"({load.behind:.0%} behind, more than {BEHIND_LIMIT:.0%})")
+        # A process's records by mask over the columns, not as objects: a run may hold tens of millions.
+        mine = history.process == index[cfg.name] if cfg.name in index else np.zeros(len(history), dtype=bool)
+        sent = np.flatnonzero(mine & request)
+        dropped = int(np.count_nonzero(mine & (history.op == _DROPPED)))
+        invoke, intended = history.invoke[sent], history.intended[sent]
+        lags = np.sort((invoke - np.where(intended != 0, intended, invoke)) * 1000.0)
+        add_process(out, cfg, len(sent), dropped, lags)
     return out
+
+
+def add_process(out: LoadFidelity, cfg: ProcessConfig, sent: int, dropped: int,
+                lags_ms: Sequence[float] | NDArray[np.float64]) -> None:
+    """One process's figures (send lags ascending) and problems; its due arrivals drawn again from its seed."""
+    shape = open_shape(cfg.spec)
+    due = None
+    if shape is not None:
+        due = sum(1 for _ in arrival_offsets(shape, cfg.spec.processes, cfg.duration_s, schedule_rng(cfg.seed)))
+    load = ProcessLoad(cfg.name, due, sent, dropped, percentile(lags_ms, 50), percentile(lags_ms, 99))
+    out.processes.append(load)
+    if load.dropped:
+        out.problems.append(f"{cfg.name}: {load.dropped} arrivals dropped: max_in_flight was full")
+    if load.due and load.behind > BEHIND_LIMIT:
+        out.problems.append(f"{cfg.name}: sent {load.sent} of {load.due} due arrivals on time "
+                            f"({load.behind:.0%} behind, more than {BEHIND_LIMIT:.0%})")

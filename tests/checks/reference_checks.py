@@ -402,3 +402,61 @@ def error_rate(run: ReferenceRun, phase: str | None) -> tuple[float | None, dict
     details = {"phase": phase, "requests": len(requests), "errors": errors,
                "by_status": dict(sorted(by_status.items())), "by_op": by_op}
     return (errors / len(requests) if requests else None), details
+
+
+# -- failover and oversell -------------------------------------------------------------------------
+
+_FAILOVER_WRITES = {"cart": (int(Op.CART_WRITE),), "product": (int(Op.WRITE),)}
+
+
+def _sustained_success(writes: list[Record], after: float, hold_s: float, end: float) -> Record | None:
+    failures = [r.invoke for r in writes if not r.ok]
+    j = 0
+    for r in writes:
+        if not r.ok or r.invoke <= after:
+            continue
+        while j < len(failures) and failures[j] <= r.invoke:
+            j += 1
+        calm_until = failures[j] if j < len(failures) else end
+        if calm_until > r.invoke + hold_s:
+            return r
+    return None
+
+
+def failover_time(run: ReferenceRun, op: str, hold_s: float) -> tuple[float | None, dict[str, Any]]:
+    windows = [f for f in run.run.faults if f.ok]
+    if not windows:
+        return None, {"reason": "no fault was injected"}
+    start = windows[0].start
+    writes = [r for r in run.records(ops=_FAILOVER_WRITES[op]) if r.invoke >= start]
+    first_failure = next((r for r in writes if not r.ok), None)
+    details: dict[str, Any] = {"fault": windows[0].name, "fault_at": start, "op": op, "hold_s": hold_s,
+                               "writes_after_fault": len(writes)}
+    if first_failure is None:
+        details["reason"] = "no effect: no write failed after the fault, so there was no failover to time"
+        details["effect"] = False
+        return None, details
+    recovered = _sustained_success(writes, first_failure.invoke, hold_s, run.run.end)
+    details.update(first_failure_at=first_failure.invoke, failed_writes=sum(1 for r in writes if not r.ok),
+                   effect=True)
+    if recovered is None:
+        details["reason"] = f"writes never succeeded for {hold_s:g} s without a failure within the run"
+        return None, details
+    details["write_outage_s"] = round(recovered.complete - first_failure.invoke, 3)
+    return recovered.complete - start, details
+
+
+def oversell(run: ReferenceRun, stock: int) -> tuple[float, dict[str, Any]]:
+    accepted: dict[int, int] = {}
+    orders: dict[int, int] = {}
+    for r in run.records(ops=[Op.ORDER]):
+        if r.status == 201:
+            accepted[r.key] = accepted.get(r.key, 0) + max(r.version, 0)
+            orders[r.key] = orders.get(r.key, 0) + 1
+    oversold = {key: units - stock for key, units in accepted.items() if units > stock}
+    worst = sorted(oversold.items(), key=lambda kv: (-kv[1], kv[0]))[:50]
+    return float(sum(oversold.values())), {
+        "stock": stock, "products_ordered": len(accepted), "units_accepted": sum(accepted.values()),
+        "products_oversold": len(oversold),
+        "per_product": [{"product": key, "accepted_units": accepted[key], "accepted_orders": orders[key],
+                         "oversold_units": units} for key, units in worst]}

@@ -155,17 +155,19 @@ def test_stale_reads_judged_in_blocks_or_by_binary_search_are_the_same(records: 
         assert getattr(searched, name).tolist() == getattr(whole, name).tolist()
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(histories(), st.integers(1, 7))
 def test_monotonic_reads_in_parts_by_key_are_the_same(records: list[Record], block: int) -> None:
     """monotonic_reads splits the reads by key into parts of monotonic.BLOCK (millions in a real run),
-    and orders times by their bit patterns unless they span too much."""
+    orders times by their bit patterns and lifts versions as they are unless they span too much."""
     run = RunData.build({"status": "finished"}, [], [], records)
     with patch.object(monotonic, "BLOCK", block):
         m = monotonic_reads(run)
     expected = ref.monotonic_reads(ref.ReferenceRun(records, run))
     assert (m.value, m.details) == expected
-    # Times ranked among the completions instead of ordered by their bit patterns.
-    with patch.object(monotonic, "TIME_SPAN_LIMIT", 0):
-        m = monotonic_reads(run)
-    assert (m.value, m.details) == expected
+    # Times ranked among the completions instead of ordered by their bit patterns, versions ranked
+    # instead of used as they are, and both.
+    for limits in ({"TIME_SPAN_LIMIT": 0}, {"VERSION_SPAN_LIMIT": 0}, {"TIME_SPAN_LIMIT": 0, "VERSION_SPAN_LIMIT": 0}):
+        with patch.multiple(monotonic, **limits):
+            m = monotonic_reads(run)
+        assert (m.value, m.details) == expected, limits

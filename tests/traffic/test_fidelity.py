@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cachechaos.history.columns import Columns
 from cachechaos.history.format import Op, Record
 from cachechaos.traffic.arrivals import arrival_offsets, schedule_rng
 from cachechaos.traffic.config import CatalogModel, ProcessConfig
@@ -20,7 +21,7 @@ def _config(tmp_path: Path, shape: dict[str, object]) -> ProcessConfig:
                          start_at=T0, duration_s=10, run_time_s=20, seed=42_000)
 
 
-def _sent(cfg: ProcessConfig, lag_s: float = 0.0, keep: float = 1.0, drop_every: int = 0) -> list[Record]:
+def _sent(cfg: ProcessConfig, lag_s: float = 0.0, keep: float = 1.0, drop_every: int = 0) -> Columns:
     assert isinstance(cfg.spec.shape, ArrivalShape)
     offsets = list(arrival_offsets(cfg.spec.shape, 1, cfg.duration_s, schedule_rng(cfg.seed)))
     out = []
@@ -30,7 +31,7 @@ def _sent(cfg: ProcessConfig, lag_s: float = 0.0, keep: float = 1.0, drop_every:
             out.append(Record(due, due, int(Op.READ), -1, 0, 0, int(Op.DROPPED), 0, "load-0", due))
         else:
             out.append(Record(due + lag_s, due + lag_s + 0.001, 1, 1, 0, 200, int(Op.READ), 1, "load-0", due))
-    return out
+    return Columns.from_records(out)
 
 
 def test_a_load_delivered_as_scheduled_is_ok(tmp_path: Path) -> None:
@@ -62,7 +63,8 @@ def test_any_dropped_arrival_is_a_problem(tmp_path: Path) -> None:
 
 def test_a_closed_model_has_nothing_due(tmp_path: Path) -> None:
     cfg = _config(tmp_path, {"kind": "steady", "users": 3})
-    history = [Record(T0 + i, T0 + i + 0.01, 1, 1, 0, 200, int(Op.READ), 1, "load-0") for i in range(5)]
+    history = Columns.from_records([Record(T0 + i, T0 + i + 0.01, 1, 1, 0, 200, int(Op.READ), 1, "load-0")
+                                    for i in range(5)])
     fidelity = load_fidelity([cfg], history)
     assert fidelity is not None and fidelity.ok and fidelity.to_dict()["due"] is None
     assert load_fidelity([], history) is None
