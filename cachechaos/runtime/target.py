@@ -69,6 +69,13 @@ class RedisAdmin(Protocol):
 
 
 @runtime_checkable
+class SentinelAuth(Protocol):
+    """Sentinels that ask a password (their requirepass): an attached topology's `sentinel_password`."""
+
+    def sentinel_password(self) -> str | None: ...
+
+
+@runtime_checkable
 class PostgresAdmin(Protocol):
     def postgres_admin_dsn(self) -> str | None:
         """A DSN that bypasses the fault proxy (for the sampler); None when the topology names no PostgreSQL."""
