@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import itertools
 import os
 import random
 import sys
@@ -128,7 +129,7 @@ def main() -> int:
         root = Path(tmp)
         mixed = plans["external"] + plans["local"]
         rng.shuffle(mixed)
-        for trial in [*local_and_external(mixed, root, over), *compose(plans["compose"], root, over)]:
+        for trial in itertools.chain(local_and_external(mixed, root, over), compose(plans["compose"], root, over)):
             trials.append(trial)
             _print(len(trials), trial)
     elapsed = time.perf_counter() - started
