@@ -183,7 +183,7 @@ def compose_trial(client: docker.DockerClient, spec: ComposeTopologySpec, workdi
     heal_output = _heal(reports)
     left_after = container_differences(client, before, compose_now(client, list(before)))
     restore_compose(client, spec, before)
-    return Trial("compose", sig, delay_s, when, code, orphans, left_before, left_after, heal_output)
+    return Trial("compose", sig, delay_s, after_inject, when, code, orphans, left_before, left_after, heal_output)
 
 
 def processes_under(root: Path) -> list[str]:
@@ -207,7 +207,8 @@ def processes_under(root: Path) -> list[str]:
 class Trial:
     target: str  # external | local | compose
     signal: str
-    delay_s: float
+    delay_s: float  # after the start, or after the first inject edge (after_inject)
+    after_inject: bool
     when: str  # what the run was doing when the signal came (killed_when)
     exit_code: int | None  # None: still running 60 s after the signal (then SIGKILLed)
     orphans: list[str]
@@ -283,18 +284,20 @@ def external_trial(topo: LocalTopology, topology_file: Path, workdir: Path, sig:
     heal_output = _heal(reports)
     left_after = differences(before, ground_state(topo))
     restore(topo, before)
-    return Trial("external", sig, delay_s, when, code, orphans, left_before, left_after, heal_output)
+    return Trial("external", sig, delay_s, after_inject, when, code, orphans, left_before, left_after, heal_output)
 
 
-def local_trial(workdir: Path, sig: str, delay_s: float) -> Trial:
+def local_trial(workdir: Path, sig: str, delay_s: float, after_inject: bool = False) -> Trial:
     experiment = workdir / "experiment.yaml"
     experiment.write_text(yaml.safe_dump(local_experiment()))
     reports = workdir / "reports"
     proc = _run(experiment, reports, [])
+    if after_inject:
+        wait_for_inject(proc, reports)
     code, when = _kill_and_reap(proc, sig, delay_s, reports)
     orphans = processes_under(workdir)
     heal_output = _heal(reports)  # its proxy died with it: every step finds it gone
     for line in orphans:  # never leave one behind, whatever the verdict
         with contextlib.suppress(OSError):
             os.kill(int(line.split(":")[0]), signal.SIGKILL)
-    return Trial("local", sig, delay_s, when, code, orphans, [], [], heal_output)
+    return Trial("local", sig, delay_s, after_inject, when, code, orphans, [], [], heal_output)
