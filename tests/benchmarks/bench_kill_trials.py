@@ -14,8 +14,8 @@ others at an instant after the start: external 0.5-9 s, local 3-14 s, compose 2-
 trial starts once `--budget-s` has passed (the compose project is still taken down). Prints every
 trial with what its run was doing when the signal came (starting, faults, after faults) and the
 totals: orphaned processes, changes left applied before and after `cachechaos heal` (target: 0
-orphans, 0 left after heal), runs that did not end within 60 s of the signal. Exits 1 when a target
-is missed.
+orphans, 0 left after heal), runs that did not end within 60 s of the signal, runs a SIGTERM or
+SIGINT stopped before their end that did not exit 130. Exits 1 when a target is missed.
 """
 
 from __future__ import annotations
@@ -37,7 +37,15 @@ from cachechaos.docker.engine import connect, engine_answers
 from cachechaos.runtime.local import LocalTopology
 from tests.conftest import make_spec
 from tests.docker.compose_project import compose_command, example_project, example_spec
-from tests.hardening.kill_trials import SIGNALS, Trial, compose_trial, external_topology, external_trial, local_trial
+from tests.hardening.kill_trials import (
+    SIGNALS,
+    Trial,
+    compose_trial,
+    external_topology,
+    external_trial,
+    local_trial,
+    wrong_exit,
+)
 
 LOCK = Path("/tmp/cachechaos-heavy.lock")
 AFTER_INJECT = (0.0, 5.5)  # the faults' phase (4 s) and the recovery after it
@@ -156,12 +164,15 @@ def main() -> int:
         _totals(kind, [t for t in trials if t.target == kind])
     for sig in signals:
         _totals(sig, [t for t in trials if t.signal == sig])
-    for when in ("starting", "faults", "after faults"):
+    for when in ("starting", "faults", "after faults", "finished"):
         _totals(when, [t for t in trials if t.when == when])
     print(f"orphaned processes: {orphans}")
     print(f"changes left applied before heal: {before} (in {runs_left} runs); after heal: {after}")
     print(f"runs still alive 60 s after the signal: {hung}")
-    return 1 if orphans or after or hung else 0
+    wrong = [t for t in trials if wrong_exit(t)]
+    print(f"runs stopped by SIGTERM/SIGINT before their end that did not exit 130: {len(wrong)}"
+          + "".join(f"\n      ! {t.target} {t.signal} ({t.when}) exit {t.exit_code}" for t in wrong))
+    return 1 if orphans or after or hung or wrong else 0
 
 
 if __name__ == "__main__":

@@ -235,14 +235,21 @@ def wait_for_inject(proc: subprocess.Popen[Any], reports: Path, timeout: float =
 
 def killed_when(reports: Path, killed_at: float) -> str:
     """What the run was doing at `killed_at` by its journal: `starting` (no fault injected yet), `faults` (one
-    injected and not healed), `after faults` (every injected one healed)."""
+    injected and not healed), `after faults` (every injected one healed), `finished` (its run_end written)."""
     entries = [e for journal in reports.glob("*/journal.jsonl") for e in read_journal(journal.parent)
                if e.get("t", killed_at) < killed_at]
     injected = {e.get("fault") for e in entries if e.get("event") == "inject"}
     healed = {e.get("fault") for e in entries if e.get("event") == "heal"}
+    if any(e.get("event") == "run_end" for e in entries):
+        return "finished"
     if not injected:
         return "starting"
     return "faults" if injected - healed else "after faults"
+
+
+def wrong_exit(trial: Trial) -> bool:
+    """A run stopped by SIGTERM or SIGINT before it finished must say so (exit 130), not carry on."""
+    return trial.signal != "SIGKILL" and trial.when != "finished" and trial.exit_code != 130
 
 
 def _kill_and_reap(proc: subprocess.Popen[str], sig: str, delay_s: float, reports: Path) -> tuple[int | None, str]:
