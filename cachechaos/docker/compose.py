@@ -297,8 +297,10 @@ class ComposeTarget:
         cut = self._disconnected.setdefault(node, [])
         for container in self._chaos_containers(node):
             for network, aliases, fixed in container_ops.network_attachments(container):
-                container_ops.disconnect(self.client, container, network)
+                # Recorded first: a SIGINT inside the engine call, once the engine has cut it, must not leave a
+                # cut nobody reconnects (reconnecting a container still on its network does nothing).
                 cut.append((container, network, aliases, fixed))
+                container_ops.disconnect(self.client, container, network)
 
     def reconnect_node(self, node: str) -> None:
         for container, network, aliases, fixed in self._disconnected.pop(node, []):
