@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from cachechaos.errors import EnvironmentFailure
+from cachechaos.errors import Aborted, EnvironmentFailure
 from cachechaos.faults import Fault, FaultContext, FaultParams, FaultRefused, build_fault
 from cachechaos.heal import HEAL_STEP
 from cachechaos.redact import redact
@@ -57,9 +57,11 @@ class FaultScheduler:
         started = time.time()
         try:
             details = {"dry": True} if params.dry else entry.fault.inject()
-        except FaultRefused as exc:
+        except (FaultRefused, Aborted) as exc:
             self._edge("inject", entry, False, {}, str(exc), started)
-            raise  # the safety rules said no: bad input, not a broken environment
+            # The safety rules said no (bad input), or the operator stopped the run mid-inject (exit 130):
+            # not a broken environment. Either way the fault stays active, for heal_all to undo what it did.
+            raise
         except Exception as exc:
             self._edge("inject", entry, False, {}, f"{type(exc).__name__}: {exc}", started)
             raise FaultInjectionError(f"fault {entry.fault.id} ({entry.fault.type}) could not be injected: {exc}") from exc
