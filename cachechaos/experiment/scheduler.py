@@ -72,26 +72,36 @@ class FaultScheduler:
 
     def heal(self, fault: Fault[Any]) -> None:
         entry = next(e for e in self.active if e.fault is fault)
+        index = self.active.index(entry)
         self.active.remove(entry)
         try:
             details = {"dry": True} if fault.params.dry else fault.heal()
+        except Aborted:
+            self.active.insert(index, entry)  # stopped mid-heal: still applied, for heal_all to finish
+            raise
         except Exception as exc:
             self._edge("heal", entry, False, {}, f"{type(exc).__name__}: {exc}")
             raise
         self._edge("heal", entry, True, details)
 
     def heal_phase(self, phase: str) -> list[str]:
-        return self._heal_each([e for e in self.active if e.phase == phase])
+        """Heal the phase's faults at its end; a SIGINT/SIGTERM meanwhile stops the run (Aborted), whose
+        teardown (heal_all) heals what is left."""
+        return self._heal_each([e for e in self.active if e.phase == phase], teardown=False)
 
     def heal_all(self) -> list[str]:
-        """Heal everything still active, newest first; one failing heal does not stop the others."""
-        return self._heal_each(list(self.active))
+        """Heal everything still active, newest first; one failing heal, or a second signal, does not stop the others."""
+        return self._heal_each(list(self.active), teardown=True)
 
-    def _heal_each(self, entries: list[ActiveFault]) -> list[str]:
+    def _heal_each(self, entries: list[ActiveFault], teardown: bool) -> list[str]:
         errors = []
         for entry in reversed(entries):
             try:
                 self.heal(entry.fault)
+            except Aborted as exc:
+                if not teardown:
+                    raise
+                errors.append(f"{entry.fault.id}: heal stopped ({exc})")
             except Exception as exc:
                 errors.append(f"{entry.fault.id}: {exc}")
         return errors
