@@ -303,8 +303,10 @@ class ComposeTarget:
                 container_ops.disconnect(self.client, container, network)
 
     def reconnect_node(self, node: str) -> None:
-        for container, network, aliases, fixed in self._disconnected.pop(node, []):
+        # Forgotten only once every cut is undone: a heal stopped halfway is finished by the next one.
+        for container, network, aliases, fixed in self._disconnected.get(node, []):
             container_ops.reconnect(self.client, container, network, aliases, fixed)
+        self._disconnected.pop(node, None)
         self._wait_answers(node)
 
     def heal_steps(self, change: str, node: str) -> list[dict[str, Any]]:
