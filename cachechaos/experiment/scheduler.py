@@ -87,21 +87,20 @@ class FaultScheduler:
     def heal_phase(self, phase: str) -> list[str]:
         """Heal the phase's faults at its end; a SIGINT/SIGTERM meanwhile stops the run (Aborted), whose
         teardown (heal_all) heals what is left."""
-        return self._heal_each([e for e in self.active if e.phase == phase], teardown=False)
+        return self._heal_each([e for e in self.active if e.phase == phase])
 
     def heal_all(self) -> list[str]:
-        """Heal everything still active, newest first; one failing heal, or a second signal, does not stop the others."""
-        return self._heal_each(list(self.active), teardown=True)
+        """Heal everything still active, newest first; one failing heal does not stop the others.
+        (The run's teardown calls it with SIGINT and SIGTERM deferred.)"""
+        return self._heal_each(list(self.active))
 
-    def _heal_each(self, entries: list[ActiveFault], teardown: bool) -> list[str]:
+    def _heal_each(self, entries: list[ActiveFault]) -> list[str]:
         errors = []
         for entry in reversed(entries):
             try:
                 self.heal(entry.fault)
-            except Aborted as exc:
-                if not teardown:
-                    raise
-                errors.append(f"{entry.fault.id}: heal stopped ({exc})")
+            except Aborted:
+                raise
             except Exception as exc:
                 errors.append(f"{entry.fault.id}: {exc}")
         return errors
