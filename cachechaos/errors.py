@@ -67,6 +67,24 @@ def aborting_on_signals() -> Iterator[None]:
             signal.signal(sig, old)
 
 
+@contextmanager
+def deferring_signals() -> Iterator[list[int]]:
+    """SIGINT and SIGTERM are noted (in the list yielded), not raised, while the block runs: a teardown that
+    heals the faults and stops what the run started must finish. SIGKILL still stops it; `cachechaos heal`
+    then undoes what is left."""
+    received: list[int] = []
+
+    def note(signum: int, _frame: FrameType | None) -> None:
+        received.append(signum)
+
+    previous = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
 class RunStatus(StrEnum):
     """Where a run is or how it ended. run.json and the journal's run_end hold RUNNING, FINISHED,
     ABORTED or ERROR; summary.json replaces FINISHED by its verdict, PASSED or FAILED."""

@@ -1,7 +1,7 @@
 """Heals that survive the toolkit: how to undo each change a fault makes, journaled before the change.
 
 A fault about to change something it does not own for good (a Redis CONFIG value, a toxic on a
-proxy, a proxy disabled) first writes a `heal_step` line to the run's journal: what to put back,
+proxy, a proxy disabled, a compose project's container paused, cut off or killed) first writes a `heal_step` line to the run's journal: what to put back,
 where, derived from the fault itself (the values read just before, the toxic's name), never written
 by hand. A fault whose `heal` edge is not in the journal with `ok: true` is unhealed: its toolkit
 was killed, or its heal failed. `cachechaos heal RUN_DIR` replays those steps (idempotently:
@@ -23,6 +23,7 @@ from typing import Any
 
 import redis
 
+from cachechaos.docker import container_heal
 from cachechaos.proxy.client import ProxyNotFound, ToxicNotFound, ToxiproxyClient, ToxiproxyUnavailable
 from cachechaos.store.files import read_json
 from cachechaos.store.journal import Journal
@@ -149,6 +150,11 @@ def replay(step: dict[str, Any], auth: RedisAuth | None = None) -> str:
         return _replay_redis_config(step, auth or {})
     if action in ("remove_toxic", "enable_proxy"):
         return _replay_proxy(step)
+    if action in container_heal.ACTIONS:
+        try:
+            return container_heal.replay_container_step(step)
+        except container_heal.ContainerStepFailed as exc:
+            raise StepFailed(str(exc)) from exc
     raise StepFailed(f"unknown heal step {action!r} (written by a newer cachechaos?)")
 
 

@@ -19,7 +19,8 @@ def heal(run_dirs: tuple[Path, ...], topology: Path | None) -> None:
     """Replay the heal of every fault of RUN_DIR (a run, or a suite's runs) whose heal is not in the journal.
 
     Before every change a fault makes, the journal records how to undo it (the Redis CONFIG values
-    read just before, the toxic added, the proxy disabled); this puts each back and journals the
+    read just before, the toxic added, the proxy disabled, the compose project's container paused, cut
+    off its network or killed); this puts each back and journals the
     heal, so a second `heal` finds nothing to do. `run` does it by itself for earlier runs on the
     same target. Exit 0 when nothing is left applied, 2 when RUN_DIR is not a run directory,
     3 when a node could not be reached to undo a change.

@@ -222,10 +222,12 @@ class _Prober:
     # -- what the topology names --------------------------------------------------------------------
 
     def redis(self) -> None:
-        for name, address in self.spec.redis.nodes.items():
+        auth = self.spec.redis
+        for name, address in auth.nodes.items():
             host, port = split_address(address)
             try:
-                with redis.Redis(host=host, port=port, socket_timeout=self.timeout, socket_connect_timeout=self.timeout) as r:
+                with redis.Redis(host=host, port=port, username=auth.username, password=auth.password,
+                                 socket_timeout=self.timeout, socket_connect_timeout=self.timeout) as r:
                     role = r.info("replication").get("role")
                 self.seen.redis_ok.append(name)
                 self.add("redis", name, "ok", f"{address}: {role}")
@@ -234,7 +236,8 @@ class _Prober:
         for i, address in enumerate(self.spec.redis.sentinels, start=1):
             host, port = split_address(address)
             try:
-                with redis.Redis(host=host, port=port, socket_timeout=self.timeout, socket_connect_timeout=self.timeout) as s:
+                with redis.Redis(host=host, port=port, password=auth.sentinel_password, socket_timeout=self.timeout,
+                                 socket_connect_timeout=self.timeout) as s:
                     found = s.execute_command("SENTINEL", "get-master-addr-by-name", self.spec.redis.master_name)
             except (redis.RedisError, OSError) as exc:
                 self.add("sentinel", f"sentinel-{i}", "fail", f"{address}: {_why(exc)}")

@@ -9,6 +9,9 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+# The Redis nodes' and Sentinels' password, in the environment (a config file may sit where passwords must not).
+REDIS_PASSWORD_ENV = "CACHECHAOS_REDIS_PASSWORD"
+
 Strategy = Literal["none", "ttl", "delete", "set", "event", "lease", "versioned"]
 CartStore = Literal["postgres", "redis"]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -17,7 +18,7 @@ from typing import Any, TypeVar
 import redis.asyncio as aioredis
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool, SentinelManagedConnection
 
-from cachechaos.backend.config import BackendConfig, split_address
+from cachechaos.backend.config import REDIS_PASSWORD_ENV, BackendConfig, split_address
 from cachechaos.backend.metrics import Metrics
 
 T = TypeVar("T")
@@ -65,6 +66,7 @@ class RedisL2:
         self._backoff = cfg.redis_backoff_ms / 1000.0
         self._down_until = 0.0
         self._master_name = cfg.master_name
+        self._password = os.environ.get(REDIS_PASSWORD_ENV) or None
         self.sentinel: Sentinel | None = None
         self.address_map = AddressMap(cfg.redis_address_map)
         pubsub_map = cfg.pubsub_map()
@@ -72,7 +74,8 @@ class RedisL2:
         if cfg.sentinel_discovery:
             self.sentinel = Sentinel(
                 [split_address(a) for a in cfg.sentinels],
-                sentinel_kwargs={"socket_timeout": self._timeout, "socket_connect_timeout": self._timeout},
+                sentinel_kwargs={"socket_timeout": self._timeout, "socket_connect_timeout": self._timeout,
+                                 "password": self._password},
             )
             self.primary: str | None = None
         else:
@@ -96,10 +99,11 @@ class RedisL2:
                 address_map=amap,
                 socket_timeout=t,
                 socket_connect_timeout=t,
+                password=self._password,
             )
         assert cfg.redis_url is not None and self.primary is not None
         url = cfg.redis_url if "://" in cfg.redis_url else f"redis://{cfg.redis_url}"
-        client = aioredis.Redis.from_url(url, socket_timeout=t, socket_connect_timeout=t)
+        client = aioredis.Redis.from_url(url, socket_timeout=t, socket_connect_timeout=t, password=self._password)
         kw = client.connection_pool.connection_kwargs
         kw["host"], kw["port"] = amap.dial(*split_address(self.primary))
         return client

@@ -32,7 +32,7 @@ import psycopg
 import redis
 from docker.models.containers import Container
 
-from cachechaos.docker import container_ops
+from cachechaos.docker import container_heal, container_ops
 from cachechaos.docker.engine import connect
 from cachechaos.errors import EnvironmentFailure
 from cachechaos.proxy.client import ToxiproxyClient, ToxiproxyError
@@ -274,7 +274,7 @@ class ComposeTarget:
         self._killed.add(node)
 
     def start_node(self, node: str) -> None:
-        self._on_each(node, _start_stopped)
+        self._on_each(node, container_ops.start_stopped)
         self._killed.discard(node)
         self._wait_answers(node)
 
@@ -296,17 +296,32 @@ class ComposeTarget:
         """Cut the service's containers off every network they are on: packets to and from them go nowhere."""
         cut = self._disconnected.setdefault(node, [])
         for container in self._chaos_containers(node):
-            for network, endpoint in container_ops.attachments(container).items():
-                # The container's short id is an alias the engine adds by itself on connect.
-                aliases = [a for a in endpoint.get("Aliases") or [] if not container.id.startswith(a)]
-                fixed = (endpoint.get("IPAMConfig") or {}).get("IPv4Address") or None
-                container_ops.disconnect(self.client, container, network)
+            for network, aliases, fixed in container_ops.network_attachments(container):
+                # Recorded first: a SIGINT inside the engine call, once the engine has cut it, must not leave a
+                # cut nobody reconnects (reconnecting a container still on its network does nothing).
                 cut.append((container, network, aliases, fixed))
+                container_ops.disconnect(self.client, container, network)
 
     def reconnect_node(self, node: str) -> None:
-        for container, network, aliases, fixed in self._disconnected.pop(node, []):
+        # Forgotten only once every cut is undone: a heal stopped halfway is finished by the next one.
+        for container, network, aliases, fixed in self._disconnected.get(node, []):
             container_ops.reconnect(self.client, container, network, aliases, fixed)
+        self._disconnected.pop(node, None)
         self._wait_answers(node)
+
+    def heal_steps(self, change: str, node: str) -> list[dict[str, Any]]:
+        """How to undo `change` (kill, pause, disconnect) of the service's containers once the toolkit is gone:
+        the project outlives it (cachechaos.docker.container_heal). Read before the change: the networks to
+        put a container back on are the ones it is on now."""
+        containers = self._chaos_containers(node)
+        if change == "kill":
+            return [container_heal.start_step(node, c) for c in containers]
+        if change == "pause":
+            return [container_heal.unpause_step(node, c) for c in containers]
+        if change == "disconnect":
+            return [container_heal.reconnect_step(node, c, network, aliases, fixed)
+                    for c in containers for network, aliases, fixed in container_ops.network_attachments(c)]
+        raise ValueError(f"no heal steps for {change!r}")
 
     def restart_backends(self) -> None:
         """Restart every backend service's containers (a deploy: every L1 cold); each must be a chaos target."""
@@ -344,12 +359,6 @@ class ComposeTarget:
                 except (docker.errors.APIError, TimeoutError, RuntimeError, *_UNREACHABLE) as exc:
                     self.progress(f"{node} of compose project {self.project!r} could not be put back: {exc}")
         self.client.close()
-
-
-def _start_stopped(container: Container) -> None:
-    container.reload()
-    if container.status in ("exited", "created", "dead"):
-        container.start()
 
 
 def _host_address(container: Container, port: int) -> str | None:

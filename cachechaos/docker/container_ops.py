@@ -40,3 +40,23 @@ def reconnect(client: docker.DockerClient, container: docker.models.containers.C
         return False
     client.api.connect_container_to_network(container.id, network, ipv4_address=ipv4_address, aliases=aliases or None)
     return True
+
+
+def network_attachments(container: docker.models.containers.Container) -> list[tuple[str, list[str], str | None]]:
+    """(network, aliases, fixed IPv4 address) of each network the container is on: what reconnecting it needs."""
+    out = []
+    for network, endpoint in attachments(container).items():
+        # The container's short id is an alias the engine adds by itself on connect.
+        aliases = [a for a in endpoint.get("Aliases") or [] if not container.id.startswith(a)]
+        fixed = (endpoint.get("IPAMConfig") or {}).get("IPv4Address") or None
+        out.append((network, aliases, fixed))
+    return out
+
+
+def start_stopped(container: docker.models.containers.Container) -> bool:
+    """Start the container if it is stopped; whether it was."""
+    container.reload()
+    if container.status not in ("exited", "created", "dead"):
+        return False
+    container.start()
+    return True

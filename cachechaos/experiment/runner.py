@@ -23,6 +23,7 @@ from cachechaos.errors import (
     ExitCode,
     RunStatus,
     aborting_on_signals,
+    deferring_signals,
 )
 from cachechaos.experiment.events import (
     FaultInjected,
@@ -222,7 +223,10 @@ class ExperimentRun:
             except Exception as exc:
                 status, error, code = RunStatus.ERROR, f"{type(exc).__name__}: {exc}", ExitCode.ENVIRONMENT
             finally:
-                heal_errors = self._teardown()
+                with deferring_signals() as stopped:  # a stop during teardown must not cut the heals short
+                    heal_errors = self._teardown()
+        if stopped and status == RunStatus.FINISHED:  # the run had ended; it is still reported as stopped
+            status, error, code = RunStatus.ABORTED, str(Aborted(stopped[0])), ExitCode.ABORTED
         if heal_errors and status == RunStatus.FINISHED:
             status, error, code = RunStatus.ERROR, "heal failed: " + "; ".join(heal_errors), ExitCode.ENVIRONMENT
         assert self.journal is not None

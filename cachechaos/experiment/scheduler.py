@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from cachechaos.errors import EnvironmentFailure
+from cachechaos.errors import Aborted, EnvironmentFailure
 from cachechaos.faults import Fault, FaultContext, FaultParams, FaultRefused, build_fault
 from cachechaos.heal import HEAL_STEP
 from cachechaos.redact import redact
@@ -57,9 +57,11 @@ class FaultScheduler:
         started = time.time()
         try:
             details = {"dry": True} if params.dry else entry.fault.inject()
-        except FaultRefused as exc:
+        except (FaultRefused, Aborted) as exc:
             self._edge("inject", entry, False, {}, str(exc), started)
-            raise  # the safety rules said no: bad input, not a broken environment
+            # The safety rules said no (bad input), or the operator stopped the run mid-inject (exit 130):
+            # not a broken environment. Either way the fault stays active, for heal_all to undo what it did.
+            raise
         except Exception as exc:
             self._edge("inject", entry, False, {}, f"{type(exc).__name__}: {exc}", started)
             raise FaultInjectionError(f"fault {entry.fault.id} ({entry.fault.type}) could not be injected: {exc}") from exc
@@ -70,19 +72,26 @@ class FaultScheduler:
 
     def heal(self, fault: Fault[Any]) -> None:
         entry = next(e for e in self.active if e.fault is fault)
+        index = self.active.index(entry)
         self.active.remove(entry)
         try:
             details = {"dry": True} if fault.params.dry else fault.heal()
+        except Aborted:
+            self.active.insert(index, entry)  # stopped mid-heal: still applied, for heal_all to finish
+            raise
         except Exception as exc:
             self._edge("heal", entry, False, {}, f"{type(exc).__name__}: {exc}")
             raise
         self._edge("heal", entry, True, details)
 
     def heal_phase(self, phase: str) -> list[str]:
+        """Heal the phase's faults at its end; a SIGINT/SIGTERM meanwhile stops the run (Aborted), whose
+        teardown (heal_all) heals what is left."""
         return self._heal_each([e for e in self.active if e.phase == phase])
 
     def heal_all(self) -> list[str]:
-        """Heal everything still active, newest first; one failing heal does not stop the others."""
+        """Heal everything still active, newest first; one failing heal does not stop the others.
+        (The run's teardown calls it with SIGINT and SIGTERM deferred.)"""
         return self._heal_each(list(self.active))
 
     def _heal_each(self, entries: list[ActiveFault]) -> list[str]:
@@ -90,6 +99,8 @@ class FaultScheduler:
         for entry in reversed(entries):
             try:
                 self.heal(entry.fault)
+            except Aborted:
+                raise
             except Exception as exc:
                 errors.append(f"{entry.fault.id}: {exc}")
         return errors

@@ -20,6 +20,7 @@ from pydantic import Field
 from cachechaos.errors import BadInput
 from cachechaos.runtime.target import (
     Killable,
+    Outlives,
     ProxyControl,
     RedisAdmin,
     Restartable,
@@ -100,6 +101,13 @@ class Fault(ABC, Generic[P]):
         `cachechaos heal` can undo it if the toolkit dies before heal(). Call it before the change."""
         if self.on_heal_step is not None:
             self.on_heal_step(step)
+
+    def will_heal_node(self, change: str, node: str) -> None:
+        """Journal how to undo `change` (kill, pause, disconnect) of `node` when the node outlives the toolkit
+        (a compose project's container stays paused after a SIGKILL); the toolkit's own nodes die with it."""
+        if isinstance(self.ctx.target, Outlives):
+            for step in self.ctx.target.heal_steps(change, node):
+                self.will_heal(step)
 
     @property
     def target_name(self) -> str:

@@ -39,6 +39,7 @@ class Pause(Fault[PauseParams]):
 
     def inject(self) -> dict[str, Any]:
         node = self.resolve_node(self.params.node)
+        self.will_heal_node("pause", node)
         self._target().pause_node(node)
         return {"node": node}
 
@@ -70,6 +71,7 @@ class Disconnect(Fault[DisconnectParams]):
 
     def inject(self) -> dict[str, Any]:
         node = self.resolve_node(self.params.node)
+        self.will_heal_node("disconnect", node)
         self._target().disconnect_node(node)
         return {"node": node}
 

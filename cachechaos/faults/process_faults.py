@@ -27,6 +27,9 @@ class Kill(Fault[KillParams]):
 
     def inject(self) -> dict[str, Any]:
         node = self.resolve_node(self.params.node)
+        # A node the experiment leaves dead is no change to undo; a restart's (no such option) is, until it starts.
+        if getattr(self.params, "restart_on_heal", True):
+            self.will_heal_node("kill", node)
         self.ctx.processes.kill_node(node)
         return {"node": node}
 

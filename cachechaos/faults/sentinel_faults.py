@@ -10,7 +10,7 @@ from cachechaos.faults.base import Fault, FaultParams, register
 from cachechaos.heal import enable_proxy_step
 from cachechaos.names import SENTINEL, kind_of, link_for, parse_link
 from cachechaos.runtime.ports import split_address
-from cachechaos.runtime.target import ProxyControl, RedisAdmin
+from cachechaos.runtime.target import ProxyControl, RedisAdmin, SentinelAuth
 
 
 class SentinelFailoverParams(FaultParams):
@@ -32,11 +32,12 @@ class SentinelFailover(Fault[SentinelFailoverParams]):
 
         target = self.ctx.target
         old = self.resolve_node("primary")
+        password = target.sentinel_password() if isinstance(target, SentinelAuth) else None
         errors = []
         for address in target.endpoints.sentinels:
             host, port = split_address(address)
             try:
-                with redis.Redis(host=host, port=port, socket_timeout=2) as sentinel:
+                with redis.Redis(host=host, port=port, password=password, socket_timeout=2) as sentinel:
                     sentinel.execute_command("SENTINEL", "FAILOVER", target.endpoints.master_name)
                 return {"old_primary": old, "via": address}
             except redis.RedisError as exc:

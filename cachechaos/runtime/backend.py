@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -62,11 +63,22 @@ def _own_postgres_dsn(endpoints: Endpoints, instance: str) -> str:
     return dsn.replace(f"@{shared.listen}/", f"@{own.listen}/")
 
 
+def secrets_env(redis_password: str | None, postgres_password: str | None) -> dict[str, str] | None:
+    """The environment a backend gets the topology's passwords in (None: none to give): its config file is
+    in the run directory, which never holds a password. libpq reads PGPASSWORD by itself."""
+    from cachechaos.backend.config import REDIS_PASSWORD_ENV
+
+    extra = {k: v for k, v in ((REDIS_PASSWORD_ENV, redis_password), ("PGPASSWORD", postgres_password)) if v}
+    return {**os.environ, **extra} if extra else None
+
+
 class BackendNode(Node):
     kind = "backend"
 
-    def __init__(self, name: str, host: str, port: int, node_dir: Path, config: dict[str, Any]) -> None:
+    def __init__(self, name: str, host: str, port: int, node_dir: Path, config: dict[str, Any],
+                 env: dict[str, str] | None = None) -> None:
         super().__init__(name, host, port, node_dir)
+        self.env = env
         self.config_path = self.dir / "backend.json"
         self.config_path.write_text(json.dumps(config, indent=2))
 

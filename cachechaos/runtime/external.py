@@ -67,6 +67,9 @@ class ExternalTarget:
         addr = sentinel_master(self.spec.redis.sentinels, self.spec.redis.master_name, self.spec.redis.sentinel_password)
         return next((n for n, a in self.spec.redis.nodes.items() if a == addr), None)
 
+    def sentinel_password(self) -> str | None:
+        return self.spec.redis.sentinel_password
+
     def postgres_admin_dsn(self) -> str | None:
         return self.spec.postgres.dsn if self.spec.postgres else None
 

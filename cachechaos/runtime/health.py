@@ -22,19 +22,22 @@ class Probe:
     detail: str
 
 
-def _redis_call(address: str, *command: str, timeout: float) -> object:
+def _redis_call(address: str, *command: str, timeout: float, password: str | None = None) -> object:
     host, port = split_address(address)
-    with redis.Redis(host=host, port=port, socket_timeout=timeout, socket_connect_timeout=timeout) as r:
+    with redis.Redis(host=host, port=port, password=password, socket_timeout=timeout, socket_connect_timeout=timeout) as r:
         return r.execute_command(*command)
 
 
-def probe(endpoints: Endpoints, timeout: float = 2.0) -> list[Probe]:
-    """Probe every Redis node, Sentinel and PostgreSQL through its proxy, and every backend."""
+def probe(endpoints: Endpoints, timeout: float = 2.0, redis_password: str | None = None,
+          postgres_password: str | None = None) -> list[Probe]:
+    """Probe every Redis node, Sentinel and PostgreSQL through its proxy, and every backend (with the
+    passwords of a local topology that has them: the endpoints never hold one)."""
     out: list[Probe] = []
     for name, address in endpoints.redis.items():
         host, port = split_address(address)
         try:
-            with redis.Redis(host=host, port=port, socket_timeout=timeout, socket_connect_timeout=timeout) as r:
+            with redis.Redis(host=host, port=port, password=redis_password, socket_timeout=timeout,
+                             socket_connect_timeout=timeout) as r:
                 info = r.info("replication")
             link = info.get("master_link_status")
             detail = info["role"] if link is None else f"{info['role']}, link {link}"
@@ -43,14 +46,15 @@ def probe(endpoints: Endpoints, timeout: float = 2.0) -> list[Probe]:
             out.append(Probe(name, address, False, str(exc)))
     for i, address in enumerate(endpoints.sentinels, start=1):
         try:
-            addr = _redis_call(address, "SENTINEL", "get-master-addr-by-name", endpoints.master_name, timeout=timeout)
+            addr = _redis_call(address, "SENTINEL", "get-master-addr-by-name", endpoints.master_name, timeout=timeout,
+                              password=redis_password)
             primary = f"{as_text(addr[0])}:{as_text(addr[1])}" if addr else None  # type: ignore[index]
             out.append(Probe(sentinel_node(i), address, primary is not None, f"primary {primary}"))
         except (redis.RedisError, OSError) as exc:
             out.append(Probe(sentinel_node(i), address, False, str(exc)))
     # `status` probes topologies `up` started, which always have PostgreSQL; an external one may not.
     if endpoints.postgres_dsn is not None:
-        out.append(_postgres_probe(endpoints, timeout))
+        out.append(_postgres_probe(endpoints, timeout, postgres_password))
     for name, url in endpoints.backends.items():
         try:
             response = httpx.get(f"{url}/health", timeout=timeout)
@@ -60,11 +64,11 @@ def probe(endpoints: Endpoints, timeout: float = 2.0) -> list[Probe]:
     return out
 
 
-def _postgres_probe(endpoints: Endpoints, timeout: float) -> Probe:
+def _postgres_probe(endpoints: Endpoints, timeout: float, password: str | None = None) -> Probe:
     address = endpoints.links[POSTGRES].listen if POSTGRES in endpoints.links else "?"
     assert endpoints.postgres_dsn is not None
     try:
-        with psycopg.connect(endpoints.postgres_dsn, connect_timeout=max(1, int(timeout))) as conn:
+        with psycopg.connect(endpoints.postgres_dsn, password=password, connect_timeout=max(1, int(timeout))) as conn:
             row = conn.execute("SELECT count(*) FROM products").fetchone()
         return Probe("postgres", address, True, f"{int(row[0]) if row else 0} products")
     except psycopg.Error as exc:

@@ -31,7 +31,7 @@ from cachechaos.names import (
     sentinel_node,
 )
 from cachechaos.proxy.client import ToxiproxyClient
-from cachechaos.runtime.backend import BackendNode, backend_config
+from cachechaos.runtime.backend import BackendNode, backend_config, secrets_env
 from cachechaos.runtime.binaries import Binary, resolve
 from cachechaos.runtime.endpoints import Catalog, Endpoints, Link
 from cachechaos.runtime.fault_proxy import FaultProxyNode
@@ -104,6 +104,8 @@ class LocalTopology:
         for node in self.nodes.values():
             if isinstance(node, PostgresNode):
                 node.remove_data()
+            if isinstance(node, RedisNode | SentinelNode):
+                node.remove_private_dir()
 
     def close(self) -> None:
         """The Target protocol's end of use: a local topology is torn down."""
@@ -186,6 +188,7 @@ class LocalTopology:
         for node in self.redis_nodes:
             node.start()
         wait_until(lambda: not initdb.running, left(), "initdb", interval=0.02)
+        pg.forget_password_file()
         if initdb.returncode != 0:
             raise TopologyError(f"initdb failed:\n{initdb.log_tail()}")
         pg.start()
@@ -237,7 +240,8 @@ class LocalTopology:
         for i in range(1, settings.instances + 1):
             name = backend_node(i)
             config = backend_config(name, self.endpoints, settings.config)
-            self.nodes[name] = BackendNode(name, HOST, free_port(), self.run_dir / "nodes" / name, config)
+            self.nodes[name] = BackendNode(name, HOST, free_port(), self.run_dir / "nodes" / name, config,
+                                           secrets_env(self.spec.redis.password, self.spec.postgres.password))
         self._use_launcher()
         backends = self.backends
         for node in backends:
@@ -256,7 +260,7 @@ class LocalTopology:
 
     def verify(self) -> list[Probe]:
         """Real protocol calls through every proxy; raises TopologyError naming what failed."""
-        probes = probe(self.endpoints)
+        probes = probe(self.endpoints, redis_password=self.spec.redis.password, postgres_password=self.spec.postgres.password)
         if failed := unhealthy(probes):
             raise TopologyError(failed)
         seeded = next(p.detail for p in probes if p.target == "postgres")
@@ -340,6 +344,9 @@ class LocalTopology:
 
     def postgres_admin_dsn(self) -> str:
         return self.postgres.dsn
+
+    def sentinel_password(self) -> str | None:
+        return self.spec.redis.password  # one password for the nodes and the Sentinels
 
     def destructive_allowed(self, node: str) -> bool:
         # Every node of a local topology was started by the toolkit.

@@ -28,6 +28,7 @@ class Node:
         # Where it runs: a child process unless the topology hands its nodes another launcher.
         self.launcher: Launcher = LocalLauncher()
         self.process: Running | None = None
+        self.env: dict[str, str] | None = None  # the process's whole environment, when not the toolkit's
 
     @property
     def address(self) -> str:
@@ -51,7 +52,7 @@ class Node:
     def launch_spec(self) -> LaunchSpec:
         program, *args = self.argv()
         return LaunchSpec(self.name, self.kind, program, args, self.dir, self.log_path, user=self.user(),
-                          ports=(self.port,), stop_signal=self.stop_signal)
+                          ports=(self.port,), stop_signal=self.stop_signal, env=self.env)
 
     def start(self) -> None:
         if self.process is None:

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import os
-import pwd
 import shutil
 import signal
-import tempfile
 from importlib import resources
 from pathlib import Path
+from urllib.parse import quote
 
 import psycopg
 
 from cachechaos.runtime.node import Node
+from cachechaos.runtime.private_dirs import private_dir
 from cachechaos.runtime.process import unprivileged_user
 from cachechaos.runtime.topology import PostgresSettings
 
@@ -34,19 +34,7 @@ _TEST_SETTINGS: dict[str, str] = {
 
 
 _DATA_PREFIX = "cachechaos-pg-"
-
-
-def _sweep_orphaned_data_dirs() -> None:
-    """Remove data directories left by a toolkit that was killed (SIGKILL skips the teardown)."""
-    from cachechaos.runtime.state import pid_alive
-
-    for path in Path(tempfile.gettempdir()).glob(f"{_DATA_PREFIX}*"):
-        try:
-            owner = int((path / "owner.pid").read_text())
-        except (OSError, ValueError):
-            continue  # not ours to judge
-        if not pid_alive(owner):
-            shutil.rmtree(path, ignore_errors=True)
+_SECRET_PREFIX = "cachechaos-pgpass-"
 
 
 def _sql(name: str) -> str:
@@ -71,9 +59,9 @@ def connect(host: str, port: int, dbname: str = DB_NAME, **kwargs: object) -> ps
 
 def create_database(host: str, port: int, settings: PostgresSettings) -> None:
     """Create the marketplace database, its schema and the seeded rows."""
-    with connect(host, port, "postgres", autocommit=True) as conn:
+    with connect(host, port, "postgres", autocommit=True, password=settings.password) as conn:
         conn.execute(f"CREATE DATABASE {DB_NAME}")
-        with connect(host, port) as db:
+        with connect(host, port, password=settings.password) as db:
             db.execute(_sql("schema.sql"))
     seed(host, port, settings)
 
@@ -83,7 +71,7 @@ def seed(host: str, port: int, settings: PostgresSettings) -> None:
     s = settings
     params = {"seed": (s.seed % 1000) / 1000.0, "categories": s.categories, "products": s.products, "users": s.users, "stock": s.stock,
               "description_bytes": s.description_bytes}
-    with connect(host, port) as conn:
+    with connect(host, port, password=settings.password) as conn:
         conn.execute("TRUNCATE orders, carts, products, users, categories RESTART IDENTITY")
         for statement in _sql("seed.sql").split(";"):
             body = "\n".join(line for line in statement.splitlines() if not line.startswith("--")).strip()
@@ -103,6 +91,7 @@ class PostgresNode(Node):
         self.settings = settings
         self.run_as = unprivileged_user()
         self.data_dir = self._make_data_dir()
+        self._secret_dir: Path | None = None  # initdb's password file, while initdb runs
 
     def _make_data_dir(self) -> Path:
         if self.run_as is None:
@@ -110,11 +99,7 @@ class PostgresNode(Node):
         # PostgreSQL refuses to run as root, and the run directory may sit under a
         # path its user cannot enter (pytest's 0700 temp dirs, /root): give it a
         # private directory it owns, linked from the run directory.
-        _sweep_orphaned_data_dirs()
-        path = Path(tempfile.mkdtemp(prefix=_DATA_PREFIX))
-        (path / "owner.pid").write_text(str(os.getpid()))
-        entry = pwd.getpwnam(self.run_as)
-        os.chown(path, entry.pw_uid, entry.pw_gid)
+        path = private_dir(_DATA_PREFIX, self.run_as)
         link = self.dir / "data"
         if link.is_symlink() or link.exists():
             link.unlink()
@@ -123,24 +108,43 @@ class PostgresNode(Node):
 
     @property
     def dsn(self) -> str:
-        return self.dsn_for(self.host, self.port)
+        """The toolkit's own DSN, with the password (in memory only: run.json masks it, node files never get it)."""
+        return self.dsn_for(self.host, self.port, self.settings.password)
 
     @staticmethod
-    def dsn_for(host: str, port: int) -> str:
-        return f"postgresql://{DB_USER}@{host}:{port}/{DB_NAME}"
+    def dsn_for(host: str, port: int, password: str | None = None) -> str:
+        secret = f":{quote(password, safe='')}" if password else ""
+        return f"postgresql://{DB_USER}{secret}@{host}:{port}/{DB_NAME}"
 
     def user(self) -> str | None:
         return self.run_as
 
     def initdb_argv(self) -> list[str]:
-        return [os.path.join(self.bindir, "initdb"), "-D", str(self.data_dir), *INITDB_OPTIONS]
+        argv = [os.path.join(self.bindir, "initdb"), "-D", str(self.data_dir), *INITDB_OPTIONS]
+        if self.settings.password is None:
+            return argv
+        # Over TCP (the only way in: no unix socket) the role gives its password, checked by scram-sha-256.
+        # initdb reads it from a file: one in a private directory, removed once initdb is done.
+        self._secret_dir = private_dir(_SECRET_PREFIX, self.run_as)
+        pwfile = self._secret_dir / "pwfile"
+        pwfile.write_text(self.settings.password + "\n")
+        if self.run_as is not None:
+            shutil.chown(pwfile, self.run_as)
+        return [*[a for a in argv if a != "--auth=trust"], "--auth-local=trust", "--auth-host=scram-sha-256",
+                f"--pwfile={pwfile}"]
+
+    def forget_password_file(self) -> None:
+        """Remove initdb's password file (initdb has read it)."""
+        if self._secret_dir is not None:
+            shutil.rmtree(self._secret_dir, ignore_errors=True)
+            self._secret_dir = None
 
     def argv(self) -> list[str]:
         return [os.path.join(self.bindir, "postgres"), "-D", str(self.data_dir), "-h", self.host, "-p", str(self.port),
                 *server_settings(self.settings)]
 
     def connect(self, dbname: str = DB_NAME, **kwargs: object) -> psycopg.Connection:
-        return connect(self.host, self.port, dbname, **kwargs)
+        return connect(self.host, self.port, dbname, password=self.settings.password, **kwargs)
 
     def ready(self) -> bool:
         with self.connect("postgres") as conn:
@@ -162,3 +166,4 @@ class PostgresNode(Node):
         """Drop the cluster's files (tens of MB); logs stay in the run directory."""
         target = self.data_dir.parent if self.run_as is not None else self.data_dir
         shutil.rmtree(target, ignore_errors=True)
+        self.forget_password_file()

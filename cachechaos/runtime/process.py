@@ -19,6 +19,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
+from cachechaos.errors import Aborted
+
 _PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -177,6 +179,8 @@ def wait_until(
         try:
             if check():
                 return
+        except Aborted:
+            raise  # SIGINT/SIGTERM arrived inside the check: the operator's stop, not a node still starting
         except Exception as exc:
             last_error = exc
         time.sleep(interval)

@@ -9,11 +9,13 @@ clients, Sentinels and replication to that node all share its proxy.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import redis
 
 from cachechaos.runtime.node import Node
+from cachechaos.runtime.private_dirs import private_dir
 from cachechaos.runtime.topology import RedisSettings
 
 _BASE_CONFIG = """\
@@ -35,6 +37,9 @@ min-replicas-max-lag {min_replicas_max_lag}
 """
 
 
+_PRIVATE_PREFIX = "cachechaos-redis-"
+
+
 def redis_config(settings: RedisSettings, bind: str, port: int, data_dir: str, announce: tuple[str, int],
                  replica_of: tuple[str, int] | None) -> str:
     """A Redis node's config file: it announces its proxy, and follows `replica_of` (a proxied address)."""
@@ -54,6 +59,8 @@ def redis_config(settings: RedisSettings, bind: str, port: int, data_dir: str, a
         text += f"maxmemory-policy {s.maxmemory_policy}\n"
     if replica_of:
         text += f"replicaof {replica_of[0]} {replica_of[1]}\n"
+    if s.password:  # clients give it; a replica gives it to its primary
+        text += f"requirepass {s.password}\nmasterauth {s.password}\n"
     return text
 
 
@@ -70,11 +77,13 @@ def sentinel_config(settings: RedisSettings, bind: str, port: int, data_dir: str
         f"sentinel down-after-milliseconds {m} {s.down_after_ms}\n"
         f"sentinel failover-timeout {m} {s.failover_timeout_ms}\n"
         f"sentinel parallel-syncs {m} 1\n"
+        # One password for the nodes and the Sentinels: asked of clients, given to the nodes and peers.
+        + (f"requirepass {s.password}\nsentinel auth-pass {m} {s.password}\n" if s.password else "")
     )
 
 
-def _client(host: str, port: int, timeout: float = 1.0) -> redis.Redis:
-    return redis.Redis(host=host, port=port, socket_timeout=timeout, socket_connect_timeout=timeout)
+def _client(host: str, port: int, timeout: float = 1.0, password: str | None = None) -> redis.Redis:
+    return redis.Redis(host=host, port=port, password=password, socket_timeout=timeout, socket_connect_timeout=timeout)
 
 
 class _ConfiguredNode(Node):
@@ -88,7 +97,10 @@ class _ConfiguredNode(Node):
         self.binary = binary
         self.settings = settings
         self.announce = announce
-        self.config_path = self.dir / self.config_name
+        # Redis and Sentinel rewrite their config files, requirepass included: with a password the file
+        # lives in a private directory, never in the run directory.
+        self.private_dir = private_dir(_PRIVATE_PREFIX) if settings.password else None
+        self.config_path = (self.private_dir or self.dir) / self.config_name
 
     def write_config(self) -> None:
         raise NotImplementedError
@@ -101,7 +113,11 @@ class _ConfiguredNode(Node):
         super().start()
 
     def client(self, timeout: float = 1.0) -> redis.Redis:
-        return _client(self.host, self.port, timeout)
+        return _client(self.host, self.port, timeout, self.settings.password)
+
+    def remove_private_dir(self) -> None:
+        if self.private_dir is not None:
+            shutil.rmtree(self.private_dir, ignore_errors=True)
 
 
 class RedisNode(_ConfiguredNode):

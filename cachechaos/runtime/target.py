@@ -3,7 +3,7 @@
 Jepsen's `db` protocol is the model: every target has the core (`Target`: its endpoints,
 its catalog, a description, close) and implements the capabilities it can honour:
 `ProxyControl` (faults on links), `RedisAdmin`, `PostgresAdmin`, `Killable`, `Pausable`,
-`Disconnectable`, `Restartable`, `Reseedable`. A fault declares the capabilities it needs (`Fault.requires`);
+`Disconnectable`, `Restartable`, `Reseedable`, and `Outlives` when its nodes outlive the toolkit. A fault declares the capabilities it needs (`Fault.requires`);
 an experiment asking a fault of a target without them is rejected when it is validated,
 before anything starts (`missing_capabilities`). A new runtime (containers) implements
 the same Protocols and every fault that only needs them works against it unchanged.
@@ -69,6 +69,13 @@ class RedisAdmin(Protocol):
 
 
 @runtime_checkable
+class SentinelAuth(Protocol):
+    """Sentinels that ask a password (their requirepass): an attached topology's `sentinel_password`."""
+
+    def sentinel_password(self) -> str | None: ...
+
+
+@runtime_checkable
 class PostgresAdmin(Protocol):
     def postgres_admin_dsn(self) -> str | None:
         """A DSN that bypasses the fault proxy (for the sampler); None when the topology names no PostgreSQL."""
@@ -100,6 +107,16 @@ class Disconnectable(Protocol):
     def disconnect_node(self, node: str) -> None: ...
 
     def reconnect_node(self, node: str) -> None: ...
+
+
+@runtime_checkable
+class Outlives(Protocol):
+    """Nodes that outlive the toolkit (a user's compose project): a node fault journals how to undo it
+    before it acts (cachechaos.heal), so that `cachechaos heal` undoes it after the toolkit died."""
+
+    def heal_steps(self, change: str, node: str) -> list[dict[str, Any]]:
+        """How to undo `change` (kill, pause, disconnect) of `node`, as heal steps, read before the change."""
+        ...
 
 
 @runtime_checkable

@@ -24,6 +24,9 @@ class RedisSettings(Strict):
     maxmemory_policy: str | None = Field(None, description="e.g. allkeys-lru")
     min_replicas_to_write: int = Field(0, ge=0)
     min_replicas_max_lag: int = Field(10, ge=0)
+    password: str | None = Field(None, min_length=1, description="local runtime: every Redis node and Sentinel asks this "
+                                 "password (requirepass; replicas and Sentinels authenticate with it); never written to a "
+                                 "run directory")
 
     @model_validator(mode="after")
     def _quorum_fits(self) -> RedisSettings:
@@ -40,6 +43,8 @@ class PostgresSettings(Strict):
     seed: int = Field(42, description="seed for generated prices")
     description_bytes: int = Field(0, ge=0, le=1_000_000, description="length of every product's description, i.e. the size of a cached product")
     settings: dict[str, str | int | float | bool] = Field(default_factory=dict, description="extra postgresql.conf settings")
+    password: str | None = Field(None, min_length=1, description="local runtime: the toolkit's role logs in over TCP with "
+                                 "this password (scram-sha-256); never written to a run directory")
 
 class ProxySettings(Strict):
     binary: str | None = Field(None, description="toxiproxy-server path, or 'builtin' (default: toxiproxy-server on PATH, else builtin)")
@@ -121,6 +126,9 @@ class DockerTopologySpec(TopologySpec):
                                             ("proxy.binary", self.proxy.binary)) if value not in (None, "builtin")]
         if named:
             raise ValueError(f"{', '.join(named)}: a docker topology runs images, not this machine's binaries; use images.*")
+        secret = [f for f, v in (("redis.password", self.redis.password), ("postgres.password", self.postgres.password)) if v]
+        if secret:
+            raise ValueError(f"{', '.join(secret)}: only the local runtime runs its nodes with passwords")
         return self
 
 

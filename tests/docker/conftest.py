@@ -21,6 +21,7 @@ from cachechaos.docker.engine import connect, engine_answers
 from cachechaos.docker.sweep import sweep
 from cachechaos.docker.target import DockerTopology
 from cachechaos.runtime.topology import DockerTopologySpec
+from tests.docker.compose_project import example_project
 
 TEST_RUN_PREFIX = "t"  # run ids of topologies the tests start in-process
 
@@ -99,3 +100,15 @@ def docker_topology_factory(offline_images: images.ImageSet, tmp_path: Path) -> 
     yield factory
     for topo in started:
         topo.down()
+
+
+@pytest.fixture(scope="module")
+def project(engine: docker.DockerClient, offline_images: images.ImageSet, request: pytest.FixtureRequest) -> Iterator[str]:
+    """The example compose project (targets/compose), up with the offline image in every service, one per
+    test module (named after it); down -v at the end."""
+    module = request.module.__name__.rsplit(".", 1)[-1].replace("_", "")
+    try:
+        with example_project(engine, offline_images.toolkit, f"cc{os.getpid()}{module}") as name:
+            yield name
+    except LookupError as exc:
+        pytest.skip(str(exc))

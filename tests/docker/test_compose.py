@@ -11,14 +11,10 @@ rejoined; writes took the added latency).
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import docker
@@ -26,63 +22,17 @@ import pytest
 import redis
 import yaml
 
-from cachechaos.checklist import TARGETS_DIR
 from cachechaos.docker import container_ops
 from cachechaos.docker.compose import PROJECT_LABEL, ComposeProjectDown, ComposeTarget
-from cachechaos.docker.images import ImageSet
 from cachechaos.faults import FaultContext, build_fault
 from cachechaos.faults.base import FaultRefused
 from cachechaos.faults.container_faults import DisconnectParams, PauseParams
 from cachechaos.faults.process_faults import KillParams
 from cachechaos.history.format import Op, read_history
-from cachechaos.runtime.compose_spec import ComposeTopologySpec
-from cachechaos.runtime.topology import load_topology
 from cachechaos.store.rundir import read_jsonl
+from tests.docker.compose_project import EXAMPLE, example_spec
 
-EXAMPLE = TARGETS_DIR / "compose"
-IMAGE_VARIABLES = ("CACHECHAOS_REDIS_IMAGE", "CACHECHAOS_POSTGRES_IMAGE", "CACHECHAOS_TOXIPROXY_IMAGE",
-                   "CACHECHAOS_TOOLKIT_IMAGE")
 LATENCY_MS = 300  # what kill-and-latency.yaml adds to the postgres link
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def compose_command() -> list[str] | None:
-    """`docker compose` (v2) when the engine's CLI has it, else `docker-compose` (v1), else None."""
-    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
-        return ["docker", "compose"]
-    return ["docker-compose"] if shutil.which("docker-compose") else None
-
-
-@pytest.fixture(scope="module")
-def project(engine: docker.DockerClient, offline_images: ImageSet) -> Iterator[str]:
-    """The example project, up with the offline image in every service; down -v at the end."""
-    command = compose_command()
-    if command is None:
-        pytest.skip("neither `docker compose` nor `docker-compose` is installed")
-    name = f"cctest{os.getpid()}"
-    env = {**os.environ, **{variable: offline_images.toolkit for variable in IMAGE_VARIABLES},
-           "CACHECHAOS_BACKEND_1_PORT": str(free_port()), "CACHECHAOS_BACKEND_2_PORT": str(free_port())}
-    base = [*command, "-p", name, "-f", str(EXAMPLE / "docker-compose.yml")]
-    try:
-        up = subprocess.run([*base, "up", "-d"], capture_output=True, text=True, env=env, timeout=180)
-        assert up.returncode == 0, up.stdout + up.stderr
-        yield name
-    finally:
-        subprocess.run([*base, "down", "-v", "--remove-orphans", "-t", "1"], capture_output=True, env=env, timeout=180)
-        left = engine.containers.list(ignore_removed=True, all=True, filters={"label": f"{PROJECT_LABEL}={name}"})
-        assert not left, f"the example project left {[c.name for c in left]}"
-
-
-def example_spec(project: str, **changes: object) -> ComposeTopologySpec:
-    """The packaged topology.yaml, naming the test's project."""
-    spec = load_topology(EXAMPLE / "topology.yaml")
-    assert isinstance(spec, ComposeTopologySpec)
-    return ComposeTopologySpec.model_validate({**spec.model_dump(), "project": project, **changes})
 
 
 def _wait_for(check, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]

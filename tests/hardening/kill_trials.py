@@ -6,7 +6,10 @@ Two targets:
 - external: an experiment with a `redis_config` fault and a latency toxic, attached (kind: external)
   to a topology this harness owns, so what the killed run left on someone else's nodes can be read
   from the nodes themselves (the ground truth, not the journal) before and after `cachechaos heal`;
-- local: the local runtime, whose nodes are the toolkit's own children and must die with it.
+- local: the local runtime, whose nodes are the toolkit's own children and must die with it;
+- compose: the example compose project (targets/compose) attached (kind: compose), with a `pause` of
+  a Sentinel and a `disconnect` of the Redis replica: what the killed run left is read from the
+  engine (each chaos target's container status and networks) before and after `cachechaos heal`.
 
 Orphans are processes whose command line or working directory lies under the trial's reports directory.
 """
@@ -23,8 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import docker
 import yaml
 
+from cachechaos.docker import container_ops
+from cachechaos.docker.compose import ComposeTarget
+from cachechaos.heal import read_journal
+from cachechaos.runtime.compose_spec import ComposeTopologySpec
 from cachechaos.runtime.local import LocalTopology
 
 REPO = Path(__file__).resolve().parents[2]
@@ -52,6 +60,19 @@ def local_experiment() -> dict[str, Any]:
                                      "redis": {"sentinels": 1, "quorum": 1}}},
             "traffic": {"users": 10, "shape": {"kind": "arrival", "rate_per_s": 60}, "mix": MIX},
             "phases": [{"name": "baseline", "duration_s": 2}, {"name": "fault", "duration_s": 4, "faults": FAULTS[1:]}],
+            "criteria": [{"check": "error_rate", "max": 1.0}]}
+
+
+COMPOSE_FAULTS = [{"type": "pause", "node": "sentinel-3"}, {"type": "disconnect", "node": "replica"}]
+
+
+def compose_experiment() -> dict[str, Any]:
+    """About 7 s of run once attached; the disconnect's heal waits until the replica answers again."""
+    return {"name": "kill-trial-compose", "purpose": "a compose project's chaos run killed at a random instant",
+            "traffic": {"users": 8, "shape": {"kind": "arrival", "rate_per_s": 40}, "mix": MIX},
+            "phases": [{"name": "baseline", "duration_s": 1.5},
+                       {"name": "fault", "duration_s": 4, "faults": COMPOSE_FAULTS},
+                       {"name": "recovery", "duration_s": 1}],
             "criteria": [{"check": "error_rate", "max": 1.0}]}
 
 
@@ -103,6 +124,68 @@ def restore(topo: LocalTopology, before: dict[str, Any]) -> None:
                 client.enable(name)
 
 
+ContainerState = dict[str, tuple[str, dict[str, tuple[list[str], str | None]]]]
+
+
+def compose_state(client: docker.DockerClient, spec: ComposeTopologySpec) -> ContainerState:
+    """Each chaos target's container: its status and the networks it is on (aliases, fixed address)."""
+    with ComposeTarget(spec) as target:  # waits until every service answers
+        ids = [c.id for service in spec.chaos_targets for c in target.containers(service)]
+    return compose_now(client, ids)
+
+
+def compose_now(client: docker.DockerClient, ids: list[str]) -> ContainerState:
+    """These containers' status and networks now (no waiting: a paused one is what we look for)."""
+    out: ContainerState = {}
+    for cid in ids:
+        container = client.containers.get(cid)
+        out[cid] = (container.status, {n: (a, f) for n, a, f in container_ops.network_attachments(container)})
+    return out
+
+
+def container_differences(client: docker.DockerClient, before: ContainerState, after: ContainerState) -> list[str]:
+    """Every change still applied: a container not in its status, or off one of its networks."""
+    left = []
+    for cid, (status, networks) in before.items():
+        name = client.containers.get(cid).name
+        now_status, now_networks = after[cid]
+        left += [f"{name} {now_status}"] if now_status != status else []
+        left += [f"{name} off {network}" for network in networks if network not in now_networks]
+    return left
+
+
+def restore_compose(client: docker.DockerClient, spec: ComposeTopologySpec, before: ContainerState) -> None:
+    """Put the project back whatever a trial left, and wait until every service answers again."""
+    for cid, (_status, networks) in before.items():
+        container = client.containers.get(cid)
+        container_ops.resume(container)
+        container_ops.start_stopped(container)
+        for network, (aliases, fixed) in networks.items():
+            container_ops.reconnect(client, container, network, aliases, fixed)
+    compose_state(client, spec)
+
+
+def compose_trial(client: docker.DockerClient, spec: ComposeTopologySpec, workdir: Path, sig: str, delay_s: float,
+                  after_inject: bool = False) -> Trial:
+    """`cachechaos run` against the compose project, killed `delay_s` after the start (or after the first inject)."""
+    before = compose_state(client, spec)
+    topology = workdir / "compose.yaml"
+    topology.write_text(yaml.safe_dump(spec.model_dump(mode="json", exclude_none=True)))
+    experiment = workdir / "experiment.yaml"
+    experiment.write_text(yaml.safe_dump(compose_experiment()))
+    reports = workdir / "reports"
+    proc = _run(experiment, reports, ["--topology", str(topology), "--allow-destructive"])
+    if after_inject:
+        wait_for_inject(proc, reports)
+    code, when = _kill_and_reap(proc, sig, delay_s, reports)
+    orphans = processes_under(workdir)
+    left_before = container_differences(client, before, compose_now(client, list(before)))
+    heal_output = _heal(reports)
+    left_after = container_differences(client, before, compose_now(client, list(before)))
+    restore_compose(client, spec, before)
+    return Trial("compose", sig, delay_s, after_inject, when, code, orphans, left_before, left_after, heal_output)
+
+
 def processes_under(root: Path) -> list[str]:
     """Processes (other than this one) whose command line or working directory is under `root`."""
     found = []
@@ -122,9 +205,11 @@ def processes_under(root: Path) -> list[str]:
 
 @dataclass
 class Trial:
-    target: str  # external | local
+    target: str  # external | local | compose
     signal: str
-    delay_s: float
+    delay_s: float  # after the start, or after the first inject edge (after_inject)
+    after_inject: bool
+    when: str  # what the run was doing when the signal came (killed_when)
     exit_code: int | None  # None: still running 60 s after the signal (then SIGKILLed)
     orphans: list[str]
     left_before_heal: list[str]
@@ -148,8 +233,28 @@ def wait_for_inject(proc: subprocess.Popen[Any], reports: Path, timeout: float =
     raise AssertionError(f"no fault injected within {timeout} s (exit {proc.poll()})")
 
 
-def _kill_and_reap(proc: subprocess.Popen[str], sig: str, delay_s: float) -> int | None:
+def killed_when(reports: Path, killed_at: float) -> str:
+    """What the run was doing at `killed_at` by its journal: `starting` (no fault injected yet), `faults` (one
+    injected and not healed), `after faults` (every injected one healed), `finished` (its run_end written)."""
+    entries = [e for journal in reports.glob("*/journal.jsonl") for e in read_journal(journal.parent)
+               if e.get("t", killed_at) < killed_at]
+    injected = {e.get("fault") for e in entries if e.get("event") == "inject"}
+    healed = {e.get("fault") for e in entries if e.get("event") == "heal"}
+    if any(e.get("event") == "run_end" for e in entries):
+        return "finished"
+    if not injected:
+        return "starting"
+    return "faults" if injected - healed else "after faults"
+
+
+def wrong_exit(trial: Trial) -> bool:
+    """A run stopped by SIGTERM or SIGINT before it finished must say so (exit 130), not carry on."""
+    return trial.signal != "SIGKILL" and trial.when != "finished" and trial.exit_code != 130
+
+
+def _kill_and_reap(proc: subprocess.Popen[str], sig: str, delay_s: float, reports: Path) -> tuple[int | None, str]:
     time.sleep(delay_s)
+    killed_at = time.time()
     proc.send_signal(SIGNALS[sig])
     try:
         code: int | None = proc.wait(timeout=60)
@@ -158,7 +263,7 @@ def _kill_and_reap(proc: subprocess.Popen[str], sig: str, delay_s: float) -> int
         proc.kill()
         proc.wait()
     time.sleep(1.0)  # PDEATHSIG and the nodes' own exits
-    return code
+    return code, killed_when(reports, killed_at)
 
 
 def _heal(reports: Path) -> str:
@@ -180,24 +285,26 @@ def external_trial(topo: LocalTopology, topology_file: Path, workdir: Path, sig:
     proc = _run(experiment, reports, ["--topology", str(topology_file), "--allow-destructive"])
     if after_inject:
         wait_for_inject(proc, reports)
-    code = _kill_and_reap(proc, sig, delay_s)
+    code, when = _kill_and_reap(proc, sig, delay_s, reports)
     orphans = processes_under(workdir)
     left_before = differences(before, ground_state(topo))
     heal_output = _heal(reports)
     left_after = differences(before, ground_state(topo))
     restore(topo, before)
-    return Trial("external", sig, delay_s, code, orphans, left_before, left_after, heal_output)
+    return Trial("external", sig, delay_s, after_inject, when, code, orphans, left_before, left_after, heal_output)
 
 
-def local_trial(workdir: Path, sig: str, delay_s: float) -> Trial:
+def local_trial(workdir: Path, sig: str, delay_s: float, after_inject: bool = False) -> Trial:
     experiment = workdir / "experiment.yaml"
     experiment.write_text(yaml.safe_dump(local_experiment()))
     reports = workdir / "reports"
     proc = _run(experiment, reports, [])
-    code = _kill_and_reap(proc, sig, delay_s)
+    if after_inject:
+        wait_for_inject(proc, reports)
+    code, when = _kill_and_reap(proc, sig, delay_s, reports)
     orphans = processes_under(workdir)
     heal_output = _heal(reports)  # its proxy died with it: every step finds it gone
     for line in orphans:  # never leave one behind, whatever the verdict
         with contextlib.suppress(OSError):
             os.kill(int(line.split(":")[0]), signal.SIGKILL)
-    return Trial("local", sig, delay_s, code, orphans, [], [], heal_output)
+    return Trial("local", sig, delay_s, after_inject, when, code, orphans, [], [], heal_output)

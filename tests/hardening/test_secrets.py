@@ -1,7 +1,9 @@
 """Secrets kept: a run in attach mode against a Redis with requirepass and a PostgreSQL user with a
 scram password uses both (its fault acts, its sampler reads both, its final reads go through SQL),
 and no file of its run directory, nor its output, holds either. A run killed mid-fault is healed
-with the password the topology file gives, and its directory holds none either."""
+with the password the topology file gives, and its directory holds none either. The local runtime
+run with passwords of its own (redis.password, postgres.password) keeps them out of its run directory
+too, node config files and backend configs included."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import json
 import signal
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,6 +20,7 @@ import pytest
 import redis
 import yaml
 
+from cachechaos.history.format import Layer, read_history
 from cachechaos.runtime.local import LocalTopology
 from cachechaos.runtime.ports import free_port
 from cachechaos.runtime.postgres import DB_NAME
@@ -70,6 +74,51 @@ def _leaks(run_dir: Path) -> list[str]:
             data = path.read_bytes()
             found += [f"{path.relative_to(run_dir)}: {s}" for s in (REDIS_SECRET, PG_SECRET) if s.encode() in data]
     return found
+
+
+def test_the_local_runtime_runs_with_passwords_and_writes_none(topology_factory: Callable[..., LocalTopology],
+                                                               tmp_path: Path) -> None:
+    passwords = {"redis": {"password": REDIS_SECRET, "sentinels": 1, "quorum": 1}, "postgres": {"password": PG_SECRET}}
+    topo = topology_factory(products=300, **passwords)
+    node = topo.redis_nodes[0]
+    with pytest.raises(redis.AuthenticationError), redis.Redis(host=node.host, port=node.port) as anonymous:
+        anonymous.ping()
+    with pytest.raises(psycopg.OperationalError, match="password"):
+        psycopg.connect(topo.endpoints.postgres_dsn, connect_timeout=3).close()
+    topo.down()
+
+    experiment = tmp_path / "exp.yaml"
+    experiment.write_text(yaml.safe_dump({
+        "name": "local-secrets", "purpose": "the local runtime with passwords",
+        "target": {"overrides": {**passwords, "postgres": {**passwords["postgres"], "products": 300},
+                                 "backends": {"instances": 1}}},
+        "traffic": {"users": 10, "shape": {"kind": "arrival", "rate_per_s": 60},
+                    "mix": {"browse": 80, "write_price": 20, "checkout": 0, "cart_read": 0, "cart_write": 0, "absent": 0}},
+        "phases": [{"name": "baseline", "duration_s": 2},
+                   {"name": "fault", "duration_s": 4, "faults": [
+                       {"type": "redis_config", "node": "primary", "settings": {"maxmemory-policy": "allkeys-lru"}},
+                       {"type": "latency", "link": "postgres", "latency_ms": 20}]},
+                   {"name": "failover", "duration_s": 4, "faults": [{"type": "sentinel_failover"}]}],
+        "criteria": [{"check": "error_rate", "max": 1.0}]}))
+    reports = tmp_path / "reports"
+    done = subprocess.run([sys.executable, "-m", "cachechaos", "run", str(experiment), "--reports-dir", str(reports),
+                           "--no-live"], cwd=REPO, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    run_dir = next(reports.iterdir())
+    # The passwords were used: every fault acted (CONFIG SET and SENTINEL FAILOVER need them), the sampler
+    # read Redis and PostgreSQL, and the backend answered from its Redis (L2) and PostgreSQL.
+    journal = [json.loads(line) for line in (run_dir / "journal.jsonl").read_text().splitlines()]
+    injects = {e["fault"]: e["ok"] for e in journal if e["event"] == "inject"}
+    assert injects == {"redis_config": True, "latency": True, "sentinel_failover": True}, injects
+    last = json.loads((run_dir / "metrics.jsonl").read_text().splitlines()[-1])
+    assert all(node["up"] for node in last["redis"].values()) and last["postgres"]["up"], last
+    records = list(read_history(run_dir))
+    served = Counter(Layer(r.layer) for r in records if r.ok)
+    assert served[Layer.L2] > 0 and served[Layer.MISS] > 0, served  # from Redis, and from PostgreSQL
+    assert sum(r.ok for r in records) / len(records) > 0.9, len(records)
+    assert (run_dir / "nodes").is_dir()  # the node files are in the run directory, and hold no password
+    assert _leaks(run_dir) == []
+    assert REDIS_SECRET not in done.stdout + done.stderr and PG_SECRET not in done.stdout + done.stderr
 
 
 def test_no_secret_reaches_a_run_directory(topology_factory: Callable[..., LocalTopology],

@@ -62,3 +62,10 @@ def test_the_archive_holds_the_files_under_a_directory_every_user_may_write() ->
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         folder, member = tar.getmembers()
         assert folder.isdir() and folder.mode == 0o777 and member.name == "cachechaos/a.conf"
+
+
+def test_a_docker_topology_refuses_the_local_runtimes_passwords() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=r"redis\.password, postgres\.password: only the local runtime"):
+        DockerTopologySpec.model_validate({"kind": "docker", "redis": {"password": "x"}, "postgres": {"password": "y"}})

@@ -91,7 +91,7 @@ def test_a_killed_toolkits_postgres_data_is_swept_by_the_next_start(tmp_path: Pa
     import os
     import tempfile
 
-    from cachechaos.runtime.postgres import _sweep_orphaned_data_dirs
+    from cachechaos.runtime.private_dirs import sweep_orphans
 
     orphan = Path(tempfile.mkdtemp(prefix="cachechaos-pg-"))
     dead = subprocess.Popen(["true"])
@@ -99,7 +99,7 @@ def test_a_killed_toolkits_postgres_data_is_swept_by_the_next_start(tmp_path: Pa
     (orphan / "owner.pid").write_text(str(dead.pid))
     mine = Path(tempfile.mkdtemp(prefix="cachechaos-pg-"))
     (mine / "owner.pid").write_text(str(os.getpid()))
-    _sweep_orphaned_data_dirs()
+    sweep_orphans("cachechaos-pg-")
     assert not orphan.exists() and mine.exists()
     mine.joinpath("owner.pid").unlink()
     mine.rmdir()
