@@ -148,7 +148,8 @@ class ComposeTarget:
             name=spec.name, backends=backends, catalog=spec.catalog, cache=spec.cache, final_reads=spec.final_reads,
             chaos_targets=spec.chaos_targets, adapter=spec.adapter, postgres=postgres, toxiproxy=toxiproxy,
             redis=ExternalRedis(master_name=r.master_name, sentinels=[self._first(s, r.sentinel_port) for s in r.sentinels],
-                                nodes={n: self._first(n, r.port) for n in r.nodes}))
+                                nodes={n: self._first(n, r.port) for n in r.nodes}, username=r.username,
+                                password=r.password, sentinel_password=r.sentinel_password))
 
     def _attach(self, timeout: float) -> ExternalTarget:
         """The attach-mode target once every named service answers (a project just brought up with
@@ -177,10 +178,13 @@ class ComposeTarget:
             return False
         try:
             if service in r.nodes or service in r.sentinels:
-                port = r.port if service in r.nodes else r.sentinel_port
+                node = service in r.nodes
+                port = r.port if node else r.sentinel_port
+                username, password = (r.username, r.password) if node else (None, r.sentinel_password)
                 for address in self._addresses_of(service, port):
                     host, number = split_address(address)
-                    with redis.Redis(host=host, port=number, socket_timeout=1, socket_connect_timeout=1) as client:
+                    with redis.Redis(host=host, port=number, socket_timeout=1, socket_connect_timeout=1,
+                                     username=username, password=password) as client:
                         client.ping()
             if spec.toxiproxy is not None and service == spec.toxiproxy.service:
                 with ToxiproxyClient(f"http://{self._first(service, spec.toxiproxy.port)}", timeout=1.0) as proxy:

@@ -35,6 +35,10 @@ class ComposeRedis(Strict):
     sentinels: list[str] = Field(default_factory=list, description="services running a Sentinel")
     port: int = Field(6379, ge=1, le=65535, description="Redis port inside the containers")
     sentinel_port: int = Field(26379, ge=1, le=65535, description="Sentinel port inside the containers")
+    username: str | None = Field(None, description="ACL user for the nodes (Redis 6+); default: the default user")
+    password: str | None = Field(None, description="the nodes' password (requirepass, or the ACL user's); never written "
+                                                   "to a run directory")
+    sentinel_password: str | None = Field(None, description="the Sentinels' password (their requirepass), if they ask one")
 
 
 class ComposePostgres(VersionTables):

@@ -72,3 +72,16 @@ def test_doctor_on_an_attached_topology_says_its_servers_are_not_local() -> None
     result = CliRunner().invoke(cli, ["doctor", "--topology", str(resolve(Path("targets/compose/topology.yaml")))])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     assert "kind compose: the topology's servers are not run from this machine's binaries" in result.output
+
+
+def test_redis_credentials_are_accepted_and_never_recorded() -> None:
+    """A compose project whose Redis asks for a password: the fields exist, and the copy a run records masks them."""
+    from cachechaos.redact import redact
+
+    spec = ComposeTopologySpec.model_validate({
+        "project": "shop", "backends": [{"service": "web"}],
+        "redis": {"nodes": ["redis"], "sentinels": ["sentinel"], "username": "chaos", "password": "n0de-s3cret",
+                  "sentinel_password": "s3ntinel-s3cret"}})
+    assert (spec.redis.username, spec.redis.password, spec.redis.sentinel_password) == ("chaos", "n0de-s3cret", "s3ntinel-s3cret")
+    recorded = str(redact(spec.model_dump(mode="json")))
+    assert "n0de-s3cret" not in recorded and "s3ntinel-s3cret" not in recorded and "chaos" in recorded
