@@ -10,6 +10,9 @@ the generator under test is pinned to core 1, so neither takes CPU from the othe
   cachechaos load process (`LoadRun`, arrival shape) and of one plain Locust process
   (`FastHttpUser` + `constant_throughput`, 20 users), at each rate, and their ratio
   (acceptance: cachechaos <= 1.5x);
+- how often each one's event loop fell asleep and was woken (voluntary context switches of its main
+  thread) per 1,000 requests: a wake from idle, with the request path run on cold caches, is most of
+  a request's CPU at these rates, and a process that sends in bursts pays it once per burst;
 - cachechaos's send lag (actual send - intended send) p50/p99 (acceptance: p99 < 2 ms at 1,000/s);
 - each one's capacity per process: the highest arrival rate it sustains with no dropped arrival,
   at least 99% of the due sends made, and at most 1% of sends more than 2 ms late
@@ -129,6 +132,7 @@ class Trial:
     late_share: float  # of the window's sends, more than LATE_S late
     dropped: int
     lags_s: list[float] | None  # actual - intended send, sorted (cachechaos only: Locust has no intended times)
+    wakes: int = 0  # the main thread's voluntary context switches over the window
 
     @property
     def lag_ms(self) -> tuple[float, float] | None:
@@ -142,18 +146,38 @@ class Trial:
         return self.cpu_s / max(self.requests, 1) * 1000.0
 
     @property
+    def wakes_per_1000(self) -> float:
+        return self.wakes / max(self.requests, 1) * 1000.0
+
+    @property
     def sustained(self) -> bool:
         return (self.dropped == 0 and self.requests >= 0.99 * self.rate * self.window_s
                 and self.late_share <= 0.01)
 
 
-def measure_window(pid: int, start: float, window_s: float) -> tuple[float, float, float]:
-    """CPU of `pid` between start + WARMUP_S and that plus window_s: (from, to, CPU seconds)."""
+def wakes(pid: int) -> int:
+    """Times the process's main thread (its event loop) has gone to sleep and been woken so far."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("voluntary_ctxt_switches:"):
+            return int(line.split()[1])
+    return 0
+
+
+@dataclass
+class Window:
+    start: float
+    end: float
+    cpu_s: float
+    wakes: int
+
+
+def measure_window(pid: int, start: float, window_s: float) -> Window:
+    """CPU seconds and wakes of `pid` between start + WARMUP_S and that plus window_s."""
     time.sleep(max(0.0, start + WARMUP_S - time.time()))
-    t0, c0 = time.time(), cpu_s(pid)
+    t0, c0, w0 = time.time(), cpu_s(pid), wakes(pid)
     time.sleep(window_s)
-    t1, c1 = time.time(), cpu_s(pid)
-    return t0, t1, c1 - c0
+    t1, c1, w1 = time.time(), cpu_s(pid), wakes(pid)
+    return Window(t0, t1, c1 - c0, w1 - w0)
 
 
 def run_cachechaos(url: str, rate: float, window_s: float, tmp: Path) -> Trial:
@@ -170,16 +194,18 @@ def run_cachechaos(url: str, rate: float, window_s: float, tmp: Path) -> Trial:
         pid = load._procs[0].pid
         assert pid is not None
         pin(pid, LOAD_CORE)
-        t0, t1, cpu = measure_window(pid, start, window_s)
+        window = measure_window(pid, start, window_s)
         load.wait(window_s + 20)
     finally:
         load.stop()
     records = list(read_history(run_dir))
+    t0, t1 = window.start, window.end
     sends = [r for r in records if r.op == Op.READ and t0 <= r.invoke < t1]
     lags = sorted((r.invoke - r.due) for r in sends)
     late = sum(1 for v in lags if v > LATE_S)
     dropped = sum(1 for r in records if r.op == Op.DROPPED and t0 <= r.due < t1)
-    return Trial("cachechaos", rate, len(sends), cpu, t1 - t0, late / max(len(sends), 1), dropped, lags)
+    return Trial("cachechaos", rate, len(sends), window.cpu_s, t1 - t0, late / max(len(sends), 1), dropped, lags,
+                 window.wakes)
 
 
 def run_locust(url: str, rate: float, window_s: float, tmp: Path) -> Trial:
@@ -194,18 +220,19 @@ def run_locust(url: str, rate: float, window_s: float, tmp: Path) -> Trial:
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         pin(proc.pid, LOAD_CORE)
-        t0, t1, cpu = measure_window(proc.pid, time.time() + 2.0, window_s)
+        window = measure_window(proc.pid, time.time() + 2.0, window_s)
         proc.wait(timeout=window_s + 30)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
     data = json.loads(out.read_text())
+    t0, t1 = window.start, window.end
     sends = sum(1 for t in data["starts"] if t0 <= t < t1)
     # Per user, each send after its first: late by how far it started after the previous one plus the period.
     paced = [lateness for t, lateness in data["late"] if t0 <= t < t1]
     share = sum(1 for v in paced if v > LATE_S) / max(len(paced), 1)
-    return Trial("locust", rate, sends, cpu, t1 - t0, share, 0, None)
+    return Trial("locust", rate, sends, window.cpu_s, t1 - t0, share, 0, None, window.wakes)
 
 
 def capacity(run: Callable[[str, float, float, Path], Trial], url: str, tmp: Path, start_rate: float,
@@ -236,14 +263,15 @@ def pooled(trials: list[Trial]) -> Trial:
     requests = sum(t.requests for t in trials)
     late = sum(t.late_share * t.requests for t in trials) / max(requests, 1)
     return Trial(first.generator, first.rate, requests, sum(t.cpu_s for t in trials),
-                 sum(t.window_s for t in trials), late, sum(t.dropped for t in trials), lags)
+                 sum(t.window_s for t in trials), late, sum(t.dropped for t in trials), lags,
+                 sum(t.wakes for t in trials))
 
 
 def describe(t: Trial) -> str:
     lag = f", send lag p50 {t.lag_ms[0]:.2f} ms p99 {t.lag_ms[1]:.2f} ms" if t.lag_ms else ""
     return (f"{t.generator:<10} {t.rate:>6.0f}/s: {t.requests / t.window_s:>7.0f} req/s sent, "
             f"{t.cpu_s:.2f} CPU-s over {t.window_s:.1f} s = {t.cpu_per_1000:.3f} CPU-s per 1,000 requests, "
-            f"{t.late_share:.2%} > 2 ms late, {t.dropped} dropped{lag}")
+            f"{t.wakes_per_1000:.0f} wakes per 1,000 requests, {t.late_share:.2%} > 2 ms late, {t.dropped} dropped{lag}")
 
 
 def main() -> int:
