@@ -1,6 +1,7 @@
 """Benchmark: CPU per request of cachechaos's open-model load process against plain Locust (not collected by pytest).
 
     .venv/bin/python tests/benchmarks/bench_generator_cpu.py [--rates 300 1000] [--no-capacity]
+        [--capacity-late-share 0.01]
 
 Both generators send browse GETs to the same canned endpoint in one run: a tiny keep-alive HTTP
 server on 127.0.0.1 (uvloop, one fixed product answer with `x-cache: l1`), pinned to core 0 while
@@ -18,6 +19,9 @@ the generator under test is pinned to core 1, so neither takes CPU from the othe
   at least 99% of the due sends made, and at most 1% of sends more than 2 ms late
   (acceptance: cachechaos >= 70% of Locust's). Locust has no intended times: a send is late by
   how much it started after its previous send plus the pacing period (what constant_throughput aims at).
+  On a machine shared with other work, more than 1% of either generator's sends can be over 2 ms
+  late at any rate; `--capacity-late-share 1` then finds the highest rate each one keeps up with
+  (no drop, 99% of the due sends made) and prints its late share beside it.
 """
 
 from __future__ import annotations
@@ -149,10 +153,10 @@ class Trial:
     def wakes_per_1000(self) -> float:
         return self.wakes / max(self.requests, 1) * 1000.0
 
-    @property
-    def sustained(self) -> bool:
+    def sustained(self, late_share: float = 0.01) -> bool:
+        """No dropped arrival, 99% of the due sends made, at most `late_share` of them more than LATE_S late."""
         return (self.dropped == 0 and self.requests >= 0.99 * self.rate * self.window_s
-                and self.late_share <= 0.01)
+                and self.late_share <= late_share)
 
 
 def wakes(pid: int) -> int:
@@ -236,14 +240,14 @@ def run_locust(url: str, rate: float, window_s: float, tmp: Path) -> Trial:
 
 
 def capacity(run: Callable[[str, float, float, Path], Trial], url: str, tmp: Path, start_rate: float,
-             window_s: float, steps: int) -> tuple[float, list[Trial]]:
+             window_s: float, steps: int, late_share: float) -> tuple[float, list[Trial]]:
     """Highest sustained rate: doubling from start_rate until a trial fails, then bisecting `steps` times."""
     trials: list[Trial] = []
     low, high = 0.0, start_rate
     while True:
         trial = run(url, high, window_s, tmp)
         trials.append(trial)
-        if not trial.sustained:
+        if not trial.sustained(late_share):
             break
         low, high = high, high * 2
         if high > 64_000:
@@ -252,7 +256,7 @@ def capacity(run: Callable[[str, float, float, Path], Trial], url: str, tmp: Pat
         mid = round((low + high) / 2, -1)
         trial = run(url, mid, window_s, tmp)
         trials.append(trial)
-        low, high = (mid, high) if trial.sustained else (low, mid)
+        low, high = (mid, high) if trial.sustained(late_share) else (low, mid)
     return low, trials
 
 
@@ -276,13 +280,16 @@ def describe(t: Trial) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rates", type=float, nargs="+", default=[300.0, 1000.0])
+    parser.add_argument("--rates", type=float, nargs="*", default=[300.0, 1000.0],
+                        help="rates of the CPU comparison (none: only the capacity search)")
     parser.add_argument("--window", type=float, default=10.0, help="seconds of the CPU window per rate")
     parser.add_argument("--repeat", type=int, default=2, help="trials per generator and rate (ABBA order)")
     parser.add_argument("--no-capacity", action="store_true", help="skip the capacity search")
     parser.add_argument("--capacity-from", type=float, default=1000.0)
     parser.add_argument("--capacity-window", type=float, default=4.0)
     parser.add_argument("--capacity-steps", type=int, default=3)
+    parser.add_argument("--capacity-late-share", type=float, default=0.01,
+                        help="largest share of sends more than 2 ms late at a sustained rate")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -318,9 +325,9 @@ def main() -> int:
                 found: dict[str, float] = {}
                 for name, run in (("cachechaos", run_cachechaos), ("locust", run_locust)):
                     found[name], steps = capacity(run, url, tmp, args.capacity_from, args.capacity_window,
-                                                  args.capacity_steps)
+                                                  args.capacity_steps, args.capacity_late_share)
                     for t in steps:
-                        print(f"  {'sustained' if t.sustained else 'NOT sustained'}: {describe(t)}", flush=True)
+                        print(f"  {'sustained' if t.sustained(args.capacity_late_share) else 'NOT sustained'}: {describe(t)}", flush=True)
                 share = found["cachechaos"] / max(found["locust"], 1.0)
                 ok &= share >= 0.7
                 print(f"capacity per process: cachechaos {found['cachechaos']:.0f}/s, plain Locust "
