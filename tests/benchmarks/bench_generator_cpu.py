@@ -1,6 +1,7 @@
 """Benchmark: CPU per request of cachechaos's open-model load process against plain Locust (not collected by pytest).
 
     .venv/bin/python tests/benchmarks/bench_generator_cpu.py [--rates 300 1000] [--no-capacity]
+        [--capacity-late-share 0.01]
 
 Both generators send browse GETs to the same canned endpoint in one run: a tiny keep-alive HTTP
 server on 127.0.0.1 (uvloop, one fixed product answer with `x-cache: l1`), pinned to core 0 while
@@ -10,11 +11,17 @@ the generator under test is pinned to core 1, so neither takes CPU from the othe
   cachechaos load process (`LoadRun`, arrival shape) and of one plain Locust process
   (`FastHttpUser` + `constant_throughput`, 20 users), at each rate, and their ratio
   (acceptance: cachechaos <= 1.5x);
+- how often each one's event loop fell asleep and was woken (voluntary context switches of its main
+  thread) per 1,000 requests: a wake from idle, with the request path run on cold caches, is most of
+  a request's CPU at these rates, and a process that sends in bursts pays it once per burst;
 - cachechaos's send lag (actual send - intended send) p50/p99 (acceptance: p99 < 2 ms at 1,000/s);
 - each one's capacity per process: the highest arrival rate it sustains with no dropped arrival,
   at least 99% of the due sends made, and at most 1% of sends more than 2 ms late
   (acceptance: cachechaos >= 70% of Locust's). Locust has no intended times: a send is late by
   how much it started after its previous send plus the pacing period (what constant_throughput aims at).
+  On a machine shared with other work, more than 1% of either generator's sends can be over 2 ms
+  late at any rate; `--capacity-late-share 1` then finds the highest rate each one keeps up with
+  (no drop, 99% of the due sends made) and prints its late share beside it.
 """
 
 from __future__ import annotations
@@ -129,6 +136,7 @@ class Trial:
     late_share: float  # of the window's sends, more than LATE_S late
     dropped: int
     lags_s: list[float] | None  # actual - intended send, sorted (cachechaos only: Locust has no intended times)
+    wakes: int = 0  # the main thread's voluntary context switches over the window
 
     @property
     def lag_ms(self) -> tuple[float, float] | None:
@@ -142,18 +150,38 @@ class Trial:
         return self.cpu_s / max(self.requests, 1) * 1000.0
 
     @property
-    def sustained(self) -> bool:
+    def wakes_per_1000(self) -> float:
+        return self.wakes / max(self.requests, 1) * 1000.0
+
+    def sustained(self, late_share: float = 0.01) -> bool:
+        """No dropped arrival, 99% of the due sends made, at most `late_share` of them more than LATE_S late."""
         return (self.dropped == 0 and self.requests >= 0.99 * self.rate * self.window_s
-                and self.late_share <= 0.01)
+                and self.late_share <= late_share)
 
 
-def measure_window(pid: int, start: float, window_s: float) -> tuple[float, float, float]:
-    """CPU of `pid` between start + WARMUP_S and that plus window_s: (from, to, CPU seconds)."""
+def wakes(pid: int) -> int:
+    """Times the process's main thread (its event loop) has gone to sleep and been woken so far."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("voluntary_ctxt_switches:"):
+            return int(line.split()[1])
+    return 0
+
+
+@dataclass
+class Window:
+    start: float
+    end: float
+    cpu_s: float
+    wakes: int
+
+
+def measure_window(pid: int, start: float, window_s: float) -> Window:
+    """CPU seconds and wakes of `pid` between start + WARMUP_S and that plus window_s."""
     time.sleep(max(0.0, start + WARMUP_S - time.time()))
-    t0, c0 = time.time(), cpu_s(pid)
+    t0, c0, w0 = time.time(), cpu_s(pid), wakes(pid)
     time.sleep(window_s)
-    t1, c1 = time.time(), cpu_s(pid)
-    return t0, t1, c1 - c0
+    t1, c1, w1 = time.time(), cpu_s(pid), wakes(pid)
+    return Window(t0, t1, c1 - c0, w1 - w0)
 
 
 def run_cachechaos(url: str, rate: float, window_s: float, tmp: Path) -> Trial:
@@ -170,16 +198,18 @@ def run_cachechaos(url: str, rate: float, window_s: float, tmp: Path) -> Trial:
         pid = load._procs[0].pid
         assert pid is not None
         pin(pid, LOAD_CORE)
-        t0, t1, cpu = measure_window(pid, start, window_s)
+        window = measure_window(pid, start, window_s)
         load.wait(window_s + 20)
     finally:
         load.stop()
     records = list(read_history(run_dir))
+    t0, t1 = window.start, window.end
     sends = [r for r in records if r.op == Op.READ and t0 <= r.invoke < t1]
     lags = sorted((r.invoke - r.due) for r in sends)
     late = sum(1 for v in lags if v > LATE_S)
     dropped = sum(1 for r in records if r.op == Op.DROPPED and t0 <= r.due < t1)
-    return Trial("cachechaos", rate, len(sends), cpu, t1 - t0, late / max(len(sends), 1), dropped, lags)
+    return Trial("cachechaos", rate, len(sends), window.cpu_s, t1 - t0, late / max(len(sends), 1), dropped, lags,
+                 window.wakes)
 
 
 def run_locust(url: str, rate: float, window_s: float, tmp: Path) -> Trial:
@@ -194,29 +224,30 @@ def run_locust(url: str, rate: float, window_s: float, tmp: Path) -> Trial:
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         pin(proc.pid, LOAD_CORE)
-        t0, t1, cpu = measure_window(proc.pid, time.time() + 2.0, window_s)
+        window = measure_window(proc.pid, time.time() + 2.0, window_s)
         proc.wait(timeout=window_s + 30)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
     data = json.loads(out.read_text())
+    t0, t1 = window.start, window.end
     sends = sum(1 for t in data["starts"] if t0 <= t < t1)
     # Per user, each send after its first: late by how far it started after the previous one plus the period.
     paced = [lateness for t, lateness in data["late"] if t0 <= t < t1]
     share = sum(1 for v in paced if v > LATE_S) / max(len(paced), 1)
-    return Trial("locust", rate, sends, cpu, t1 - t0, share, 0, None)
+    return Trial("locust", rate, sends, window.cpu_s, t1 - t0, share, 0, None, window.wakes)
 
 
 def capacity(run: Callable[[str, float, float, Path], Trial], url: str, tmp: Path, start_rate: float,
-             window_s: float, steps: int) -> tuple[float, list[Trial]]:
+             window_s: float, steps: int, late_share: float) -> tuple[float, list[Trial]]:
     """Highest sustained rate: doubling from start_rate until a trial fails, then bisecting `steps` times."""
     trials: list[Trial] = []
     low, high = 0.0, start_rate
     while True:
         trial = run(url, high, window_s, tmp)
         trials.append(trial)
-        if not trial.sustained:
+        if not trial.sustained(late_share):
             break
         low, high = high, high * 2
         if high > 64_000:
@@ -225,7 +256,7 @@ def capacity(run: Callable[[str, float, float, Path], Trial], url: str, tmp: Pat
         mid = round((low + high) / 2, -1)
         trial = run(url, mid, window_s, tmp)
         trials.append(trial)
-        low, high = (mid, high) if trial.sustained else (low, mid)
+        low, high = (mid, high) if trial.sustained(late_share) else (low, mid)
     return low, trials
 
 
@@ -236,25 +267,29 @@ def pooled(trials: list[Trial]) -> Trial:
     requests = sum(t.requests for t in trials)
     late = sum(t.late_share * t.requests for t in trials) / max(requests, 1)
     return Trial(first.generator, first.rate, requests, sum(t.cpu_s for t in trials),
-                 sum(t.window_s for t in trials), late, sum(t.dropped for t in trials), lags)
+                 sum(t.window_s for t in trials), late, sum(t.dropped for t in trials), lags,
+                 sum(t.wakes for t in trials))
 
 
 def describe(t: Trial) -> str:
     lag = f", send lag p50 {t.lag_ms[0]:.2f} ms p99 {t.lag_ms[1]:.2f} ms" if t.lag_ms else ""
     return (f"{t.generator:<10} {t.rate:>6.0f}/s: {t.requests / t.window_s:>7.0f} req/s sent, "
             f"{t.cpu_s:.2f} CPU-s over {t.window_s:.1f} s = {t.cpu_per_1000:.3f} CPU-s per 1,000 requests, "
-            f"{t.late_share:.2%} > 2 ms late, {t.dropped} dropped{lag}")
+            f"{t.wakes_per_1000:.0f} wakes per 1,000 requests, {t.late_share:.2%} > 2 ms late, {t.dropped} dropped{lag}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rates", type=float, nargs="+", default=[300.0, 1000.0])
+    parser.add_argument("--rates", type=float, nargs="*", default=[300.0, 1000.0],
+                        help="rates of the CPU comparison (none: only the capacity search)")
     parser.add_argument("--window", type=float, default=10.0, help="seconds of the CPU window per rate")
     parser.add_argument("--repeat", type=int, default=2, help="trials per generator and rate (ABBA order)")
     parser.add_argument("--no-capacity", action="store_true", help="skip the capacity search")
     parser.add_argument("--capacity-from", type=float, default=1000.0)
     parser.add_argument("--capacity-window", type=float, default=4.0)
     parser.add_argument("--capacity-steps", type=int, default=3)
+    parser.add_argument("--capacity-late-share", type=float, default=0.01,
+                        help="largest share of sends more than 2 ms late at a sustained rate")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -290,9 +325,9 @@ def main() -> int:
                 found: dict[str, float] = {}
                 for name, run in (("cachechaos", run_cachechaos), ("locust", run_locust)):
                     found[name], steps = capacity(run, url, tmp, args.capacity_from, args.capacity_window,
-                                                  args.capacity_steps)
+                                                  args.capacity_steps, args.capacity_late_share)
                     for t in steps:
-                        print(f"  {'sustained' if t.sustained else 'NOT sustained'}: {describe(t)}", flush=True)
+                        print(f"  {'sustained' if t.sustained(args.capacity_late_share) else 'NOT sustained'}: {describe(t)}", flush=True)
                 share = found["cachechaos"] / max(found["locust"], 1.0)
                 ok &= share >= 0.7
                 print(f"capacity per process: cachechaos {found['cachechaos']:.0f}/s, plain Locust "
