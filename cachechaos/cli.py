@@ -665,3 +665,7 @@ cli.add_command(report)
 cli.add_command(images)
 cli.add_command(validate)
 cli.add_command(heal)
+from cachechaos.gameday import cli as gameday_cli  # noqa: E402
+
+for group in (gameday_cli.gameday, gameday_cli.fault, gameday_cli.note, gameday_cli.traffic):
+    cli.add_command(group)

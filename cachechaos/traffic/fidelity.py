@@ -17,8 +17,9 @@ from typing import Any
 from cachechaos.checks.series import REQUEST_OPS
 from cachechaos.checks.stats import percentile
 from cachechaos.history.format import Op, Record
-from cachechaos.traffic.arrivals import arrival_offsets, open_shape, schedule_rng
+from cachechaos.traffic.arrivals import open_shape
 from cachechaos.traffic.config import ProcessConfig
+from cachechaos.traffic.rate_steps import read_steps, stepped_offsets
 
 # A generator that sent less than this share of its due arrivals fell behind.
 BEHIND_LIMIT = 0.10
@@ -88,7 +89,8 @@ def load_fidelity(configs: list[ProcessConfig], history: list[Record]) -> LoadFi
         shape = open_shape(cfg.spec)
         due = None
         if shape is not None:
-            due = sum(1 for _ in arrival_offsets(shape, cfg.spec.processes, cfg.duration_s, schedule_rng(cfg.seed)))
+            steps = read_steps(cfg.rates_path) if cfg.rates_path is not None else []
+            due = sum(1 for _ in stepped_offsets(shape, cfg.spec.processes, cfg.duration_s, cfg.seed, steps))
         load = ProcessLoad(cfg.name, due, len(sent), dropped, percentile(lags, 50), percentile(lags, 99))
         out.processes.append(load)
         if load.dropped:
