@@ -37,13 +37,17 @@ if TYPE_CHECKING:
 MAX_BODY = 64 * 1024
 
 
-def fault_catalog() -> list[dict[str, Any]]:
-    """Every fault type with its parameters (name, required, default, description), from the fault models."""
+def fault_catalog(target_cls: type) -> list[dict[str, Any]]:
+    """The fault types the target can do (a compose project's container faults among them when it names
+    chaos targets), with their parameters (name, required, default, description) from the fault models."""
     from cachechaos.faults import REGISTRY
+    from cachechaos.runtime.target import missing_capabilities
 
     skip = {"type", "after_s", "dry"}
     out = []
     for name, cls in sorted(REGISTRY.items()):
+        if missing_capabilities(target_cls, cls.requires):
+            continue
         fields = [{"name": f, "required": info.is_required(),
                    "default": None if info.is_required() else repr(info.default),
                    "description": info.description or ""}
@@ -58,7 +62,7 @@ class ControlServer:
         self.gameday = gameday
         self.token = secrets.token_urlsafe(24)
         self.page = resources.files("cachechaos.gameday").joinpath("page.html").read_text(encoding="utf-8")
-        self.catalog = fault_catalog()
+        self.catalog = fault_catalog(type(gameday.target))
         handler = type("Handler", (_Handler,), {"control": self})
         self.httpd = ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True
@@ -123,6 +127,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _route(self, method: str) -> None:
         url = urlsplit(self.path)
         query = parse_qs(url.query)
+        if url.path == "/favicon.ico":  # asked by every browser, without the token: nothing to give
+            self._send(204, b"", "image/x-icon")
+            return
         if not self.control.authorized(self.headers.get("Authorization"), (query.get("token") or [""])[0]):
             self._error(401, "the game day's token is needed (Authorization: Bearer TOKEN, or ?token=)")
             return

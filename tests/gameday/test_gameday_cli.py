@@ -5,64 +5,24 @@ service, the stop; the report tells each event at its time and nothing is left r
 from __future__ import annotations
 
 import json
-import os
 import stat
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 
 from cachechaos.runtime.state import pid_alive
 from cachechaos.store.rundir import read_jsonl
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def cli(cwd: Path, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cachechaos", *args, "--state-dir", str(cwd / "state")], cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"})
-
-
-def wait_for(what: str, check: Any, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.25)
-
-
-def processes_naming(text: str) -> list[str]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                continue
-            if text in cmdline:
-                found.append(f"{entry.name}: {cmdline}")
-    return found
+from tests.gameday.gameday_cli import cli, processes_naming, start_detached, wait_for
 
 
 def test_a_whole_game_day_through_the_cli(tmp_path: Path) -> None:
-    (tmp_path / "topology.yaml").write_text(yaml.safe_dump({"kind": "local", "postgres": {"products": 2000}}))
-    (tmp_path / "traffic.yaml").write_text(yaml.safe_dump(
-        {"traffic": {"users": 40, "processes": 1, "shape": {"kind": "arrival", "rate_per_s": 80}}}))
-    (tmp_path / "criteria.yaml").write_text(yaml.safe_dump({
+    state = start_detached(tmp_path, 80, {
         "criteria": [{"check": "error_rate", "max": 0.5}],
         "halt_if": [{"metric": "error_rate", "max": 0.2, "for_s": 2, "name": "error rate above 20% for 2 s"}],
-    }))
-    started = cli(tmp_path, "gameday", "start", "--detach", "--topology", "topology.yaml", "--traffic", "traffic.yaml",
-                  "--criteria", "criteria.yaml")
-    assert started.returncode == 0, started.stdout + started.stderr
+    })
     state_path = tmp_path / "state" / "gameday.json"
     assert stat.S_IMODE(state_path.stat().st_mode) == 0o600  # the token is its owner's only
-    state = json.loads(state_path.read_text())
-    assert f"token={state['token']}" in started.stdout
     run_dir, pid = Path(state["run_dir"]), state["pid"]
     try:
         assert httpx.get(f"{state['url']}/api/state").status_code == 401
