@@ -115,9 +115,9 @@ def start(topology: Path | None, traffic_file: Path | None, criteria_file: Path 
     day = GameDay(spec, guards, options, sdir, port=port)
     attach(day, err, live=False)
     outcome = day.execute()
-    from cachechaos.cli import _render_summary
+    from cachechaos.report.verdict_table import print_summary
 
-    _render_summary(outcome.summary, outcome.run_dir)
+    print_summary(outcome.summary, outcome.run_dir)
     sys.exit(outcome.exit_code)
 
 
@@ -178,9 +178,9 @@ def stop(timeout: float, state_dir: Path | None) -> None:
     summary = read_json(run_dir / "summary.json")
     if not summary:
         _fail(ExitCode.ENVIRONMENT, f"the game day ended without a summary; see {run_dir / LOG_FILE}")
-    from cachechaos.cli import _render_summary
+    from cachechaos.report.verdict_table import print_summary
 
-    _render_summary(summary, run_dir)
+    print_summary(summary, run_dir)
     out.print(f"report: {run_dir / 'index.html'}", highlight=False)
     sys.exit(int(summary.get("exit_code", ExitCode.ENVIRONMENT)))
 

@@ -110,7 +110,7 @@ class GameDay(ExperimentRun):
     # -- the loop --------------------------------------------------------------------------------------
 
     def _serve(self) -> None:
-        self.server = ControlServer(self, self.host, self.port)
+        self.server = ControlServer(self.run_id, self.commands, self.figures, type(self.target), self.host, self.port)
         self.server.start()
         state = {"pid": os.getpid(), "url": self.server.url, "token": self.server.token,
                  "run_dir": str(self.run_dir), "run_id": self.run_id, "status": "ready"}

@@ -26,13 +26,11 @@ import secrets
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from cachechaos.gameday.control import CommandError
-
-if TYPE_CHECKING:
-    from cachechaos.gameday.driver import GameDay
+from cachechaos.gameday.control import CommandError, Commands
+from cachechaos.gameday.figures import LiveFigures
 
 MAX_BODY = 64 * 1024
 
@@ -58,11 +56,14 @@ def fault_catalog(target_cls: type) -> list[dict[str, Any]]:
 
 
 class ControlServer:
-    def __init__(self, gameday: GameDay, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.gameday = gameday
+    """Serves a game day's figures and queues its commands; knows nothing else of it."""
+
+    def __init__(self, run_id: str, commands: Commands, figures: LiveFigures, target_cls: type,
+                 host: str = "127.0.0.1", port: int = 0) -> None:
+        self.run_id, self.commands, self.figures = run_id, commands, figures
         self.token = secrets.token_urlsafe(24)
         self.page = resources.files("cachechaos.gameday").joinpath("page.html").read_text(encoding="utf-8")
-        self.catalog = fault_catalog(type(gameday.target))
+        self.catalog = fault_catalog(target_cls)
         handler = type("Handler", (_Handler,), {"control": self})
         self.httpd = ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True
@@ -143,18 +144,18 @@ class _Handler(BaseHTTPRequestHandler):
             pass
 
     def _dispatch(self, method: str, path: str, query: dict[str, list[str]]) -> None:
-        gameday, submit = self.control.gameday, self.control.gameday.commands.submit
+        figures, submit = self.control.figures, self.control.commands.submit
         if method == "GET" and path == "/":
             self._send(200, self.control.page.encode(), "text/html; charset=utf-8")
         elif method == "GET" and path == "/metrics":
-            self._send(200, gameday.figures.prometheus().encode(), "text/plain; version=0.0.4")
+            self._send(200, figures.prometheus().encode(), "text/plain; version=0.0.4")
         elif method == "GET" and path == "/api/state":
             since = float((query.get("since") or ["0"])[0] or 0)
-            self._json(200, {"run_id": gameday.run_id, **gameday.figures.snapshot(since)})
+            self._json(200, {"run_id": self.control.run_id, **figures.snapshot(since)})
         elif method == "GET" and path == "/api/catalog":
             self._json(200, self.control.catalog)
         elif method == "GET" and path == "/api/faults":
-            self._json(200, gameday.figures.snapshot()["faults"])
+            self._json(200, figures.snapshot()["faults"])
         elif method == "POST" and path == "/api/faults":
             body = self._body()
             fault, for_s = body.get("fault"), body.get("for_s")

@@ -1,6 +1,7 @@
 """Did the load generators deliver the load the experiment asked for? A pure function of the run's record.
 
-An open-model process's schedule is a function of its seed, so it is drawn
+An open-model process's schedule is a function of its seed (and of the rate
+changes a game day wrote to load/rates.json: traffic.rate_steps), so it is drawn
 again here and compared with what the history shows it sent: arrivals due,
 sent, dropped at `max_in_flight`, and missing (due but never sent: the
 generator fell behind and the run ended first). The send lag (actual send -
