@@ -5,6 +5,8 @@ service, the stop; the report tells each event at its time and nothing is left r
 from __future__ import annotations
 
 import json
+import os
+import signal
 import stat
 from pathlib import Path
 from typing import Any
@@ -81,3 +83,19 @@ def test_a_whole_game_day_through_the_cli(tmp_path: Path) -> None:
                  "traffic rate set to 160/s (was 80/s)", "halt: error rate above 20% for 2 s"):
         assert text in report, text
     assert processes_naming(str(run_dir)) == []
+
+
+def test_a_killed_game_day_leaves_nothing_running_and_a_new_one_starts(tmp_path: Path) -> None:
+    state = start_detached(tmp_path, 50)
+    added = cli(tmp_path, "fault", "add", "latency", "link=postgres", "latency_ms=100")
+    assert added.returncode == 0, added.stderr
+    os.kill(state["pid"], signal.SIGKILL)
+    # Its load processes and servers die with it (PR_SET_PDEATHSIG), its faults with its proxy.
+    wait_for("the killed game day's processes", lambda: processes_naming(state["run_dir"]) == [], 20)
+    again = start_detached(tmp_path, 50)  # the state file it left names a dead process: no refusal
+    assert again["pid"] != state["pid"]
+    stopped = cli(tmp_path, "gameday", "stop")
+    assert stopped.returncode in (0, 1), stopped.stdout + stopped.stderr
+    assert processes_naming(again["run_dir"]) == []
+    killed = json.loads((Path(state["run_dir"]) / "run.json").read_text())
+    assert killed["status"] == "running"  # the record of a SIGKILL: no end, read back as interrupted
