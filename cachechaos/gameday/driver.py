@@ -38,7 +38,7 @@ from cachechaos.gameday.control import Command, CommandError, Commands
 from cachechaos.gameday.figures import LiveFigures
 from cachechaos.gameday.server import ControlServer
 from cachechaos.gameday.spec import PHASE, HaltGuard
-from cachechaos.gameday.state import clear_state, write_state
+from cachechaos.gameday.state import clear_state, state_file, write_state
 from cachechaos.traffic.arrivals import open_shape, total_rate
 from cachechaos.traffic.rate_steps import LEAD_S, POLL_S, append_step
 from cachechaos.traffic.runner import LoadRun
@@ -117,7 +117,7 @@ class GameDay(ExperimentRun):
         write_state(self.state_dir, state)
         self._write_run_info(RunStatus.RUNNING, gameday={"url": self.server.url})
         self.say(f"game day dashboard: {self.server.url}/?token={self.server.token}", "title")
-        self.say(f"control token: {self.server.token} (also in {self.state_dir}, readable by you only)", "note")
+        self.say(f"control token: {self.server.token} (also in {state_file(self.state_dir)}, readable by you only)", "note")
         self.figures.add("start", "game day started")
         if self.on_ready is not None:
             self.on_ready(state)
