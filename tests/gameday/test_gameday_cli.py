@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import stat
 from pathlib import Path
@@ -82,6 +83,9 @@ def test_a_whole_game_day_through_the_cli(tmp_path: Path) -> None:
     for text in ("fault latency-1", "on postgres", "fault pg-down", "p99 up while PostgreSQL is slow",
                  "traffic rate set to 160/s (was 80/s)", "halt: error rate above 20% for 2 s"):
         assert text in report, text
+    # The note, the rate change and the halt are marked on the charts too.
+    for kind in ("note", "rate", "halt"):
+        assert re.search(rf'"kind":\s*"{kind}"', report), kind
     assert processes_naming(str(run_dir)) == []
 
 
