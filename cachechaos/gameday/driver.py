@@ -170,7 +170,7 @@ class GameDay(ExperimentRun):
             raise CommandError(f"a fault {params.id!r} is active already", 409)
         try:
             fault = self.scheduler.inject(params, PHASE)
-        except FaultInjectionError:
+        except (FaultInjectionError, FaultRefused):
             self._forget_failed(params.id)
             raise
         until = time.time() + for_s if for_s else None
@@ -184,7 +184,8 @@ class GameDay(ExperimentRun):
         return {"id": fault.id, "type": fault.type, "target": fault.target_name, "for_s": for_s}
 
     def _forget_failed(self, fault_id: str) -> None:
-        """A fault whose inject failed stays registered to be healed (a half-applied one): heal it now."""
+        """A fault whose inject failed or was refused stays registered to be healed (a half-applied one):
+        heal it now, so that it is neither listed as active nor keeps its id."""
         assert self.scheduler is not None
         for entry in list(self.scheduler.active):
             if entry.fault.id == fault_id:

@@ -45,6 +45,10 @@ def test_a_whole_game_day_through_the_cli(tmp_path: Path) -> None:
         rate = cli(tmp_path, "traffic", "set", "--rate", "160")
         assert rate.returncode == 0, rate.stderr
         wait_for("the rate change", lambda: figures().get("rps", 0) > 120, 15)
+        # A fault that cannot be injected (no such link) is said, journaled, and leaves nothing active.
+        failed = cli(tmp_path, "fault", "add", "latency", "link=nope", "latency_ms=5", "id=bad-link")
+        assert failed.returncode == 2 and "no link 'nope'" in failed.stderr, failed.stderr
+        assert "bad-link" not in cli(tmp_path, "fault", "list").stdout
         wait_for("the end of latency-1's 5 s", lambda: "latency-1" not in cli(tmp_path, "fault", "list").stdout, 15)
         # PostgreSQL down: every miss and every write fails, well above the guard's 20%.
         down = cli(tmp_path, "fault", "add", "down", "link=postgres", "id=pg-down")
@@ -61,8 +65,9 @@ def test_a_whole_game_day_through_the_cli(tmp_path: Path) -> None:
     assert not state_path.exists()
     journal = read_jsonl(run_dir / "journal.jsonl")
     edges = [(e["event"], e.get("fault"), e.get("ok")) for e in journal if e["event"] in ("inject", "heal")]
-    assert edges == [("inject", "latency-1", True), ("heal", "latency-1", True),
-                     ("inject", "pg-down", True), ("heal", "pg-down", True)]
+    assert [e for e in edges if e[1] != "bad-link"] == [("inject", "latency-1", True), ("heal", "latency-1", True),
+                                                       ("inject", "pg-down", True), ("heal", "pg-down", True)]
+    assert [e for e in edges if e[1] == "bad-link"] == [("inject", "bad-link", False), ("heal", "bad-link", True)]
     inject_1, heal_1 = (e["t"] for e in journal if e.get("fault") == "latency-1" and e["event"] in ("inject", "heal"))
     assert 4.8 < heal_1 - inject_1 < 6.5  # --for 5, healed at the next tick
     notes = [e for e in journal if e["event"] == "note"]
@@ -81,7 +86,8 @@ def test_a_whole_game_day_through_the_cli(tmp_path: Path) -> None:
 
     report = (run_dir / "index.html").read_text()
     for text in ("fault latency-1", "on postgres", "fault pg-down", "p99 up while PostgreSQL is slow",
-                 "traffic rate set to 160/s (was 80/s)", "halt: error rate above 20% for 2 s"):
+                 "traffic rate set to 160/s (was 80/s)", "halt: error rate above 20% for 2 s",
+                 "injection failed on nope"):
         assert text in report, text
     # The note, the rate change and the halt are marked on the charts too.
     for kind in ("note", "rate", "halt"):
