@@ -441,20 +441,9 @@ def run(experiment: Path, variant: str | None, control: bool, reports_dir: Path,
 
 
 def _render_summary(summary: Mapping[str, Any], run_dir: Path) -> None:
-    from cachechaos.report.verdict_table import verdict_table
+    from cachechaos.report.verdict_table import print_summary
 
-    out.print(verdict_table(summary))
-    for v in summary.get("verdicts", []):
-        why = (v.get("details") or {}).get("not_measured")
-        if why:
-            out.print(f"[yellow]{escape(v['name'])} not measured:[/] {escape(why)}", highlight=False)
-    if summary.get("traffic"):
-        out.print(f"[dim]traffic: {escape(summary['traffic'])}[/]", highlight=False)
-    for note in summary.get("notes", []):
-        out.print(f"[dim]note: {escape(note)}[/]", highlight=False)
-    if summary.get("error"):
-        err.print(f"[red]{summary['error']}[/]", highlight=False)
-    out.print(f"run directory: {run_dir}", highlight=False)
+    print_summary(summary, run_dir)
 
 
 def _publish_summary(run_dir: Path) -> None:
@@ -665,3 +654,7 @@ cli.add_command(report)
 cli.add_command(images)
 cli.add_command(validate)
 cli.add_command(heal)
+from cachechaos.gameday import cli as gameday_cli  # noqa: E402
+
+for group in (gameday_cli.gameday, gameday_cli.fault, gameday_cli.note, gameday_cli.traffic):
+    cli.add_command(group)

@@ -67,6 +67,37 @@ class FaultsHealed:
 
 
 @dataclass(frozen=True)
+class FaultHealed:
+    """One fault healed on its own: by hand, at the end of its `--for`, or by a halt guard (a game day)."""
+
+    fault: str
+    why: str
+
+
+@dataclass(frozen=True)
+class NoteAdded:
+    """A line the operator wrote down during the run (a game day's `cachechaos note`)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class RateChanged:
+    """The open model's arrival rate changes `at_s` seconds after the load's start."""
+
+    rate_per_s: float
+    at_s: float
+
+
+@dataclass(frozen=True)
+class Halted:
+    """A halt guard held: every fault was healed."""
+
+    guard: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class SourceNotSampled:
     source: str
     reason: str
@@ -110,8 +141,8 @@ class RunFinished:
         return self.summary["error"]
 
 
-RunEvent = (RunStarted | Progress | PhaseStarted | FaultInjected | FaultsHealed | SourceNotSampled | SampleTaken
-            | PhaseEnded | TrafficStopped | RunFinished)
+RunEvent = (RunStarted | Progress | PhaseStarted | FaultInjected | FaultsHealed | FaultHealed | NoteAdded | RateChanged
+            | Halted | SourceNotSampled | SampleTaken | PhaseEnded | TrafficStopped | RunFinished)
 E = TypeVar("E", bound=RunEvent)
 ListenerFailed = Callable[[str], None]
 

@@ -1,7 +1,7 @@
 """What follows a run from outside: the console's lines, the live view, the run's reporters.
 
 The runner publishes events and prints nothing (cachechaos.experiment.events); `attach` is the one
-place a driver (the CLI's run and gate, later a game day) connects them, so that every driver
+place a driver (the CLI's run and gate, the game day) connects them, so that every driver
 prints, shows and reports a run the same way.
 """
 

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from cachechaos import __version__
+from cachechaos.adapters.model import AdapterSpec
 from cachechaos.errors import (
     Aborted,
     CachechaosError,
@@ -55,6 +56,7 @@ from cachechaos.store.journal import Journal
 from cachechaos.store.rundir import HISTORY_DIR, JOURNAL_FILE, METRICS_FILE, RUN_FILE, SUMMARY_FILE, new_run_id
 from cachechaos.store.summary import RunSummary, SuiteSummary
 from cachechaos.traffic.runner import LoadRun
+from cachechaos.traffic.spec import Catalog, TrafficSpec
 from cachechaos.yamlmodel import line_tree, located, parse_model
 
 
@@ -265,6 +267,21 @@ class ExperimentRun:
         self.journal.write("run_start", experiment=self.spec.name, variant=self.options.variant, run_id=self.run_id)
 
     def _drive(self, topology: AnyTopologySpec) -> None:
+        self._start_traffic(topology)
+        self._run_phases()
+        assert self.load is not None
+        self.load.stop()
+        self.events.publish(TrafficStopped())
+        self._final_reads(topology)
+
+    def _load_run(self, traffic: TrafficSpec, catalog: Catalog, adapter: AdapterSpec | None) -> LoadRun:
+        """The load processes of this run (a game day's take their rate live)."""
+        assert self.target is not None
+        return LoadRun(traffic, list(self.target.endpoints.backends.values()), self.run_dir, self.spec.duration_s,
+                       catalog, adapter)
+
+    def _start_traffic(self, topology: AnyTopologySpec) -> None:
+        """Load, sampler and fault scheduler started; RunStarted published."""
         assert self.journal is not None and self.target is not None
         spec, target = self.spec, self.target
         catalog = target.catalog()
@@ -278,19 +295,17 @@ class ExperimentRun:
                 self.say(message, "warning")
                 self.journal.write("note", source="adapter", text=message)
                 self.adapter_notes.append(message)
-        load = self.load = LoadRun(traffic, list(target.endpoints.backends.values()), self.run_dir, spec.duration_s,
-                                   catalog, adapter)
+        load = self.load = self._load_run(traffic, catalog, adapter)
         self.sampler = Sampler(target, self.run_dir / METRICS_FILE, load_stats=lambda: _jsonable(load.stats()))
         self.scheduler = FaultScheduler(
             FaultContext(target, self.options.allow_destructive, self.run_dir, catalog.categories), self.journal)
         self.sampler.start()
         self.load.start()
         self.events.publish(RunStarted(self.run_id, spec.name, tuple(p.name for p in spec.phases), spec.duration_s))
-        for index, phase in enumerate(spec.phases):
+
+    def _run_phases(self) -> None:
+        for index, phase in enumerate(self.spec.phases):
             self._run_phase(index, phase)
-        self.load.stop()
-        self.events.publish(TrafficStopped())
-        self._final_reads(topology)
 
     def _run_phase(self, index: int, phase: PhaseSpec) -> None:
         assert self.journal is not None and self.scheduler is not None and self.sampler is not None
@@ -305,16 +320,7 @@ class ExperimentRun:
                 fault = pending.pop(0)
                 self.scheduler.inject(fault, phase.name)
                 self.events.publish(FaultInjected(fault.id or fault.type, fault.type, phase.name))
-            died = self.load.died() if self.load else []
-            if died:
-                # The run would be judged on part of its traffic: an error, never a verdict.
-                raise EnvironmentFailure(f"load process {', '.join(died)} died during phase {phase.name}; "
-                                         f"see {self.run_dir / 'nodes'}/load-*/load-*.log")
-            for source, reason in self.sampler.new_gaps().items():
-                self.journal.write("note", source=source, text=f"not sampled: {source}: {reason}")
-                self.events.publish(SourceNotSampled(source, reason))
-            self.events.publish(SampleTaken(_jsonable(self.load.stats()) if self.load else {}, self.sampler.last,
-                                            tuple(self.scheduler.active_ids())))
+            self._tick(phase.name)
             if now >= end:
                 break
             time.sleep(min(0.25, max(0.0, end - now)))
@@ -325,6 +331,21 @@ class ExperimentRun:
             self.events.publish(FaultsHealed(phase.name))
         self.journal.write("phase_end", phase=phase.name)
         self.events.publish(PhaseEnded(phase.name))
+
+    def _tick(self, phase: str) -> None:
+        """One look at the run (about four times a second): a dead load process ends it, an unsampled
+        source is said once, and the load and metrics go out as SampleTaken."""
+        assert self.journal is not None and self.scheduler is not None and self.sampler is not None
+        died = self.load.died() if self.load else []
+        if died:
+            # The run would be judged on part of its traffic: an error, never a verdict.
+            raise EnvironmentFailure(f"load process {', '.join(died)} died during phase {phase}; "
+                                     f"see {self.run_dir / 'nodes'}/load-*/load-*.log")
+        for source, reason in self.sampler.new_gaps().items():
+            self.journal.write("note", source=source, text=f"not sampled: {source}: {reason}")
+            self.events.publish(SourceNotSampled(source, reason))
+        self.events.publish(SampleTaken(_jsonable(self.load.stats()) if self.load else {}, self.sampler.last,
+                                        tuple(self.scheduler.active_ids())))
 
     def _final_reads(self, topology: AnyTopologySpec) -> None:
         """Read every key written during the run from the source of truth (lost-write checks)."""

@@ -22,7 +22,7 @@ from cachechaos.report.recovery import recovery_views
 from cachechaos.report.render import render, script_json
 from cachechaos.report.rundirs import NotARunDirectory, describe_problem, is_run_dir, is_suite_dir
 from cachechaos.report.suite_view import suite_view
-from cachechaos.report.timelines import build_timelines
+from cachechaos.report.timelines import OPERATOR_SOURCES, build_timelines
 from cachechaos.store.files import read_json, write_text_atomically
 from cachechaos.store.rundir import RUN_FILE
 
@@ -50,12 +50,15 @@ def _happened(run: RunData, markers: list[dict[str, Any]]) -> list[dict[str, Any
                       else f"{target.strip()}, never healed in the record".strip(", "))
         rows.append((f.start, {"when": fmt.offset(f.start, start), "what": what, "detail": detail, "kind": "fault"}))
     for m in markers:
+        if m["kind"] in OPERATOR_SOURCES.values():  # a game day's notes: listed from the journal below
+            continue
         t = start - (start % 1) + m["t"]
         rows.append((t, {"when": fmt.offset(t, start), "what": m["label"], "kind": m["kind"],
                          "detail": "Redis role change seen in INFO"}))
     for e in run.journal:
         if e.get("event") == "note":
-            rows.append((e["t"], {"when": fmt.offset(e["t"], start), "what": "note", "kind": "note",
+            what = OPERATOR_SOURCES.get(str(e.get("source")), "note")
+            rows.append((e["t"], {"when": fmt.offset(e["t"], start), "what": what, "kind": "note",
                                   "detail": redact_text(str(e.get("message") or e.get("text") or ""))}))
     rows.sort(key=lambda r: r[0])
     return [r for _, r in rows]

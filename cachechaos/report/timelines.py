@@ -19,6 +19,7 @@ from cachechaos.checks.series import Series
 from cachechaos.history.by_second import Ranked, second_blocks
 from cachechaos.history.columns import Floats, Ints
 from cachechaos.history.format import Op
+from cachechaos.redact import redact_text
 
 MAX_POINTS = 1200
 LATENCY_FLOOR_MS = 0.01  # the latency axis is logarithmic: a 0 ms point would have no place on it
@@ -202,6 +203,21 @@ def fault_annotations(run: RunData, grid: Grid, markers: list[dict[str, Any]]) -
     return {"faults": faults, "phases": phases, "markers": markers}
 
 
+# A game day's notes, rate changes and halts (journal notes of these sources), marked on every chart.
+OPERATOR_SOURCES = {"operator": "note", "traffic": "rate", "halt": "halt"}
+
+
+def operator_markers(run: RunData, grid: Grid) -> list[dict[str, Any]]:
+    out = []
+    for e in run.journal:
+        kind = OPERATOR_SOURCES.get(str(e.get("source"))) if e.get("event") == "note" else None
+        if kind is not None:
+            text = redact_text(str(e.get("text") or ""))
+            out.append({"t": grid.rel(float(e["t"])), "label": text if len(text) <= 40 else text[:39] + "…",
+                        "kind": kind})
+    return out
+
+
 # -- downsampling ------------------------------------------------------------------------------------
 
 _AGG: dict[str, Callable[[list[float]], float]] = {
@@ -244,6 +260,7 @@ def build_timelines(run: RunData) -> tuple[list[Chart], dict[str, Any]]:
     grid = Grid(run.start, run.end)
     routes = RouteStats(run, grid)
     roles, markers = redis_roles(run, grid)
+    markers += operator_markers(run, grid)
     charts: list[Chart] = []
 
     def chart(chart_id: str, title: str, unit: str, series: list[dict[str, Any]], note: str = "",

@@ -39,6 +39,8 @@ class ProcessConfig(BaseModel):
     run_time_s: float = Field(gt=0, description="safety net: the process quits this long after it started, whatever happens")
     seed: int = Field(description="seed of this process (derived from spec.seed and index)")
     adapter: AdapterSpec | None = Field(None, description="the topology's adapter: how requests map onto the service's API")
+    rates_path: Path | None = Field(None, description="an open model's live rate changes (traffic.rate_steps), when "
+                                                      "its driver may change the rate during the run")
 
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

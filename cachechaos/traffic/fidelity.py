@@ -1,6 +1,7 @@
 """Did the load generators deliver the load the experiment asked for? A pure function of the run's record.
 
-An open-model process's schedule is a function of its seed, so it is drawn
+An open-model process's schedule is a function of its seed (and of the rate
+changes a game day wrote to load/rates.json: traffic.rate_steps), so it is drawn
 again here and compared with what the history shows it sent: arrivals due,
 sent, dropped at `max_in_flight`, and missing (due but never sent: the
 generator fell behind and the run ended first). The send lag (actual send -
@@ -22,8 +23,9 @@ from cachechaos.checks.series import REQUEST_OPS
 from cachechaos.checks.stats import percentile
 from cachechaos.history.columns import Columns
 from cachechaos.history.format import Op
-from cachechaos.traffic.arrivals import arrival_offsets, open_shape, schedule_rng
+from cachechaos.traffic.arrivals import open_shape
 from cachechaos.traffic.config import ProcessConfig
+from cachechaos.traffic.rate_steps import read_steps, stepped_offsets
 
 # A generator that sent less than this share of its due arrivals fell behind.
 BEHIND_LIMIT = 0.10
@@ -100,7 +102,9 @@ def add_process(out: LoadFidelity, cfg: ProcessConfig, sent: int, dropped: int,
     shape = open_shape(cfg.spec)
     due = None
     if shape is not None:
-        due = sum(1 for _ in arrival_offsets(shape, cfg.spec.processes, cfg.duration_s, schedule_rng(cfg.seed)))
+        # A game day's rate changes are steps the process followed: the same schedule, drawn again.
+        steps = read_steps(cfg.rates_path) if cfg.rates_path is not None else []
+        due = sum(1 for _ in stepped_offsets(shape, cfg.spec.processes, cfg.duration_s, cfg.seed, steps))
     load = ProcessLoad(cfg.name, due, sent, dropped, percentile(lags_ms, 50), percentile(lags_ms, 99))
     out.processes.append(load)
     if load.dropped:

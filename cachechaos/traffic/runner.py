@@ -32,6 +32,7 @@ from cachechaos.store.rundir import HISTORY_DIR, LOAD_DIR
 from cachechaos.traffic.arrivals import open_shape
 from cachechaos.traffic.config import CatalogModel, ProcessConfig
 from cachechaos.traffic.loadstats import LoadStats, aggregate
+from cachechaos.traffic.rate_steps import RATES_FILE
 from cachechaos.traffic.runner_client import RunnerClient
 from cachechaos.traffic.spec import Catalog, RampShape, SpikeShape, SteadyShape, TrafficSpec
 
@@ -60,7 +61,7 @@ def peak_users(spec: TrafficSpec) -> int:
 
 class LoadRun:
     def __init__(self, spec: TrafficSpec, backends: list[str], run_dir: Path, duration_s: float,
-                 catalog: Catalog, adapter: AdapterSpec | None = None) -> None:
+                 catalog: Catalog, adapter: AdapterSpec | None = None, live_rate: bool = False) -> None:
         if not backends:
             raise ValueError("LoadRun needs at least one backend URL")
         if duration_s <= 0:
@@ -76,6 +77,9 @@ class LoadRun:
         self._names = [f"load-{i}" for i in range(processes)]
         self._procs: list[ManagedProcess] = []
         self._stopped = False
+        # An open model whose rate its driver changes while it runs (traffic.rate_steps).
+        self.rates_path = self.run_dir / LOAD_DIR / RATES_FILE if live_rate else None
+        self.started_at: float | None = None  # the load's timeline starts here (unix time), once started
 
     @property
     def processes(self) -> list[str]:
@@ -116,7 +120,7 @@ class LoadRun:
                 history_path=self.history_path(name), stats_path=self.stats_path(name),
                 start_at=start_at, go_path=go, ready_path=self.ready_path(name), duration_s=self.duration_s,
                 run_time_s=self.duration_s + RUN_TIME_MARGIN_S + 0.1 * self.duration_s,
-                seed=self.spec.seed * 1_000 + index, adapter=self.adapter,
+                seed=self.spec.seed * 1_000 + index, adapter=self.adapter, rates_path=self.rates_path,
             )
             cfg.write(self.config_path(name))
             proc = ManagedProcess(
@@ -128,6 +132,7 @@ class LoadRun:
         self._wait_ready()
         start_at = time.time() + 0.01
         write_text_atomically(go, repr(start_at))
+        self.started_at = start_at
         time.sleep(max(0.0, start_at - time.time()))
 
     def _wait_ready(self) -> None:

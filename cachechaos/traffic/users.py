@@ -24,8 +24,9 @@ from __future__ import annotations
 import itertools
 import random
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 import gevent
@@ -38,6 +39,7 @@ from cachechaos.history.clock import now
 from cachechaos.history.format import Op
 from cachechaos.traffic.arrivals import arrival_offsets, open_shape, schedule_rng
 from cachechaos.traffic.config import ProcessConfig
+from cachechaos.traffic.rate_steps import StepsFile, live_offsets
 from cachechaos.traffic.recorder import Recorder
 from cachechaos.traffic.senders import SenderPool
 from cachechaos.traffic.spec import OpenShape
@@ -87,6 +89,7 @@ class Plan:
     duration_s: float
     request_timeout_s: float
     shape: OpenShape | None  # None: closed model
+    rates_path: Path | None  # the live rate changes of a game day (traffic.rate_steps)
     # Builds each user's Shop: an adapter's (cachechaos.adapters) when the topology declares one.
     shop_factory: Callable[[Plan, LocustUserAgent, EventHook, random.Random], Shop] | None = None
 
@@ -116,7 +119,18 @@ class Plan:
             duration_s=cfg.duration_s,
             request_timeout_s=spec.request_timeout_s,
             shape=open_shape(spec),
+            rates_path=cfg.rates_path,
         )
+
+    def schedule(self, wait: Callable[[float], None]) -> Iterator[float]:
+        """This process's arrival offsets: the spec's schedule, or with the rate changes written while it runs."""
+        assert self.shape is not None
+        if self.rates_path is None:
+            return arrival_offsets(self.shape, self.processes, self.duration_s, schedule_rng(self.seed))
+        start_at = self.start_at
+        steps = StepsFile(self.rates_path, now)
+        return live_offsets(self.shape, self.processes, self.duration_s, self.seed, steps.current,
+                            lambda: now() - start_at, wait)
 
     def user_id(self, client: int) -> int:
         """The shopper's global user number across processes, so carts of different processes never collide."""
@@ -300,7 +314,7 @@ class ArrivalUser(FastHttpUser):
         sleep_until, offer = self.sleeper.sleep_until, senders.offer
         start_at, pick, randrange, dropped = plan.start_at, shop.pick, rng.randrange, shop.dropped
         try:
-            for offset in arrival_offsets(plan.shape, plan.processes, plan.duration_s, schedule_rng(plan.seed)):
+            for offset in plan.schedule(gevent.sleep):
                 due = start_at + offset
                 # Arrivals already due (the timer woke late, or they are closer together than a wake-up)
                 # go out without another sleep, each still stamped with its own intended time.

@@ -51,7 +51,8 @@ class PageLog:
 
 
 class Chromium:
-    def __init__(self, executable: str, width: int = 1366, height: int = 900) -> None:
+    def __init__(self, executable: str, width: int = 1366, height: int = 900, loopback: bool = False) -> None:
+        """`loopback`: pages may ask 127.0.0.1 (a local server under test); every other host still fails."""
         self.width, self.height = width, height
         self.profile = tempfile.mkdtemp(prefix="cachechaos-chromium-")
         to_child_r, self._to_child = os.pipe()
@@ -72,7 +73,7 @@ class Chromium:
             "--disable-extensions", "--disable-default-apps", "--mute-audio", "--hide-scrollbars",
             "--disable-dev-shm-usage", "--allow-file-access-from-files",
             # Any host name fails to resolve: a report that tried to load something would fail loudly.
-            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--host-resolver-rules=MAP * ~NOTFOUND" + (", EXCLUDE 127.0.0.1" if loopback else ""),
             f"--user-data-dir={self.profile}", f"--window-size={width},{height}",
             "--remote-debugging-pipe", "about:blank",
         ]
@@ -164,6 +165,13 @@ class Chromium:
     # -- pages -------------------------------------------------------------------------------------------
 
     def open(self, path: Path, width: int | None = None, media: str | None = None) -> Page:
+        """A report file, once its charts are drawn."""
+        page = self.open_url(path.resolve().as_uri(), width, media)
+        page.wait_for("document.body && document.body.dataset.chartsReady !== undefined")
+        return page
+
+    def open_url(self, url: str, width: int | None = None, media: str | None = None) -> Page:
+        """Any page (a file, or a server on 127.0.0.1: host names never resolve), once loaded."""
         target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         for domain in ("Runtime", "Log", "Network", "Page"):
@@ -172,12 +180,9 @@ class Chromium:
                                                         "deviceScaleFactor": 1, "mobile": False}, session=session)
         if media:
             self.call("Emulation.setEmulatedMedia", {"media": media}, session=session)
-        url = path.resolve().as_uri()
         self.call("Page.navigate", {"url": url}, session=session)
         self.wait_event(session, "Page.loadEventFired")
-        page = Page(self, target, session, url)
-        page.wait_for("document.body && document.body.dataset.chartsReady !== undefined")
-        return page
+        return Page(self, target, session, url)
 
     def close(self) -> None:
         """Browser.close, then the process group (everything chromium forked) by its id if it lingers."""
