@@ -265,7 +265,8 @@ class ExperimentRun:
                 self.adapter_notes.append(message)
         load = self.load = LoadRun(traffic, list(target.endpoints.backends.values()), self.run_dir, spec.duration_s,
                                    catalog, adapter)
-        self.sampler = Sampler(target, self.run_dir / METRICS_FILE, load_stats=lambda: _jsonable(load.stats()))
+        self.sampler = Sampler(target, self.run_dir / METRICS_FILE, load_stats=lambda: _jsonable(load.stats()),
+                               metric_names=topology.metrics if isinstance(topology, AttachedTopologySpec) else None)
         self.scheduler = FaultScheduler(
             FaultContext(target, self.options.allow_destructive, self.run_dir, catalog.categories), self.journal)
         state = LiveState(spec.name, spec.duration_s, [p.name for p in spec.phases])

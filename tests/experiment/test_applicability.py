@@ -139,6 +139,8 @@ def test_stampede_binds_to_the_database_link_and_the_services_own_redis_keys() -
     faults = [f.model_dump() for p in bind_row(spec, topology, found).phases for f in p.faults]
     assert {f["link"] for f in faults if f["type"] == "latency"} == {"pg"}
     assert next(f for f in faults if f["type"] == "expire_keys")["keys"] == [f"item:{i}" for i in range(1, 6)]
+    # The amplification's baseline is at least one query per expired key and backend (5 keys, 1 backend).
+    assert bind_row(spec, topology, found).criteria[0].params["floor_qps"] == 5.0
     without = _external(**{k: v for k, v in topology.model_dump().items() if k in ("toxiproxy", "redis", "chaos_targets")})
     assert 'cache.key_template: "<prefix>{key}"' in " ".join(row_applicability(spec, offer_of(without, seen)).missing)
 
