@@ -10,6 +10,8 @@ phases, faults and criteria, and takes from the topology:
 - the bounds of criteria that name a service level (`slo:` on a criterion, the topology's `slo:`);
   the freshness criterion's window is the topology's `cache.freshness_budget_s`;
 - the arrival rate (`load.rate_per_s`), so a gate never floods a staging service by surprise;
+- a failover time over writes that never failed: 0 s (the service's carts may not live in Redis,
+  as the sample backend's do in that row), not "no effect";
 - the floor of a DB-amplification baseline: one query per key the row expires and backend, the
   burst a service with single flight cannot avoid, which over the near-idle database of a
   well-cached service would otherwise read as a stampede.
@@ -101,6 +103,8 @@ def bind_row(spec: ExperimentSpec, topology: AttachedTopologySpec, applicability
                 data["detection"]["criterion"] = criterion["name"]
         if written.label in applicability.from_counters:
             criterion.setdefault("params", {})["source"] = "metrics"
+        if criterion["check"] == "failover_time":
+            criterion.setdefault("params", {}).setdefault("unaffected_passes", True)
         if criterion["check"] == "db_amplification":
             criterion.setdefault("params", {}).setdefault("floor_qps", float(_expired_keys(spec) * _backend_count(topology)))
         if slo == "freshness":
