@@ -8,7 +8,9 @@ phases, faults and criteria, and takes from the topology:
 - the links its faults act on, by role (`toxiproxy.links`: database, redis, invalidation), and
   the Redis keys they touch (`cache.key_template`: `product:7` becomes `item:7`);
 - the bounds of criteria that name a service level (`slo:` on a criterion, the topology's `slo:`);
-  the freshness criterion's window is the topology's `cache.freshness_budget_s`;
+  the freshness criterion's window is the topology's `cache.freshness_budget_s`, and a recovery
+  is observed for as long as its bound (else a recovery slower than the row's phase but within
+  the bound would read as "never recovered");
 - the arrival rate (`load.rate_per_s`), so a gate never floods a staging service by surprise;
 - a failover time over writes that never failed: 0 s (the service's carts may not live in Redis,
   as the sample backend's do in that row), not "no effect";
@@ -43,6 +45,9 @@ _RATE_FIELDS = ("rate_per_s", "start_rate_per_s", "end_rate_per_s", "base_rate_p
 # How long the freshness row measures beyond its budget: a read can only be stale past the budget
 # once a write is older than it.
 FRESHNESS_MARGIN_S = 15.0
+# What a recovery row observes beyond its bound and hold: the fault's own time (a restart of every
+# backend takes seconds) before the clock starts.
+RECOVERY_MARGIN_S = 10.0
 
 
 def slo_bound(name: str, slo: ServiceLevels) -> dict[str, float]:
@@ -110,6 +115,10 @@ def bind_row(spec: ExperimentSpec, topology: AttachedTopologySpec, applicability
         if slo == "freshness":
             criterion.setdefault("params", {})["window_s"] = budget
             _measure_past(data["phases"], criterion["params"].get("phase"), budget + FRESHNESS_MARGIN_S)
+        if slo == "recovery_s" and criterion["check"] == "recovery_time":
+            params = criterion.get("params", {})
+            _observe_recovery(data["phases"], params.get("after"),
+                              topology.slo.recovery_s + float(params.get("hold_s", 5.0)) + RECOVERY_MARGIN_S)
         criteria.append(criterion)
     data["criteria"] = criteria
     return ExperimentSpec.model_validate(data)
@@ -128,6 +137,12 @@ def _measure_past(phases: list[dict[str, Any]], name: str | None, seconds: float
     """The measured phase (`name`, else the last) lasts `seconds`: past the window, and no longer."""
     phase = next((p for p in phases if p["name"] == name), phases[-1])
     phase["duration_s"] = seconds
+
+
+def _observe_recovery(phases: list[dict[str, Any]], after: str | None, seconds: float) -> None:
+    """The phase of the fault a recovery follows (by type or id, else the last) lasts at least `seconds`."""
+    phase = next((p for p in phases for f in p.get("faults", []) if after in (f.get("type"), f.get("id"))), phases[-1])
+    phase["duration_s"] = max(float(phase["duration_s"]), seconds)
 
 
 def _user_key(sample_key: str, template: str) -> str:

@@ -160,6 +160,10 @@ def test_the_compose_example_declares_its_roles_and_runs_all_but_the_per_backend
     spec = ROWS["invalidation-delay"]
     bound = bind_row(spec, topology, row_applicability(spec, offer))
     assert bound.phases[1].faults[0].model_dump()["link"] == "pubsub.*"
+    # A recovery is observed for as long as its bound: the flush phase lasts the topology's recovery_s and more.
+    spec = ROWS["flushall-recovery"]
+    flush = bind_row(spec, topology, row_applicability(spec, offer)).phases[1]
+    assert flush.name == "flush" and flush.duration_s >= topology.slo.recovery_s + 3 > spec.phases[1].duration_s
     # The sample backend's row keeps its carts in Redis; the service's may not: unfailed writes are 0 s of outage.
     spec = ROWS["primary-killed"]
     failover = next(c for c in bind_row(spec, topology, row_applicability(spec, offer)).criteria if c.check == "failover_time")
