@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from cachechaos.checks.criteria import Criterion
 from cachechaos.faults import FaultSpec
+from cachechaos.metric_names import DB_QUERIES, hits_name
 from cachechaos.names import kind_of, parse_link
 
 if TYPE_CHECKING:
@@ -43,8 +44,12 @@ NEED_LINES: dict[str, str] = {
     "layer": "needs the layer that served each read: an `X-Cache: l1|l2|miss` header (kind compose: offers: [x_cache]), "
              "or adapter.layer_header / adapter.layer_path (JMESPath into the read's body)",
     "db_rate": "needs a DB query rate: postgres.dsn: <dsn> (pg_stat_database)",
-    "backend_db_rate": "needs the backends' DB query counter: db_queries_total in your /metrics (kind compose: "
-                       "offers: [metrics])",
+    "backend_db_rate": "needs the backends' DB query counter in your /metrics: metrics.db_queries: <your counter's "
+                       "name> (or db_queries_total itself; kind compose: offers: [metrics])",
+    "l1_counters": "needs your in-process cache's hit and miss counters in /metrics: metrics: {l1_hits: <name>, "
+                   "l1_misses: <name>}",
+    "l2_counters": "needs your shared cache's hit and miss counters: redis.nodes (Redis INFO), or metrics: "
+                   "{l2_hits: <name>, l2_misses: <name>}",
     "redis_stats": "needs INFO of your Redis nodes: redis.nodes: {<name>: <host:port>}",
     "redis_admin": "needs admin on a Redis node: list it in redis.nodes and in chaos_targets (faults act with "
                    "--allow-destructive)",
@@ -62,10 +67,13 @@ NEED_LINES: dict[str, str] = {
 # Where a need is met, for saying what a possible check reads.
 SOURCES: dict[str, str] = {"layer": "the layer that served each read", "db_rate": "pg_stat_database",
                            "backend_db_rate": "the backends' db_queries_total", "redis_stats": "Redis INFO",
-                           "sentinel": "the Sentinels", "carts": "cart reads and writes", "orders": "orders"}
+                           "sentinel": "the Sentinels", "carts": "cart reads and writes", "orders": "orders",
+                           "l1_counters": "the backends' L1 hit and miss counters",
+                           "l2_counters": "L2 hit and miss counters (Redis INFO or the backends' own)"}
 
 # What each optional part of the contract a topology says it `offers` meets.
-OFFERED = {"x_cache": "layer", "metrics": "backend_db_rate", "carts": "carts", "orders": "orders", "discount": "discount"}
+OFFERED = {"x_cache": ("layer",), "metrics": ("backend_db_rate", "l1_counters"), "carts": ("carts",),
+           "orders": ("orders",), "discount": ("discount",)}
 
 # Traffic actions beyond the product contract (reads, writes, absent ids), and what each needs.
 ACTION_NEEDS: dict[str, str] = {"cart_read": "carts", "cart_write": "carts", "checkout": "orders", "discount": "discount"}
@@ -131,7 +139,7 @@ def check_needs(check: str, params: dict[str, Any]) -> set[str]:
         needs.add("sentinel")
     if check == "hit_rate":
         needs.add("layer" if params.get("source", "history") == "history"
-                  else "redis_stats" if params.get("layer") == "l2" else "backend_db_rate")
+                  else "l2_counters" if params.get("layer") == "l2" else "l1_counters")
     if check == "key_redis_rate":
         needs.add("layer")
     if check == "db_amplification":
@@ -164,6 +172,7 @@ class RowApplicability:
     left_out: list[str] = field(default_factory=list)        # criteria and actions the run leaves out, and why
     dropped_criteria: list[str] = field(default_factory=list)
     dropped_actions: list[str] = field(default_factory=list)
+    from_counters: list[str] = field(default_factory=list)  # hit-rate criteria read from counters, not X-Cache
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -209,8 +218,9 @@ def _probe_has(seen: ProbeSeen) -> set[str]:
         has.add("carts")
     if seen.postgres:
         has.add("db_rate")
-    if any(k.split("{")[0] == "db_queries_total" for k in seen.metrics):
-        has.add("backend_db_rate")
+    if any(k.split("{")[0] == DB_QUERIES for k in seen.metrics):
+        has.add("backend_db_rate")  # the probe's samples carry the toolkit's names, mapped from the service's
+    has.update(f"{layer}_counters" for layer in ("l1", "l2") if hits_name(layer) in seen.metrics)
     if seen.redis_ok:
         has.add("redis_stats")
     return has
@@ -240,7 +250,11 @@ def offer_of(topology: AnyTopologySpec | AttachedTopologySpec, seen: ProbeSeen |
     for role, proxy in proxies.items():
         if seen is None or fnmatch.filter(seen.proxies, proxy):
             has.add(f"link:{role}")
-    has.update(OFFERED[part] for part in topology.offers)
+    has.update(need for part in topology.offers for need in OFFERED[part])
+    if topology.metrics is not None:
+        has.update(f"{layer}_counters" for layer in topology.metrics.layers())
+        if topology.metrics.db_queries is not None and seen is None:
+            has.add("backend_db_rate")
     if isinstance(topology, ExternalTopologySpec):
         nodes = set(seen.redis_ok) if seen is not None else set(topology.redis.nodes)
         if nodes & targets:
@@ -270,6 +284,8 @@ def offer_of(topology: AnyTopologySpec | AttachedTopologySpec, seen: ProbeSeen |
             has.add("db_rate")
     if seen is not None:
         has |= _probe_has(seen)
+    if "redis_stats" in has:
+        has.add("l2_counters")  # Redis's own keyspace hits and misses
     return Offer(topology.name, frozenset(has))
 
 

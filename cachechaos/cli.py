@@ -587,8 +587,10 @@ def schema(kind: str) -> None:
 
 @cli.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=Path("."))
-@click.option("--ci", type=click.Choice(["github", "gitlab", "none"]), default="github", show_default=True,
-              help="Which CI recipe to add (GitHub Actions: .github/workflows/cachechaos.yml; GitLab: .gitlab-ci.yml).")
+@click.option("--ci", type=click.Choice(["github", "gitlab", "github-compose", "gitlab-compose", "none"]), default="github",
+              show_default=True,
+              help="Which CI recipe to add (GitHub Actions: .github/workflows/cachechaos.yml; GitLab: .gitlab-ci.yml). "
+                   "The -compose ones bring up your compose project (targets/compose/), gate it and take it down.")
 @click.option("--force", is_flag=True, help="Overwrite files that already exist.")
 def init(directory: Path, ci: str, force: bool) -> None:
     """Copy the packaged experiments, suites, topology and a CI recipe into DIRECTORY to edit."""

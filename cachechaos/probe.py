@@ -23,6 +23,7 @@ import redis
 from cachechaos.applicability import SOURCES, ProbeSeen, check_needs, fault_type_needs, line, offer_of
 from cachechaos.checks.registry import CHECKS
 from cachechaos.faults import REGISTRY as FAULTS
+from cachechaos.metric_names import translate
 from cachechaos.names import backend_urls
 from cachechaos.prometheus_text import prometheus_samples
 from cachechaos.proxy.client import ToxiproxyClient, ToxiproxyError
@@ -194,7 +195,7 @@ class _Prober:
                      required=False)
             return
         samples, problem = prometheus_samples(response.text)
-        self.seen.metrics = samples
+        self.seen.metrics = translate(samples, self.spec.metrics)
         if not samples:
             self.add("backend", "GET /metrics", "missing", problem or "an empty body", required=False)
         else:

@@ -44,8 +44,13 @@ class Validated:
     detail: str  # what was checked besides the file itself
 
 
-def validate_file(path: Path, topology: Path | None = None) -> Validated:
-    """Check one file as `run`/`gate`/`up` would load it; raises ConfigFileError (or another BadInput)."""
+def validate_file(path: Path, topology: Path | None = None, gate: bool = False) -> Validated:
+    """Check one file as `run`/`gate`/`up` would load it; raises ConfigFileError (or another BadInput).
+
+    A suite is what `gate` runs, so against a service cachechaos attaches to (kind external or
+    compose) its rows are bound as `gate --topology` binds them (cachechaos.experiment.binding):
+    the sample backend's overrides dropped, links and keys by role, and the rows the topology
+    cannot run listed, not rejected. `gate` does the same for a single experiment."""
     data, node = load_yaml(path)
     kind = detect_kind(data)
     if kind is None:
@@ -53,7 +58,7 @@ def validate_file(path: Path, topology: Path | None = None) -> Validated:
         raise ConfigFileError(path, line, None, "cannot tell what this file is: an experiment has `phases`, a suite "
                               "`experiments`, a topology `kind` (or redis, postgres, backends)")
     if kind == "experiment":
-        return _experiment(path, topology)
+        return _experiment(path, topology, gate)
     if kind == "suite":
         return _suite(path, topology)
     from cachechaos.runtime.topology import load_topology
@@ -62,21 +67,40 @@ def validate_file(path: Path, topology: Path | None = None) -> Validated:
     return Validated(path, kind, spec.name, f"kind {spec.kind}")
 
 
-def _experiment(path: Path, topology: Path | None) -> Validated:
+def _experiment(path: Path, topology: Path | None, gate: bool) -> Validated:
     from cachechaos.experiment.model import load_experiment
 
     spec = load_experiment(path)
-    cells = check_cells(spec, path, topology)
-    return Validated(path, "experiment", spec.name, f"{cells} cell(s) fit their topology")
+    not_applicable: list[str] = []
+    cells = check_cells(spec, path, topology, gate, not_applicable)
+    return Validated(path, "experiment", spec.name, f"{cells} cell(s) fit their topology" +
+                     "".join(f"; not applicable: {line}" for line in not_applicable))
 
 
-def check_cells(spec: Any, path: Path, topology: Path | None) -> int:
+def check_cells(spec: Any, path: Path, topology: Path | None, gate: bool = False,
+                not_applicable: list[str] | None = None) -> int:
     """Every cell a gate could run of `spec` (the default, each variant, the control) against its
-    topology, as the runner validates it before starting; the number of cells checked."""
-    from cachechaos.experiment.runner import ExperimentRun, RunOptions
-    from cachechaos.experiment.suite import matrix_cells
+    topology, as the runner validates it before starting; the number of cells checked.
 
-    cells = [(None, False)] + (matrix_cells(spec, list(spec.variants)) if spec.variants else [])
+    With `gate` and a topology cachechaos attaches to, the cells are the bound row's (with its
+    faults, and the control); a row the topology cannot run has none, and what it needs goes to
+    `not_applicable`. Nothing is probed: the topology's declarations stand for the target."""
+    from cachechaos.experiment.runner import ExperimentRun, RunOptions
+    from cachechaos.experiment.suite import Cell, attached_topology, gate_row, matrix_cells
+
+    attached = attached_topology(RunOptions(topology=topology)) if gate else None
+    cells: list[Cell]
+    if attached is not None:
+        from cachechaos.applicability import offer_of
+
+        applicability, bound, cells = gate_row(spec, attached, offer_of(attached))
+        if bound is None:
+            if not_applicable is not None:
+                not_applicable.append(f"{spec.name} ({'; '.join(applicability.missing)})")
+            return 0
+        spec = bound
+    else:
+        cells = [(None, False)] + (matrix_cells(spec, list(spec.variants)) if spec.variants else [])
     for variant, control in cells:
         ExperimentRun(spec, path, RunOptions(topology=topology, variant=variant, control=control)).validate()
     return len(cells)
@@ -86,18 +110,23 @@ def _suite(path: Path, topology: Path | None) -> Validated:
     from cachechaos.experiment.model import load_suite, suite_experiment
 
     suite = load_suite(path)
+    not_applicable: list[str] = []
     for i in range(len(suite.experiments)):
         exp_path, spec = suite_experiment(path, suite, i)
-        check_cells(spec, exp_path, topology)
-    return Validated(path, "suite", suite.name, f"{len(suite.experiments)} experiment(s) valid")
+        check_cells(spec, exp_path, topology, True, not_applicable)
+    runs = len(suite.experiments) - len(not_applicable)
+    return Validated(path, "suite", suite.name, f"{len(suite.experiments)} experiment(s) valid" +
+                     (f", {runs} applicable to the topology; not applicable: {', '.join(not_applicable)}"
+                      if not_applicable else ""))
 
 
-def validate_files(paths: list[Path], topology: Path | None = None) -> list[tuple[Path, Validated | BadInput]]:
+def validate_files(paths: list[Path], topology: Path | None = None,
+                   gate: bool = False) -> list[tuple[Path, Validated | BadInput]]:
     """Each file's result: what it is, or the error that makes it invalid."""
     results: list[tuple[Path, Validated | BadInput]] = []
     for path in paths:
         try:
-            results.append((path, validate_file(path, topology)))
+            results.append((path, validate_file(path, topology, gate)))
         except BadInput as exc:
             results.append((path, exc))
     return results

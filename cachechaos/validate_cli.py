@@ -14,8 +14,12 @@ from cachechaos.validate import Validated, validate_files
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--topology", "topology", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Check experiments against this topology file instead of their own target (as `run --topology`).")
+@click.option("--gate", "gate", is_flag=True,
+              help="Check experiments as `gate --topology` runs them: on a service cachechaos attaches to (kind "
+                   "external or compose), each row bound to the topology by role, the rows it cannot run listed as "
+                   "not applicable. Suites are always checked this way.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the errors.")
-def validate(files: tuple[Path, ...], topology: Path | None, quiet: bool) -> None:
+def validate(files: tuple[Path, ...], topology: Path | None, gate: bool, quiet: bool) -> None:
     """Check experiment, suite and topology files (the kind is told from the fields) as `run`, `gate`
     and `up` would load them, without starting anything: an experiment's faults against what its
     topology can do, a suite's experiments and variants.
@@ -26,7 +30,7 @@ def validate(files: tuple[Path, ...], topology: Path | None, quiet: bool) -> Non
     from cachechaos.checklist import resolve
 
     bad = 0
-    for path, result in validate_files([resolve(f) for f in files], resolve(topology) if topology else None):
+    for path, result in validate_files([resolve(f) for f in files], resolve(topology) if topology else None, gate):
         if isinstance(result, Validated):
             if not quiet:
                 click.echo(f"ok {path}: {result.kind} {result.name} ({result.detail})")

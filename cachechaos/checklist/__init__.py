@@ -47,8 +47,11 @@ PACKAGED_SUITE = EXPERIMENTS_DIR / "checklist.yaml"
 CI_RECIPES: dict[str, tuple[str, Path]] = {
     "github": ("github-actions.yml", Path(".github/workflows/cachechaos.yml")),
     "gitlab": ("gitlab-ci.yml", Path(".gitlab-ci.yml")),
+    # Variants that bring up the repository's own compose project, gate it and take it down.
+    "github-compose": ("github-actions-compose.yml", Path(".github/workflows/cachechaos.yml")),
+    "gitlab-compose": ("gitlab-ci-compose.yml", Path(".gitlab-ci.yml")),
 }
-CiChoice = Literal["github", "gitlab", "none"]
+CiChoice = Literal["github", "gitlab", "github-compose", "gitlab-compose", "none"]
 
 
 def resolve(path: Path) -> Path:

@@ -11,8 +11,9 @@ from cachechaos.checks.stats import mean, rounded
 
 @declares(unit="x")
 def db_amplification(run: RunData, phase: str = "fault", baseline_phase: str = "baseline",
-                     source: Literal["postgres", "backend"] = "postgres") -> Measurement:
-    """Peak per-second DB queries in `phase` (a phase name or fault id) / their mean in `baseline_phase`.
+                     source: Literal["postgres", "backend"] = "postgres", floor_qps: float = 0.0) -> Measurement:
+    """Peak per-second DB queries in `phase` (a phase name or fault id) / their mean in `baseline_phase`,
+    the mean taken as at least `floor_qps`.
 
     source "postgres" counts transactions at PostgreSQL (pg_stat_database, independent of the
     system under test, but flushed by PostgreSQL about once a second, which smears a short burst
@@ -21,10 +22,12 @@ def db_amplification(run: RunData, phase: str = "fault", baseline_phase: str = "
     name = "db_qps" if source == "postgres" else "backend_db_qps"
     series = run.series(name)
     in_phase = run.series_in(name, phase)
-    baseline_mean = mean([v for _, v in run.series_in(name, run.phase(baseline_phase))])
+    measured_mean = mean([v for _, v in run.series_in(name, run.phase(baseline_phase))])
+    baseline_mean = max(measured_mean, floor_qps) if measured_mean is not None else None
     peak = max(in_phase, key=lambda p: p[1], default=None)
     details = {
-        "phase": phase, "baseline_phase": baseline_phase, "source": source, "baseline_mean_qps": baseline_mean,
+        "phase": phase, "baseline_phase": baseline_phase, "source": source, "baseline_mean_qps": measured_mean,
+        "floor_qps": floor_qps,
         "peak_qps": peak[1] if peak else None, "peak_at": peak[0] if peak else None,
         "series": [[rounded(t, 3), rounded(v, 3)] for t, v in series],
     }

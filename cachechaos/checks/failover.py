@@ -4,7 +4,10 @@ Writes that go to Redis (carts with `cart_store: redis`) fail while no primary i
 reachable. The outage ends at the first successful write after which no write fails
 for `hold_s`: one lucky write while others keep failing does not end it. When no
 write failed the fault had no visible effect: that is reported as "no effect" (no
-value, so the criterion fails), not as a failover of 0 s.
+value, so the criterion fails), not as a failover of 0 s; unless `unaffected_passes`, for a
+service whose writes do not go through Redis (carts in its database): there, writes that never
+failed are an outage of 0 s. `cachechaos gate` sets it on a service it attaches to, whose
+carts it cannot know to be in Redis; the row's other criteria show whether the fault took.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ def sustained_success(invoke: Floats, ok: Mask, after: float, hold_s: float, end
 
 @declares(unit="s")
 def failover_time(run: RunData, fault: str | None = None, op: Literal["cart", "product"] = "cart",
-                  hold_s: float = 2.0) -> Measurement:
+                  hold_s: float = 2.0, unaffected_passes: bool = False) -> Measurement:
     windows = [f for f in run.faults if f.ok] if fault is None else [run.fault(fault)]
     if not windows:
         return Measurement("failover_time", None, "s", {"reason": "no fault was injected"})
@@ -49,8 +52,12 @@ def failover_time(run: RunData, fault: str | None = None, op: Literal["cart", "p
     details: dict[str, object] = {"fault": windows[0].name, "fault_at": start, "op": op, "hold_s": hold_s,
                                   "writes_after_fault": len(writes)}
     if not len(failures):
-        details["reason"] = "no effect: no write failed after the fault, so there was no failover to time"
         details["effect"] = False
+        if unaffected_passes and len(writes):
+            details["write_outage_s"] = 0.0
+            details["note"] = f"no {op} write failed after the fault: the service's writes did not stop"
+            return Measurement("failover_time", 0.0, "s", details)
+        details["reason"] = "no effect: no write failed after the fault, so there was no failover to time"
         return Measurement("failover_time", None, "s", details)
     first_failure_at = float(writes.invoke[failures[0]])
     recovered = sustained_success(writes.invoke, ok, first_failure_at, hold_s, run.end)

@@ -14,6 +14,7 @@ from cachechaos.checks.stats import byte_counts, ratio
 from cachechaos.checks.windows import Window
 from cachechaos.history.columns import Ints
 from cachechaos.history.format import Layer, Op
+from cachechaos.metric_names import hits_name, lookups_name
 
 _READ = int(Op.READ)
 LayerName = Literal["l1", "l2", "any"]
@@ -38,19 +39,26 @@ def _ok_reads(run: RunData, window: str | None) -> tuple[Ints, NDArray[np.uint8]
     return c.key[ok], c.layer[ok]
 
 
+def _backend_counts(run: RunData, window: Window | None, layer: str) -> tuple[float, float]:
+    """Hits and lookups of one layer, summed over the backends' cache_{hits,requests}_total."""
+    backend = [d for d in counter_deltas(run.samples, backend_reader(hits_name(layer), lookups_name(layer)))
+               if window is None or window.closes(d.t)]
+    return sum(d.raw[0] for d in backend), sum(d.raw[1] for d in backend)
+
+
 def _metric_rates(run: RunData, window: Window | None) -> dict[str, Any]:
-    """l2 from Redis keyspace_hits/misses of every node; l1 from the backends' cache_{hits,requests}_total."""
+    """l2 from Redis keyspace_hits/misses of every node, else (no Redis sampled) from the backends' own
+    L2 counters; l1 from the backends' cache_{hits,requests}_total (a service's own names map onto
+    these: cachechaos.metric_names)."""
     redis = [d for d in counter_deltas(run.samples, redis_reader("keyspace_hits", "keyspace_misses"))
              if window is None or window.closes(d.t)]
     hits = sum(d.raw[0] for d in redis)
-    misses = sum(d.raw[1] for d in redis)
-    backend = [d for d in counter_deltas(run.samples, backend_reader('cache_hits_total{layer="l1"}',
-                                                                   'cache_requests_total{layer="l1"}'))
-               if window is None or window.closes(d.t)]
-    l1_hits = sum(d.raw[0] for d in backend)
-    l1_lookups = sum(d.raw[1] for d in backend)
-    return {"l2": ratio(hits, hits + misses), "l1": ratio(l1_hits, l1_lookups), "any": None,
-            "counts": {"keyspace_hits": hits, "keyspace_misses": misses, "l1_hits": l1_hits, "l1_lookups": l1_lookups}}
+    lookups = hits + sum(d.raw[1] for d in redis)
+    if not redis:
+        hits, lookups = _backend_counts(run, window, "l2")
+    l1_hits, l1_lookups = _backend_counts(run, window, "l1")
+    return {"l2": ratio(hits, lookups), "l1": ratio(l1_hits, l1_lookups), "any": None,
+            "counts": {"l2_hits": hits, "l2_lookups": lookups, "l1_hits": l1_hits, "l1_lookups": l1_lookups}}
 
 
 def hot_set(keys: Ints, size: int) -> Ints:

@@ -146,7 +146,7 @@ class ComposeTarget:
             toxiproxy = ExternalToxiproxy(url=f"http://{self._first(spec.toxiproxy.service, spec.toxiproxy.port)}")
         return ExternalTopologySpec(
             name=spec.name, backends=backends, catalog=spec.catalog, cache=spec.cache, final_reads=spec.final_reads,
-            chaos_targets=spec.chaos_targets, adapter=spec.adapter, postgres=postgres, toxiproxy=toxiproxy,
+            chaos_targets=spec.chaos_targets, adapter=spec.adapter, metrics=spec.metrics, postgres=postgres, toxiproxy=toxiproxy,
             redis=ExternalRedis(master_name=r.master_name, sentinels=[self._first(s, r.sentinel_port) for s in r.sentinels],
                                 nodes={n: self._first(n, r.port) for n in r.nodes}, username=r.username,
                                 password=r.password, sentinel_password=r.sentinel_password))

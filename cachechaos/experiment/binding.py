@@ -8,8 +8,15 @@ phases, faults and criteria, and takes from the topology:
 - the links its faults act on, by role (`toxiproxy.links`: database, redis, invalidation), and
   the Redis keys they touch (`cache.key_template`: `product:7` becomes `item:7`);
 - the bounds of criteria that name a service level (`slo:` on a criterion, the topology's `slo:`);
-  the freshness criterion's window is the topology's `cache.freshness_budget_s`;
-- the arrival rate (`load.rate_per_s`), so a gate never floods a staging service by surprise.
+  the freshness criterion's window is the topology's `cache.freshness_budget_s`, and a recovery
+  is observed for as long as its bound (else a recovery slower than the row's phase but within
+  the bound would read as "never recovered");
+- the arrival rate (`load.rate_per_s`), so a gate never floods a staging service by surprise;
+- a failover time over writes that never failed: 0 s (the service's carts may not live in Redis,
+  as the sample backend's do in that row), not "no effect";
+- the floor of a DB-amplification baseline: one query per key the row expires and backend, the
+  burst a service with single flight cannot avoid, which over the near-idle database of a
+  well-cached service would otherwise read as a stampede.
 
 Criteria and traffic actions the target cannot serve (cachechaos.applicability) are left out,
 and the run's notes say so.
@@ -28,14 +35,19 @@ from cachechaos.applicability import (
     line,
     link_role,
 )
+from cachechaos.checks.criteria import Criterion
 from cachechaos.experiment.model import ExperimentSpec
-from cachechaos.runtime.external_spec import AttachedTopologySpec, ServiceLevels
+from cachechaos.runtime.compose_spec import ComposeTopologySpec
+from cachechaos.runtime.external_spec import AttachedTopologySpec, ExternalTopologySpec, ServiceLevels
 
 # Arrival shapes and their rate fields: a bound row's peak rate is the topology's load.rate_per_s.
 _RATE_FIELDS = ("rate_per_s", "start_rate_per_s", "end_rate_per_s", "base_rate_per_s", "spike_rate_per_s")
 # How long the freshness row measures beyond its budget: a read can only be stale past the budget
 # once a write is older than it.
 FRESHNESS_MARGIN_S = 15.0
+# What a recovery row observes beyond its bound and hold: the fault's own time (a restart of every
+# backend takes seconds) before the clock starts.
+RECOVERY_MARGIN_S = 10.0
 
 
 def slo_bound(name: str, slo: ServiceLevels) -> dict[str, float]:
@@ -92,20 +104,45 @@ def bind_row(spec: ExperimentSpec, topology: AttachedTopologySpec, applicability
             (side, value), = bound.items()
             criterion["name"] = f"{written.label} [slo.{'stale_reads' if slo == 'freshness' else slo} " \
                                 f"{'>=' if side == 'min' else '<='} {value:g}]"
-            if data.get("detection", {}).get("criterion") == written.label:
+            if (data.get("detection") or {}).get("criterion") == written.label:
                 data["detection"]["criterion"] = criterion["name"]
+        if written.label in applicability.from_counters:
+            criterion.setdefault("params", {})["source"] = "metrics"
+        if criterion["check"] == "failover_time":
+            criterion.setdefault("params", {}).setdefault("unaffected_passes", True)
+        if criterion["check"] == "db_amplification":
+            criterion.setdefault("params", {}).setdefault("floor_qps", float(_expired_keys(spec) * _backend_count(topology)))
         if slo == "freshness":
             criterion.setdefault("params", {})["window_s"] = budget
             _measure_past(data["phases"], criterion["params"].get("phase"), budget + FRESHNESS_MARGIN_S)
+        if slo == "recovery_s" and criterion["check"] == "recovery_time":
+            params = criterion.get("params", {})
+            _observe_recovery(data["phases"], params.get("after"),
+                              topology.slo.recovery_s + float(params.get("hold_s", 5.0)) + RECOVERY_MARGIN_S)
         criteria.append(criterion)
     data["criteria"] = criteria
     return ExperimentSpec.model_validate(data)
+
+
+def _backend_count(topology: AttachedTopologySpec) -> int:
+    return len(topology.backends) if isinstance(topology, (ExternalTopologySpec, ComposeTopologySpec)) else 1
+
+
+def _expired_keys(spec: ExperimentSpec) -> int:
+    """How many keys the row's faults expire, over all its phases."""
+    return sum(len(getattr(f, "keys", None) or ()) for p in spec.phases for f in p.faults if f.type == "expire_keys")
 
 
 def _measure_past(phases: list[dict[str, Any]], name: str | None, seconds: float) -> None:
     """The measured phase (`name`, else the last) lasts `seconds`: past the window, and no longer."""
     phase = next((p for p in phases if p["name"] == name), phases[-1])
     phase["duration_s"] = seconds
+
+
+def _observe_recovery(phases: list[dict[str, Any]], after: str | None, seconds: float) -> None:
+    """The phase of the fault a recovery follows (by type or id, else the last) lasts at least `seconds`."""
+    phase = next((p for p in phases for f in p.get("faults", []) if after in (f.get("type"), f.get("id"))), phases[-1])
+    phase["duration_s"] = max(float(phase["duration_s"]), seconds)
 
 
 def _user_key(sample_key: str, template: str) -> str:
@@ -121,9 +158,14 @@ def row_applicability(spec: ExperimentSpec, offer: Offer) -> RowApplicability:
         for fault in phase.faults:
             missing.update(offer.lacks(fault_needs(fault)))
     mechanism = spec.detection.criterion if spec.detection else None
-    kept, dropped, left_out = [], [], []
+    kept, dropped, left_out, from_counters = [], [], [], []
     for criterion in spec.criteria:
         lacks = offer.lacks(criterion_needs(criterion))
+        if lacks and counters_serve(criterion, offer):
+            from_counters.append(criterion.label)
+            left_out.append(f"criterion {criterion.label!r} reads the {criterion.params.get('layer')} hit rate from "
+                            "your counters (metrics:), not from the layer of each read")
+            lacks = []
         if not lacks:
             kept.append(criterion)
         elif criterion.label == mechanism:
@@ -144,4 +186,13 @@ def row_applicability(spec: ExperimentSpec, offer: Offer) -> RowApplicability:
         missing.update(ACTION_NEEDS[a] for a in actions)
     if missing:
         return RowApplicability(spec.name, False, [line(n) for n in sorted(missing)])
-    return RowApplicability(spec.name, True, [], left_out, dropped, actions)
+    return RowApplicability(spec.name, True, [], left_out, dropped, actions, from_counters)
+
+
+def counters_serve(criterion: Criterion, offer: Offer) -> bool:
+    """Whether a hit rate the row reads from each read's layer can be read from the target's hit and miss
+    counters instead: the layer's counters are there (not the hot keys of one run: counters have no keys)."""
+    params = criterion.params
+    return (criterion.check == "hit_rate" and params.get("source", "history") == "history"
+            and params.get("layer") in ("l1", "l2") and params.get("hot_keys") is None
+            and not offer.lacks([f"{params['layer']}_counters"]))

@@ -296,7 +296,8 @@ class ExperimentRun:
                 self.journal.write("note", source="adapter", text=message)
                 self.adapter_notes.append(message)
         load = self.load = self._load_run(traffic, catalog, adapter)
-        self.sampler = Sampler(target, self.run_dir / METRICS_FILE, load_stats=lambda: _jsonable(load.stats()))
+        self.sampler = Sampler(target, self.run_dir / METRICS_FILE, load_stats=lambda: _jsonable(load.stats()),
+                               metric_names=topology.metrics if isinstance(topology, AttachedTopologySpec) else None)
         self.scheduler = FaultScheduler(
             FaultContext(target, self.options.allow_destructive, self.run_dir, catalog.categories), self.journal)
         self.sampler.start()

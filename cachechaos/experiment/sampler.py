@@ -19,6 +19,7 @@ import httpx
 import psycopg
 import redis
 
+from cachechaos.metric_names import MetricNames, translate
 from cachechaos.prometheus_text import prometheus_samples
 from cachechaos.runtime.target import PostgresAdmin, RedisAdmin, Target
 
@@ -39,8 +40,9 @@ class Sampler:
     """Samples in a thread; sources are read around the fault proxies so faults do not blind it."""
 
     def __init__(self, target: Target, path: Path, load_stats: Callable[[], dict[str, Any]] | None = None,
-                 interval: float = 1.0) -> None:
+                 interval: float = 1.0, metric_names: MetricNames | None = None) -> None:
         self.target = target
+        self.metric_names = metric_names  # the service's own Prometheus names, mapped onto the toolkit's
         self.path = path
         self.load_stats = load_stats
         self.interval = interval
@@ -169,4 +171,4 @@ class Sampler:
             return {"up": False, "status": response.status_code}
         if problem:
             self._gap(source, f"partly {problem}: only the {len(metrics)} samples before it are kept")
-        return {"up": True, "metrics": metrics}
+        return {"up": True, "metrics": translate(metrics, self.metric_names)}

@@ -61,6 +61,20 @@ def matrix_cells(spec: ExperimentSpec, variants: list[str]) -> list[Cell]:
     return cells
 
 
+def gate_row(spec: ExperimentSpec, attached: AttachedTopologySpec,
+             offer: Offer) -> tuple[RowApplicability, ExperimentSpec | None, list[Cell]]:
+    """A row as `gate` runs it on an attached service: whether it applies, the row bound to the topology
+    (None: not applicable) and its cells, with the faults and, when it has any, the control with them dry."""
+    applicability = row_applicability(spec, offer)
+    if not applicability.applicable:
+        return applicability, None, []
+    bound = bind_row(spec, attached, applicability)
+    cells: list[Cell] = [(None, False)]
+    if any(p.faults for p in bound.phases):
+        cells.append((None, True))
+    return applicability, bound, cells
+
+
 def attached_topology(options: RunOptions) -> AttachedTopologySpec | None:
     """The service a gate attaches to (kind external or compose), or None for a sample backend it runs."""
     if options.topology is None:
@@ -128,14 +142,12 @@ def run_suite(path: Path, options: RunOptions, console: Console, matrix: bool = 
         cells: list[Cell] = [(None, False)]
         notes: tuple[str, ...] = ()
         if attached is not None and offer is not None:
-            applicability = row_applicability(spec, offer)
+            applicability, bound, cells = gate_row(spec, attached, offer)
             table.append(applicability)
-            if not applicability.applicable:
+            if bound is None:
                 skipped.append(not_applicable_row(spec, applicability, strict or spec.name in (require or ())))
                 continue
-            spec, notes = bind_row(spec, attached, applicability), tuple(applicability.left_out)
-            if any(p.faults for p in spec.phases):  # the control: the same row with its faults dry
-                cells.append((None, True))
+            spec, notes = bound, tuple(applicability.left_out)
         elif matrix and spec.variants:
             cells = matrix_cells(spec, list(entry.variants or spec.variants))
         entries.append((exp_path, spec, cells, notes))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 import redis
@@ -56,14 +57,18 @@ class _ConfigChange(Fault[Any]):
             return self.ctx.redis.redis_names()
         return [resolve_redis_node(self.ctx.target, self.params.node)]
 
-    def _apply(self, settings: dict[str, str | int]) -> dict[str, Any]:
+    def _apply(self, settings: dict[str, str | int],
+                of_node: Callable[[redis.Redis], dict[str, str | int]] | None = None) -> dict[str, Any]:
+        """CONFIG SET `settings` on every node, with what `of_node` computes from each node itself."""
         nodes = self._nodes()
         for node in nodes:
             self.check_allowed(node)
+        applied: dict[str, dict[str, str | int]] = {}
         for node in nodes:
             with self.ctx.redis.redis_admin(node) as r:
+                mine = applied[node] = {**settings, **(of_node(r) if of_node is not None else {})}
                 saved = {}
-                for key in settings:
+                for key in mine:
                     current = r.config_get(key)
                     if key not in current:
                         raise ValueError(f"Redis has no config parameter {key!r}")
@@ -71,9 +76,9 @@ class _ConfigChange(Fault[Any]):
                 # Saved before any change, so heal restores even after a half-applied inject.
                 self._saved[node] = saved
                 self.will_heal(redis_config_step(node, r, saved))
-                for key, value in settings.items():
+                for key, value in mine.items():
                     r.config_set(key, value)
-        return {"nodes": nodes, "settings": settings, "previous": self._saved}
+        return {"nodes": nodes, "settings": applied, "previous": self._saved}
 
     def heal(self) -> dict[str, Any]:
         restored: dict[str, dict[str, str]] = {}
@@ -152,14 +157,15 @@ class MemoryPressure(_ConfigChange):
     params_model = MemoryPressureParams
 
     def inject(self) -> dict[str, Any]:
-        settings: dict[str, str | int] = {}
-        node = self._nodes()[0]
-        with self.ctx.redis.redis_admin(node) as r:
-            keys = int(r.dbsize())
-            key_bytes = sample_key_bytes(r)
-            used = int(r.info("memory")["used_memory"])
-        settings["maxmemory"] = pressure_limit(used, keys, key_bytes, self.params)
-        if self.params.policy:
-            settings["maxmemory-policy"] = self.params.policy
-        details = self._apply(settings)
-        return {**details, "used_memory": used, "keys": keys, "key_bytes": round(key_bytes)}
+        measured: list[dict[str, int]] = []  # in the order _apply visits the nodes
+
+        def limit(r: redis.Redis) -> dict[str, str | int]:
+            # Each node's own: a primary holds more than its replica (client and replication buffers,
+            # keys not yet replicated), and one limit taken from the replica would empty the primary.
+            keys, key_bytes, used = int(r.dbsize()), sample_key_bytes(r), int(r.info("memory")["used_memory"])
+            measured.append({"used_memory": used, "keys": keys, "key_bytes": round(key_bytes)})
+            return {"maxmemory": pressure_limit(used, keys, key_bytes, self.params)}
+
+        settings: dict[str, str | int] = {"maxmemory-policy": self.params.policy} if self.params.policy else {}
+        details = self._apply(settings, limit)
+        return {**details, "measured": dict(zip(details["nodes"], measured, strict=True))}

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from cachechaos.adapters.model import AdapterSpec, key_count
+from cachechaos.metric_names import MetricNames
 from cachechaos.yamlmodel import Strict
 
 # Without a declared TTL: long enough for the short TTLs a test deployment tends to use.
@@ -142,6 +143,9 @@ class AttachedTopologySpec(Strict):
                                description="the bounds `cachechaos gate` holds the service to")
     load: GateLoad = Field(default_factory=GateLoad,  # type: ignore[arg-type]
                            description="the arrival rate of every `cachechaos gate` row")
+    metrics: MetricNames | None = Field(
+        None, description="your service's own Prometheus names for DB queries and each cache layer's hits and misses "
+                          "(cachechaos.metric_names): DB amplification and hit rates from counters read them")
     adapter: AdapterSpec | None = Field(
         None, description="how the toolkit's operations map onto the service's own API (inline, or the path of a YAML "
                           "file); without it the backends must honour the sample backend's contract")

@@ -118,6 +118,22 @@ def test_db_amplification_is_peak_over_baseline_mean(tmp_path: Path) -> None:
     assert m.details["peak_qps"] == pytest.approx(1000) and m.details["baseline_mean_qps"] == pytest.approx(100)
     quiet = RunData.load(RunDirBuilder(tmp_path / "q").phases(("baseline", 0, 10), ("fault", 10, 20)).write_dir())
     assert CHECKS["db_amplification"](quiet).value is None
+    # A floor above the measured mean replaces it (a near-idle database); one below it changes nothing.
+    assert CHECKS["db_amplification"](run, floor_qps=500).value == pytest.approx(2.0)
+    assert CHECKS["db_amplification"](run, floor_qps=50).value == pytest.approx(10.0)
+
+
+def test_db_amplification_over_an_idle_baseline_is_defined_by_its_floor(tmp_path: Path) -> None:
+    b = RunDirBuilder(tmp_path).phases(("baseline", 0, 5), ("fault", 5, 10))
+    b.sample(0, postgres={"up": True, "xact_commit": 0, "xact_rollback": 0})
+    total = 0
+    for i, q in enumerate([0, 0, 0, 0, 0, 3, 8, 1, 0, 0], start=1):
+        total += q
+        b.sample(i, postgres={"up": True, "xact_commit": total, "xact_rollback": 0})
+    run = RunData.load(b.write_dir())
+    assert CHECKS["db_amplification"](run).value is None  # 0 queries/s at baseline: undefined
+    m = CHECKS["db_amplification"](run, floor_qps=10)
+    assert m.value == pytest.approx(0.8) and m.details["baseline_mean_qps"] == 0 and m.details["floor_qps"] == 10
 
 
 # -- error_rate ------------------------------------------------------------------------------

@@ -33,12 +33,16 @@ def test_failover_time_runs_from_the_fault_to_the_first_write_after_the_outage(t
 def test_failover_time_says_no_effect_without_failures_and_none_without_recovery(tmp_path: Path) -> None:
     b = RunDirBuilder(tmp_path / "a").phases(("fault", 0, 10)).fault("kill", 1, 10, "kill")
     _cart_writes(b, [(0, 10, 200)])
-    m = CHECKS["failover_time"](RunData.load(b.write_dir()))
+    unaffected = RunData.load(b.write_dir())
+    m = CHECKS["failover_time"](unaffected)
     assert m.value is None and m.details["effect"] is False and "no effect" in m.details["reason"]
+    # A service whose carts are not in Redis: writes that never stopped are an outage of 0 s.
+    m = CHECKS["failover_time"](unaffected, unaffected_passes=True)
+    assert m.value == 0.0 and m.details["effect"] is False and "did not stop" in m.details["note"]
     b = RunDirBuilder(tmp_path / "b").phases(("fault", 0, 10)).fault("kill", 1, 10, "kill")
     _cart_writes(b, [(0, 2, 200), (2, 10, 0)])
-    m = CHECKS["failover_time"](RunData.load(b.write_dir()))
-    assert m.value is None and "never" in m.details["reason"]
+    m = CHECKS["failover_time"](RunData.load(b.write_dir()), unaffected_passes=True)
+    assert m.value is None and "never" in m.details["reason"]  # an outage that never ended still fails
 
 
 def test_failover_time_needs_sustained_success_not_one_lucky_write(tmp_path: Path) -> None:

@@ -139,6 +139,8 @@ def test_stampede_binds_to_the_database_link_and_the_services_own_redis_keys() -
     faults = [f.model_dump() for p in bind_row(spec, topology, found).phases for f in p.faults]
     assert {f["link"] for f in faults if f["type"] == "latency"} == {"pg"}
     assert next(f for f in faults if f["type"] == "expire_keys")["keys"] == [f"item:{i}" for i in range(1, 6)]
+    # The amplification's baseline is at least one query per expired key and backend (5 keys, 1 backend).
+    assert bind_row(spec, topology, found).criteria[0].params["floor_qps"] == 5.0
     without = _external(**{k: v for k, v in topology.model_dump().items() if k in ("toxiproxy", "redis", "chaos_targets")})
     assert 'cache.key_template: "<prefix>{key}"' in " ".join(row_applicability(spec, offer_of(without, seen)).missing)
 
@@ -158,3 +160,12 @@ def test_the_compose_example_declares_its_roles_and_runs_all_but_the_per_backend
     spec = ROWS["invalidation-delay"]
     bound = bind_row(spec, topology, row_applicability(spec, offer))
     assert bound.phases[1].faults[0].model_dump()["link"] == "pubsub.*"
+    # A recovery is observed for as long as its bound: the flush phase lasts the topology's recovery_s and more.
+    spec = ROWS["flushall-recovery"]
+    flush = bind_row(spec, topology, row_applicability(spec, offer)).phases[1]
+    assert flush.name == "flush" and flush.duration_s >= topology.slo.recovery_s + 3 > spec.phases[1].duration_s
+    # The sample backend's row keeps its carts in Redis; the service's may not: unfailed writes are 0 s of outage.
+    spec = ROWS["primary-killed"]
+    failover = next(c for c in bind_row(spec, topology, row_applicability(spec, offer)).criteria if c.check == "failover_time")
+    assert failover.params["unaffected_passes"] is True
+    assert "unaffected_passes" not in next(c for c in spec.criteria if c.check == "failover_time").params

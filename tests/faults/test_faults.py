@@ -143,6 +143,33 @@ def test_memory_pressure_shrinks_maxmemory_below_the_dataset_and_heal_restores(t
         r.flushall()
 
 
+def test_memory_pressure_on_every_node_limits_each_by_its_own_memory(topology: LocalTopology, tmp_path: Path) -> None:
+    """A limit taken from one node and set on all would empty a node that holds more than the one measured
+    (seen on a compose project whose first node, a replica after a failover, held less than the primary)."""
+    from cachechaos.faults.redis_faults import MemoryPressureParams, pressure_limit
+
+    params = MemoryPressureParams(node="all", keep_fraction=0.5, headroom_kb=0)
+    scheduler = FaultScheduler(FaultContext(topology), Journal(tmp_path / "j.jsonl"))
+    with topology.redis_admin("redis-1") as primary, topology.redis_admin("redis-2") as replica:
+        primary.flushall()
+        primary.mset({f"blob:{i}": "x" * 2000 for i in range(200)})
+        primary.wait(1, 5000)
+        replica.config_set("replica-read-only", "no")  # 300 keys more on the replica than on the primary
+        replica.mset({f"extra:{i}": "y" * 2000 for i in range(300)})
+        fault = scheduler.inject(params, "fault")
+        try:
+            measured = next(e for e in read_jsonl(tmp_path / "j.jsonl") if e["event"] == "inject")["details"]["measured"]
+            assert (measured["redis-1"]["keys"], measured["redis-2"]["keys"]) == (200, 500)
+            limits = {n: int(r.config_get("maxmemory")["maxmemory"]) for n, r in (("redis-1", primary), ("redis-2", replica))}
+            for node, m in measured.items():  # key_bytes is journaled rounded: up to half a byte per evicted key
+                assert abs(limits[node] - pressure_limit(m["used_memory"], m["keys"], float(m["key_bytes"]), params)) <= m["keys"]
+            assert limits["redis-2"] > limits["redis-1"]
+        finally:
+            scheduler.heal(fault)
+            replica.config_set("replica-read-only", "yes")
+            primary.flushall()
+
+
 def test_memory_pressure_keep_keys_leaves_room_for_that_many_keys(topology: LocalTopology, tmp_path: Path) -> None:
     from cachechaos.faults.redis_faults import MemoryPressureParams
 

@@ -96,3 +96,22 @@ def test_run_and_gate_reject_what_validate_rejects_with_the_same_message(tmp_pat
         assert result.exit_code == 2, result.output
         assert " ".join(err.split()).removeprefix("error: ") in " ".join(result.stderr.split())
     assert not (tmp_path / "reports").exists()  # nothing started, nothing recorded
+
+
+def test_validate_binds_the_packaged_rows_to_an_attached_topology_as_gate_does(tmp_path: Path) -> None:
+    """The packaged rows carry the sample backend's overrides: `gate --topology` drops them when it binds
+    a row to a compose project, and so does validate for a suite, or for an experiment with --gate."""
+    compose = str(TARGETS_DIR / "compose/topology.yaml")
+    code, out, err = _validate(str(EXPERIMENTS_DIR / "checklist.yaml"), "--topology", compose)
+    assert code == 0, err
+    assert "12 applicable to the topology" in out
+    assert "split-brain (needs each backend's own Toxiproxy links" in out and "cache-aside-race (needs" in out
+    stampede = str(EXPERIMENTS_DIR / "stampede.yaml")
+    code, out, err = _validate(stampede, "--topology", compose)  # as `run` loads it: its overrides are the local runtime's
+    assert code == 2 and "target.overrides.postgres.products: unknown field" in err
+    code, out, err = _validate("--gate", stampede, "--topology", compose)
+    assert code == 0, err
+    assert "stampede (2 cell(s) fit their topology)" in out  # with the faults, and the control
+    # On a sample backend cachechaos runs, gate mode binds nothing: every variant and the control.
+    code, out, err = _validate("--gate", stampede, "--topology", str(TARGETS_DIR / "local.yaml"))
+    assert code == 0 and "stampede (4 cell(s) fit their topology)" in out, (out, err)

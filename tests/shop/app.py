@@ -12,7 +12,8 @@ PostgreSQL. Its faults are chosen by --mode:
   skipping  versions grow by two (breaks the contract, for the probe).
 
 --metrics chooses what GET /metrics answers: none (404, the default), prometheus (a valid
-text), html (200 with an HTML page), partial (valid lines, then garbage), slow (valid, after 2 s).
+text), html (200 with an HTML page), partial (valid lines, then garbage), slow (valid, after 2 s),
+counting (the shop's own counters under its own names: reads of its store, cache lookups by result).
 
 GET /_shop/stats tells what the shop itself did (writes applied and dropped), so a test can
 compare the toolkit's findings with the truth.
@@ -50,6 +51,7 @@ class Shop:
         self.rows = {i: {"id": i, "price": 10.0 + i % 90, "version": 1} for i in range(1, products + 1)}
         self.cache: dict[int, tuple[float, dict[str, Any]]] = {}
         self.writes = self.applied = self.dropped = 0
+        self.store_reads = self.cache_hits = self.cache_misses = 0
         # Dropped writes of each key since its last applied one: what a final read can still tell was lost.
         self.unapplied: dict[int, int] = {}
 
@@ -60,7 +62,10 @@ class Shop:
             if self.mode == "ttl":
                 hit = self.cache.get(pid)
                 if hit is not None and hit[0] > now:
+                    self.cache_hits += 1
                     return hit[1], "l1"
+                self.cache_misses += 1
+            self.store_reads += 1
             row = self.rows.get(pid)
             if row is None:
                 return None, None
@@ -73,7 +78,17 @@ class Shop:
     def stats(self) -> dict[str, int]:
         with self.lock:
             return {"writes": self.writes, "applied": self.applied, "dropped": self.dropped,
-                    "dropped_at_end": sum(self.unapplied.values())}
+                    "dropped_at_end": sum(self.unapplied.values()), "store_reads": self.store_reads,
+                    "cache_hits": self.cache_hits, "cache_misses": self.cache_misses}
+
+    def counters(self) -> str:
+        """Prometheus text of the shop's own counters, named its own way (not the toolkit's)."""
+        with self.lock:
+            return ("# TYPE shop_store_reads_total counter\n"
+                    f'shop_store_reads_total{{table="products"}} {self.store_reads}\n'
+                    "# TYPE shop_cache_lookups_total counter\n"
+                    f'shop_cache_lookups_total{{tier="local",result="hit"}} {self.cache_hits}\n'
+                    f'shop_cache_lookups_total{{tier="local",result="miss"}} {self.cache_misses}\n')
 
     def write(self, pid: int, price: float) -> dict[str, Any] | None:
         with self.lock:
@@ -116,6 +131,8 @@ def handler_for(shop: Shop) -> type[BaseHTTPRequestHandler]:
                 return self._send(200, {"status": "ok", "mode": shop.mode})
             if self.path == "/_shop/stats":
                 return self._send(200, shop.stats())
+            if self.path == "/metrics" and shop.metrics == "counting":
+                return self._send(200, shop.counters(), content_type="text/plain; version=0.0.4")
             if self.path == "/metrics" and shop.metrics in METRICS_BODIES:
                 if shop.metrics == "slow":
                     time.sleep(2.0)
@@ -155,7 +172,7 @@ def main() -> None:
     ap.add_argument("--ttl", type=float, default=3.0, help="cache TTL of the ttl mode, seconds")
     ap.add_argument("--products", type=int, default=200)
     ap.add_argument("--drop-every", type=int, default=5, help="lossy mode: drop every n-th write")
-    ap.add_argument("--metrics", choices=["none", *METRICS_BODIES], default="none", help="what GET /metrics answers")
+    ap.add_argument("--metrics", choices=["none", "counting", *METRICS_BODIES], default="none", help="what GET /metrics answers")
     args = ap.parse_args()
     shop = Shop(args.products, args.mode, args.ttl, args.drop_every, args.metrics)
     server = ThreadingHTTPServer((args.host, args.port), handler_for(shop))

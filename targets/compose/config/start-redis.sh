@@ -6,6 +6,15 @@ conf="/tmp/$ROLE.conf"
 if [ ! -s "$conf" ]; then
   sed "s/@ANNOUNCE_PORT@/$ANNOUNCE_PORT/" "/config/$ROLE.conf" > "$conf"
   if [ -n "$REPLICA_OF" ]; then echo "replicaof $REPLICA_OF" >> "$conf"; fi
+  if [ "$ROLE" = redis ]; then
+    # The settings a gate checks, from the environment (wrong-settings.yml switches them): evict
+    # the least recently used keys under memory pressure. min-replicas-to-write 1 would guard
+    # against split brain (a row this example cannot run: it has no per-backend links), but with
+    # one replica it also stops every write from a failover until the old primary rejoins.
+    echo "maxmemory-policy ${MAXMEMORY_POLICY:-allkeys-lru}" >> "$conf"
+    echo "min-replicas-to-write ${MIN_REPLICAS_TO_WRITE:-0}" >> "$conf"
+    echo "min-replicas-max-lag ${MIN_REPLICAS_MAX_LAG:-10}" >> "$conf"
+  fi
 fi
 if [ "$ROLE" = sentinel ]; then exec redis-server "$conf" --sentinel; fi
 exec redis-server "$conf"
