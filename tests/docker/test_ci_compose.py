@@ -20,7 +20,7 @@ import yaml
 from cachechaos.checklist import init_project
 from cachechaos.docker.compose import PROJECT_LABEL
 from cachechaos.docker.images import ImageSet
-from tests.docker.test_compose import IMAGE_VARIABLES, compose_command, free_port
+from tests.docker.compose_project import IMAGE_VARIABLES, compose_command, free_port
 
 
 def _steps(recipe: dict[str, object]) -> list[dict[str, str]]:
