@@ -37,7 +37,7 @@ class Progress:
     """Something the runner has to say: bringing the target up, a note, a warning."""
 
     text: str
-    level: str = "info"  # info | note | warning
+    level: str = "info"  # title | info | note | warning
 
 
 @dataclass(frozen=True)

@@ -252,6 +252,17 @@ def wrong_exit(trial: Trial) -> bool:
     return trial.signal != "SIGKILL" and trial.when != "finished" and trial.exit_code != 130
 
 
+def assert_left_nothing(trial: Trial) -> None:
+    """What every kill trial must show: the run ended, no process outlived it, a SIGTERM or SIGINT
+    was healed by the run itself and said so (exit 130), and after `cachechaos heal` nothing is left."""
+    assert trial.exit_code is not None, "the run did not end within 60 s of the signal"
+    assert trial.orphans == []
+    if trial.signal != "SIGKILL":  # the run's own teardown heals on SIGTERM and SIGINT, and says it stopped
+        assert trial.left_before_heal == [], trial
+        assert not wrong_exit(trial), trial
+    assert trial.left_after_heal == [], trial.heal_output
+
+
 def _kill_and_reap(proc: subprocess.Popen[str], sig: str, delay_s: float, reports: Path) -> tuple[int | None, str]:
     time.sleep(delay_s)
     killed_at = time.time()
