@@ -37,8 +37,12 @@ class UnjudgedReads(ValueError):
 
 @declares(unit="ratio")
 def stale_read_rate(run: RunData, window_s: float = 0.0, phase: str | None = None,
-                    max_unjudged: float = MAX_UNJUDGED) -> Measurement:
+                    max_unjudged: float = MAX_UNJUDGED, worst_span_s: float | None = None) -> Measurement:
     """Stale fraction at `window_s` among successful product READs (invoked in `phase` if given).
+
+    With `worst_span_s` the figure is the fraction of the worst stretch of that many seconds
+    (sliding by one second) instead of the whole phase's: a longer observation then contains
+    every stretch a shorter one had, so it can only see more (docs/scale.md).
 
     A read is stale at window w iff a successful write of its key with a higher version was
     acknowledged before (read invoke - w). Writes from any phase count: a write acknowledged
@@ -83,6 +87,13 @@ def stale_read_rate(run: RunData, window_s: float = 0.0, phase: str | None = Non
             "share_of_stale": (k / n_stale) if n_stale else 0.0,
         }
 
+    value = (n_stale / total) if total else None
+    span: dict[str, Any] | None = None
+    if worst_span_s is not None and total:
+        start = run.window(phase).start if phase is not None else float(reads.invoke.min())
+        span = worst_span(reads.invoke[judged] - start, c.invoke[stale] - start, float(worst_span_s))
+        value = span["fraction"]
+
     first = np.flatnonzero(at_window)[:MAX_EXAMPLES]
     details: dict[str, Any] = {
         "window_s": window_s,
@@ -90,6 +101,8 @@ def stale_read_rate(run: RunData, window_s: float = 0.0, phase: str | None = Non
         "reads": total,
         "unjudged_reads": unjudged,
         "stale": n_stale,
+        "whole_fraction": (n_stale / total) if total else None,
+        "worst_span": span,
         "fractions": fractions,
         "stale_counts": counts,
         "ages": {
@@ -102,7 +115,25 @@ def stale_read_rate(run: RunData, window_s: float = 0.0, phase: str | None = Non
         "examples": [_example(c.record(int(stale_all.reads[i])), float(stale_all.newer_acked_at[i]),
                               int(stale_all.newer_version[i])) for i in first],
     }
-    return Measurement("stale_read_rate", (n_stale / total) if total else None, "ratio", details)
+    return Measurement("stale_read_rate", value, "ratio", details)
+
+
+def worst_span(read_at: NDArray[np.float64], stale_at: NDArray[np.float64], span_s: float) -> dict[str, Any]:
+    """The stretch of `span_s` seconds (whole seconds from the start, sliding by one) with the highest
+    stale share; times are seconds from the start. A run shorter than the span is one stretch."""
+    if span_s < 1:
+        raise ValueError(f"worst_span_s must be >= 1, got {span_s}")
+    seconds = int(np.floor(read_at.max())) + 1 if len(read_at) else 1
+    reads = np.bincount(np.floor(read_at).astype(np.int64), minlength=seconds)
+    stale = np.bincount(np.floor(stale_at).astype(np.int64), minlength=seconds)[:seconds]
+    k = min(int(span_s), seconds)
+    # Reads and stale reads in every k consecutive seconds.
+    read_sums = np.convolve(reads, np.ones(k, dtype=np.int64), mode="valid")
+    stale_sums = np.convolve(stale, np.ones(k, dtype=np.int64), mode="valid")
+    shares = np.divide(stale_sums, read_sums, out=np.zeros(len(read_sums)), where=read_sums > 0)
+    i = int(np.argmax(shares))
+    return {"span_s": k, "start_s": i, "end_s": i + k, "reads": int(read_sums[i]), "stale": int(stale_sums[i]),
+            "fraction": float(shares[i]), "spans": len(shares)}
 
 
 def _per_layer(layers: NDArray[np.uint8]) -> dict[int, int]:

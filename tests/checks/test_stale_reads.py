@@ -239,3 +239,52 @@ def test_examples_are_capped_at_20() -> None:
     records += [Record(T0 + 2 + i, T0 + 2.1 + i, 1, 1, 0, 200, int(Op.READ), int(Layer.L2)) for i in range(30)]
     m = stale_read_rate(_run(records))
     assert m.details["stale"] == 30 and len(m.details["examples"]) == 20
+
+
+def oracle_worst_span(records: list[Record], window: float, start: float, end: float, span: int) -> float | None:
+    """The highest stale share over stretches [start + i, start + i + span) of whole seconds, by brute force."""
+    last = max((r.invoke for r in records if r.op == Op.READ and 200 <= r.status < 300 and r.version >= 0
+                and start <= r.invoke < end), default=None)
+    if last is None:
+        return None
+    seconds = int((last - start) // 1) + 1
+    k = min(span, seconds)
+    best = 0.0
+    for i in range(seconds - k + 1):
+        a, b = start + i, start + i + k
+        reads = oracle_reads(records, a, b)
+        if reads:
+            best = max(best, len(oracle_stale(records, window, a, b)) / reads)
+    return best
+
+
+@settings(max_examples=150, deadline=None)
+@given(histories, windows, st.integers(1, 12), st.integers(4, 20))
+def test_worst_span_is_the_worst_stretch_of_whole_seconds(records: list[Record], window: float, span: int,
+                                                          length: int) -> None:
+    journal = [{"t": T0, "event": "phase_start", "phase": "fault"},
+               {"t": T0 + length, "event": "phase_end", "phase": "fault"}]
+    m = stale_read_rate(_run(records, journal), window_s=window, phase="fault", max_unjudged=1.0,
+                        worst_span_s=span)
+    expected = oracle_worst_span(records, window, T0, T0 + length, span)
+    assert m.value == pytest.approx(expected) if expected is not None else m.value is None
+    # The whole phase's share stays in the details.
+    plain = stale_read_rate(_run(records, journal), window_s=window, phase="fault", max_unjudged=1.0)
+    assert m.details["whole_fraction"] == plain.value
+
+
+@settings(max_examples=100, deadline=None)
+@given(histories, st.integers(2, 8), st.integers(4, 10))
+def test_a_longer_observation_never_has_a_better_worst_span(records: list[Record], span: int, length: int) -> None:
+    """What makes the figure hold under --scale: the longer phase contains every stretch of the shorter."""
+    def worst(phase_length: int) -> float | None:
+        journal = [{"t": T0, "event": "phase_start", "phase": "fault"},
+                   {"t": T0 + phase_length, "event": "phase_end", "phase": "fault"}]
+        return stale_read_rate(_run(records, journal), window_s=0.0, phase="fault", max_unjudged=1.0,
+                               worst_span_s=span).value
+    short, long = worst(length), worst(length * 2)
+    if short is not None and long is not None:
+        last_short = max(r.invoke for r in records if r.op == Op.READ and T0 <= r.invoke < T0 + length
+                         and 200 <= r.status < 300 and r.version >= 0)
+        if last_short - T0 >= span - 1:  # the short phase held at least one whole stretch
+            assert long >= short
