@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cachechaos.checks.stale_stream import StaleStream
+from cachechaos.errors import Aborted
 from cachechaos.experiment.events import (
     FaultInjected,
     FaultsHealed,
@@ -158,5 +159,7 @@ class LiveView:
             self._stale.add(self._tail.read_new())
             self.state.stale = (self._stale.stale, self._stale.reads)
             self.state.stale_recent = self._stale.recent
+        except Aborted:  # the operator's Ctrl-C, raised by the signal handler wherever it lands
+            raise
         except Exception:  # the live view must never break a run
             pass

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import io
+import os
+import signal
 import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
 from cachechaos.checks.stale_stream import StaleStream
 from cachechaos.checks.staleness import Staleness, judged_reads
+from cachechaos.errors import Aborted, aborting_on_signals
 from cachechaos.experiment.live import LiveState, LiveView
 from cachechaos.history import HistoryWriter, Layer, Op, Record
 from cachechaos.history.columns import Columns, HistoryTail, read_columns
@@ -119,3 +123,18 @@ def test_live_view_counts_stale_reads_from_the_files(tmp_path: Path) -> None:
     with LiveView(Console(file=io.StringIO()), state, tmp_path, enabled=False) as view:
         view.refresh()
     assert state.stale == (1, 2)
+
+
+def test_a_ctrl_c_landing_in_the_live_stale_count_stops_the_run(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The live view swallows its own failures, never the operator's SIGINT (raised where it lands)."""
+    def interrupted(self: StaleStream, columns: Columns) -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(1.0)  # the handler raises here, inside the live view's guarded block
+        raise AssertionError("SIGINT was not delivered")
+
+    HistoryWriter(tmp_path / "history" / "load-0.hist").close()
+    monkeypatch.setattr(StaleStream, "add", interrupted)
+    with aborting_on_signals(), pytest.raises(Aborted), \
+            LiveView(Console(file=io.StringIO()), LiveState("exp", 60.0, ["baseline"]), tmp_path, enabled=False) as view:
+        view.refresh()
