@@ -142,7 +142,8 @@ def find_stale_reads(records: Iterable[Record], index: WriteIndex) -> list[Stale
     return out
 
 
-def stale_read_rate(run: ReferenceRun, window_s: float = 0.0, phase: str | None = None) -> tuple[float | None, dict[str, Any]]:
+def stale_read_rate(run: ReferenceRun, window_s: float = 0.0, phase: str | None = None,
+                    worst_span_s: float | None = None) -> tuple[float | None, dict[str, Any]]:
     ok_reads = [r for r in run.records(phase, ops=[Op.READ]) if 200 <= r.status < 300]
     reads = [r for r in ok_reads if r.version >= 0]
     unjudged = len(ok_reads) - len(reads)
@@ -170,6 +171,7 @@ def stale_read_rate(run: ReferenceRun, window_s: float = 0.0, phase: str | None 
                                         "share_of_stale": (k / len(stale)) if stale else 0.0}
     details: dict[str, Any] = {
         "window_s": window_s, "phase": phase, "reads": total, "unjudged_reads": unjudged, "stale": len(stale),
+        "whole_fraction": (len(stale) / total) if total else None, "worst_span": None,
         "fractions": fractions, "stale_counts": counts,
         "ages": {"histogram": histogram(ages, AGE_EDGES), "max_s": ages[-1] if ages else None,
                  "p50_s": percentile(ages, 50), "p99_s": percentile(ages, 99)},
@@ -179,7 +181,30 @@ def stale_read_rate(run: ReferenceRun, window_s: float = 0.0, phase: str | None 
                       "layer": _layer_name(s.read.layer), "age_s": round(s.age, 6), "process": s.read.process,
                       "client": s.read.client} for s in stale[:MAX_EXAMPLES]],
     }
-    return (len(stale) / total) if total else None, details
+    value = (len(stale) / total) if total else None
+    if worst_span_s is not None and total:
+        start = run.window(phase).start if phase is not None else min(r.invoke for r in run.records())
+        details["worst_span"] = _worst_span([r.invoke - start for r in reads],
+                                            [s.read.invoke - start for s in stale], int(worst_span_s))
+        value = details["worst_span"]["fraction"]
+    return value, details
+
+
+def _worst_span(read_at: list[float], stale_at: list[float], span_s: int) -> dict[str, Any]:
+    """Every stretch of span_s whole seconds from the start, counted one by one; the first worst wins."""
+    read_secs = [math.floor(t) for t in read_at]
+    stale_secs = [math.floor(t) for t in stale_at]
+    seconds = max(read_secs) + 1
+    k = min(span_s, seconds)
+    best: dict[str, Any] | None = None
+    for i in range(seconds - k + 1):
+        n = sum(1 for x in read_secs if i <= x < i + k)
+        m = sum(1 for x in stale_secs if i <= x < i + k)
+        share = m / n if n else 0.0
+        if best is None or share > best["fraction"]:
+            best = {"span_s": k, "start_s": i, "end_s": i + k, "reads": n, "stale": m, "fraction": share}
+    assert best is not None
+    return {**best, "spans": seconds - k + 1}
 
 
 # -- lost writes -----------------------------------------------------------------------------------

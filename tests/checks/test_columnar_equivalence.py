@@ -90,8 +90,9 @@ def _journal(spans: list[tuple[int, int]]) -> list[dict[str, Any]]:
 def _assert_equal_checks(records: list[Record], run: RunData, window: float, phase: str | None) -> None:
     reference = ref.ReferenceRun(records, run)
 
-    m = stale_read_rate(run, window_s=window, phase=phase, max_unjudged=1.0)
-    assert (m.value, m.details) == ref.stale_read_rate(reference, window, phase)
+    for span in (None, 1, 3):
+        m = stale_read_rate(run, window_s=window, phase=phase, max_unjudged=1.0, worst_span_s=span)
+        assert (m.value, m.details) == ref.stale_read_rate(reference, window, phase, span)
     # Steer generation towards histories where there is something to find.
     target(float(m.details["stale_counts"]["0"]), label="stale reads")
     for op in ("product", "cart"):
