@@ -48,3 +48,33 @@ class HistoryWriter:
     def close(self) -> None:
         self.flush()
         self._file.close()
+
+
+class ChunkWriter(HistoryWriter):
+    """Records packed exactly as HistoryWriter packs them, kept in memory until `take()`.
+
+    A load worker may run on another machine than the run directory: it ships its
+    records to the master in chunks (traffic/worker.py), and the master appends
+    them to history/<process>.hist.
+    """
+
+    def __init__(self) -> None:  # no file: deliberately not HistoryWriter.__init__
+        self.path = None  # type: ignore[assignment]
+        self._buffer = bytearray()
+        self._lock = threading.Lock()
+        self._flush_every = float("inf")
+        self._last_flush = time.monotonic()
+        self.count = 0
+
+    def take(self) -> tuple[bytes, int]:
+        """The records packed since the last take (whole records) and the running record count."""
+        with self._lock:
+            data = bytes(self._buffer)
+            self._buffer.clear()
+            return data, self.count
+
+    def _flush_locked(self) -> None:
+        self._last_flush = time.monotonic()
+
+    def close(self) -> None:
+        pass

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import time
-
 from locust import LoadTestShape
 
+from cachechaos.history.clock import now
 from cachechaos.traffic.shapes import ProcessShape, Tick
 
 
 class TimelineShape(LoadTestShape):
-    """Ticks a ProcessShape on the run's shared clock (unix time since `start_at`), not this process's.
+    """Ticks a ProcessShape on the run's shared clock (`history.clock.now()` since `start_at`: the master's clock on a remote worker), not this process's.
 
     Load processes boot at slightly different moments; measuring from the
     common start keeps a ramp or a spike aligned across all of them.
@@ -22,7 +21,7 @@ class TimelineShape(LoadTestShape):
         self.start_at = start_at
 
     def tick(self) -> Tick:
-        return self.shape.tick(time.time() - self.start_at)
+        return self.shape.tick(now() - self.start_at)
 
 
 class RampLoadShape(TimelineShape):

@@ -1,36 +1,42 @@
-"""LoadRun: the experiment layer's handle on the load processes of one run.
+"""LoadRun: the experiment layer's handle on the load of one run.
 
-One independent Locust process per core (`python -m cachechaos.traffic.worker`),
-each with its share of the users, its own history file and its own live stats
-file. Independent processes rather than Locust's `--processes` (master + forked
-workers): no master process and no stats traffic between them, every child is
-spawned through ManagedProcess (so it dies with the toolkit, which a worker
-forked by Locust would not), and a process's history never depends on another
-process being alive.
+One path, on Locust's distributed mode: a master process
+(`python -m cachechaos.traffic.master`, traffic/master.py) and its workers
+(`python -m cachechaos.traffic.worker --master HOST:PORT`). By default the
+LoadRun starts the workers itself, one per load process on this machine; with
+`load_workers=N` it waits for N workers started elsewhere (`cachechaos
+load-worker`, docs/distributed-load.md). Every child is spawned through
+ManagedProcess, so it dies with the toolkit.
 
-Files of process `load-<i>` in the run directory:
+Files in the run directory:
 
-    nodes/load-<i>/traffic.json   its configuration (ProcessConfig)
-    nodes/load-<i>/load-<i>.log   its output
-    history/load-<i>.hist         what its users saw
-    load/load-<i>.json            live statistics, rewritten every second
+    load/master-config.json      what the master was told (MasterConfig)
+    load/master.json             workers, chunks, records, lost workers (rewritten as they change)
+    load/clocks.json             every worker's clock offset and its uncertainty (traffic/clocks.py)
+    nodes/master/master.log      the master's output; nodes/load-<i>/load-<i>.log a local worker's
+    nodes/load-<i>/traffic.json  worker load-<i>'s configuration (ProcessConfig)
+    history/load-<i>.hist        what its users saw (shipped to the master in chunks)
+    load/load-<i>.json           its live statistics, about once a second
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import cachechaos
 from cachechaos.adapters.model import AdapterSpec
+from cachechaos.errors import EnvironmentFailure
 from cachechaos.runtime.process import ManagedProcess
-from cachechaos.store.files import read_json, write_text_atomically
+from cachechaos.store.files import read_json
 from cachechaos.store.rundir import HISTORY_DIR, LOAD_DIR
 from cachechaos.traffic.arrivals import open_shape
-from cachechaos.traffic.config import CatalogModel, ProcessConfig
+from cachechaos.traffic.config import CatalogModel, MasterConfig
 from cachechaos.traffic.loadstats import LoadStats, aggregate
 from cachechaos.traffic.rate_steps import RATES_FILE
 from cachechaos.traffic.runner_client import RunnerClient
@@ -40,9 +46,18 @@ __all__ = ["Catalog", "LoadRun", "LoadStats", "RunnerClient", "TrafficSpec"]
 
 # The safety net: a process quits on its own this long after the planned end.
 RUN_TIME_MARGIN_S = 5.0
-# How long the processes may take to boot (import Python and Locust) before the load starts.
+# How long local workers may take to boot (import Python and Locust) and the master to start them.
 BOOT_TIMEOUT_S = 60.0
+# How long a master waits for workers started elsewhere (--load-workers).
+WORKER_WAIT_S = 60.0
+DEFAULT_MASTER_BIND = "0.0.0.0:5557"
 GO_FILE = "go"
+MASTER_FILE = "master.json"
+MASTER_CONFIG_FILE = "master-config.json"
+
+
+class TooFewWorkers(EnvironmentFailure):
+    """Fewer load workers joined the master than --load-workers asked for (exit 3)."""
 
 
 def peak_users(spec: TrafficSpec) -> int:
@@ -61,11 +76,14 @@ def peak_users(spec: TrafficSpec) -> int:
 
 class LoadRun:
     def __init__(self, spec: TrafficSpec, backends: list[str], run_dir: Path, duration_s: float,
-                 catalog: Catalog, adapter: AdapterSpec | None = None, live_rate: bool = False) -> None:
+                 catalog: Catalog, adapter: AdapterSpec | None = None, live_rate: bool = False,
+                 load_workers: int | None = None, master_bind: str | None = None) -> None:
         if not backends:
             raise ValueError("LoadRun needs at least one backend URL")
         if duration_s <= 0:
             raise ValueError(f"duration_s must be positive, not {duration_s}")
+        if load_workers is not None and load_workers < 1:
+            raise ValueError(f"load_workers must be at least 1, not {load_workers}")
         # A process without users would only cost a core's worth of start-up.
         processes = max(1, min(spec.processes, peak_users(spec)))
         self.spec = spec.model_copy(update={"processes": processes})
@@ -74,7 +92,11 @@ class LoadRun:
         self.duration_s = duration_s
         self.catalog = catalog
         self.adapter = adapter
+        # None: this machine's workers, started here; N: N workers started anywhere (cachechaos load-worker).
+        self.load_workers = load_workers
+        self.master_bind = master_bind or (DEFAULT_MASTER_BIND if load_workers is not None else None)
         self._names = [f"load-{i}" for i in range(processes)]
+        self._master: ManagedProcess | None = None
         self._procs: list[ManagedProcess] = []
         self._stopped = False
         # An open model whose rate its driver changes while it runs (traffic.rate_steps).
@@ -95,101 +117,143 @@ class LoadRun:
     def config_path(self, name: str) -> Path:
         return self.run_dir / "nodes" / name / "traffic.json"
 
-    def ready_path(self, name: str) -> Path:
-        return self.run_dir / LOAD_DIR / f"{name}.ready"
+    @property
+    def master_path(self) -> Path:
+        return self.run_dir / LOAD_DIR / MASTER_FILE
+
+    def master_status(self) -> dict[str, Any]:
+        return read_json(self.master_path) if self.master_path.exists() else {}
 
     def start(self) -> None:
-        """Spawn the load processes, wait until all have booted, start them together and return at that moment.
+        """Start the master and the workers, wait until all have joined and booted, return when the load starts.
 
         Call from the main thread. The load's timeline (duration, shapes, arrivals) starts on return.
+        Raises TooFewWorkers when fewer than `load_workers` workers joined in time.
         """
-        if self._procs:
+        if self._master is not None:
             return
-        go = self.run_dir / LOAD_DIR / GO_FILE
+        load_dir = self.run_dir / LOAD_DIR
+        load_dir.mkdir(parents=True, exist_ok=True)
+        go = load_dir / GO_FILE
         go.unlink(missing_ok=True)
-        start_at = time.time()  # provisional: the go file carries the real one
+        self.master_path.unlink(missing_ok=True)
         env = dict(os.environ)
         # The children import this very checkout, installed or not.
         root = str(Path(cachechaos.__file__).resolve().parents[1])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-        catalog = CatalogModel(products=self.catalog.products, categories=self.catalog.categories,
-                               users=self.catalog.users)
-        for index, name in enumerate(self._names):
-            cfg = ProcessConfig(
-                name=name, index=index, spec=self.spec, catalog=catalog, backends=self.backends,
-                history_path=self.history_path(name), stats_path=self.stats_path(name),
-                start_at=start_at, go_path=go, ready_path=self.ready_path(name), duration_s=self.duration_s,
-                run_time_s=self.duration_s + RUN_TIME_MARGIN_S + 0.1 * self.duration_s,
-                seed=self.spec.seed * 1_000 + index, adapter=self.adapter, rates_path=self.rates_path,
-            )
-            cfg.write(self.config_path(name))
-            proc = ManagedProcess(
-                name, [sys.executable, "-m", "cachechaos.traffic.worker", str(self.config_path(name))],
-                self.config_path(name).parent / f"{name}.log", env=env,
-            )
-            proc.start()
-            self._procs.append(proc)
-        self._wait_ready()
-        start_at = time.time() + 0.01
-        write_text_atomically(go, repr(start_at))
+        bind = self.master_bind or f"127.0.0.1:{free_port()}"
+        wanted = self.load_workers if self.load_workers is not None else len(self._names)
+        cfg = MasterConfig(
+            run_dir=self.run_dir, bind=bind, workers=wanted,
+            wait_s=WORKER_WAIT_S if self.load_workers is not None else BOOT_TIMEOUT_S,
+            spec=self.spec if self.load_workers is None else self.spec.model_copy(update={"processes": wanted}),
+            catalog=CatalogModel(products=self.catalog.products, categories=self.catalog.categories,
+                                 users=self.catalog.users),
+            backends=self.backends, duration_s=self.duration_s,
+            run_time_s=self.duration_s + RUN_TIME_MARGIN_S + 0.1 * self.duration_s,
+            adapter=self.adapter, rates_path=self.rates_path,
+        )
+        cfg.write(load_dir / MASTER_CONFIG_FILE)
+        self._master = ManagedProcess("master", [sys.executable, "-m", "cachechaos.traffic.master",
+                                                 str(load_dir / MASTER_CONFIG_FILE)],
+                                      self.run_dir / "nodes" / "master" / "master.log", env=env)
+        self._master.start()
+        if self.load_workers is None:
+            connect = bind.replace("0.0.0.0", "127.0.0.1")
+            for name in self._names:
+                proc = ManagedProcess(name, [sys.executable, "-m", "cachechaos.traffic.worker", "--master", connect,
+                                             "--name", name], self.run_dir / "nodes" / name / f"{name}.log", env=env)
+                proc.start()
+                self._procs.append(proc)
+        self._wait_go(go, cfg.wait_s + 30.0)
+        status = self.master_status()
+        self._names = [w["name"] for w in status.get("workers", []) if w.get("share")]
+        start_at = float(go.read_text())
         self.started_at = start_at
         time.sleep(max(0.0, start_at - time.time()))
 
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + BOOT_TIMEOUT_S
-        while not all(self.ready_path(n).exists() for n in self._names):
+    def _wait_go(self, go: Path, timeout_s: float) -> None:
+        assert self._master is not None
+        deadline = time.monotonic() + timeout_s
+        while not go.exists():
             failed = [p.name for p in self._procs if not p.running]
-            if failed or time.monotonic() > deadline:
-                why = f"exited while booting: {', '.join(failed)}" if failed else f"not ready within {BOOT_TIMEOUT_S:.0f} s"
+            master_gone = not self._master.running
+            if failed or master_gone or time.monotonic() > deadline:
+                status = self.master_status()
                 self.stop(timeout=2.0)
+                if master_gone and status.get("state") == "too few workers":
+                    raise TooFewWorkers(
+                        f"{status.get('joined', 0)} of {status.get('wanted')} load workers joined the master at "
+                        f"{status.get('bind')} within {status.get('wait_s', WORKER_WAIT_S):.0f} s; start one on a "
+                        f"machine that reaches this one and the target with: cachechaos load-worker --master "
+                        f"THIS_HOST:{str(status.get('bind', '')).rpartition(':')[2]}")
+                why = (f"exited while booting: {', '.join(failed)}" if failed
+                       else "the load master exited while starting" if master_gone
+                       else f"not started within {timeout_s:.0f} s")
                 raise RuntimeError(f"load processes {why}\n{self.log_tail()}")
             time.sleep(0.005)
 
     def stats(self) -> LoadStats:
-        """Live aggregate over the processes, from their load/*.json files."""
-        return aggregate(read_json(self.stats_path(n)) for n in self._names)
+        """Live aggregate over the workers, from the load/*.json files the master writes."""
+        return aggregate(read_json(p) for n in self._names if (p := self.stats_path(n)).exists())
+
+    def _all(self) -> list[ManagedProcess]:
+        return ([self._master] if self._master is not None else []) + self._procs
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Graceful stop (SIGTERM: users finish their request, histories are flushed); SIGKILL after timeout."""
+        """Graceful stop: the master tells the workers to stop (users finish their request) and collects their
+        final chunks; local workers exit once the master has them. SIGKILL after timeout."""
         if self._stopped:
             return
         self._stopped = True
-        for proc in self._procs:
-            proc.signal(signal.SIGTERM)
+        if self._master is not None:
+            self._master.signal(signal.SIGTERM)
         if not self.wait(timeout):
-            for proc in self._procs:
-                proc.kill()
-        for proc in self._procs:
+            for proc in self._all():
+                proc.signal(signal.SIGTERM)
+            if not self.wait(2.0):
+                for proc in self._all():
+                    proc.kill()
+        for proc in self._all():
             if proc.pid is not None:
                 proc.wait()  # reap
 
     def wait(self, timeout: float | None = None) -> bool:
-        """True when every process has exited (at once if none was started)."""
+        """True when the master and every local worker have exited (at once if none was started)."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        while any(p.running for p in self._procs):
+        while any(p.running for p in self._all()):
             if deadline is not None and time.monotonic() >= deadline:
                 return False
             time.sleep(0.05)
         return True
 
-    def died(self) -> list[str]:
-        """Processes that failed before they were told to stop, each with how it ended.
+    def lost(self) -> list[str]:
+        """Workers the master gave up on (no heartbeat, gone without their final chunk), each with why:
+        their records up to their last chunk are in the history, the rest of their share is missing."""
+        return list(self.master_status().get("lost", []))
 
-        A process ends by itself (status 0) when the load's duration is over; anything else
-        before stop() means its share of the traffic is missing from the run.
-        """
+    def died(self) -> list[str]:
+        """Lost workers, and a master or local worker that failed before it was told to stop."""
+        out = self.lost()
         if self._stopped:
-            return []
-        out = []
-        for p in self._procs:
+            return out
+        named = {entry.split(" ", 1)[0] for entry in out}
+        for p in self._all():
             code = p.returncode
-            if code:
+            if code and p.name not in named:
                 how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
                 out.append(f"{p.name} ({how})")
         return out
 
     def returncodes(self) -> dict[str, int | None]:
-        return {p.name: p.returncode for p in self._procs}
+        return {p.name: p.returncode for p in self._all()}
 
     def log_tail(self, lines: int = 20) -> str:
-        return "\n".join(f"--- {p.name}\n{p.log_tail(lines)}" for p in self._procs)
+        return "\n".join(f"--- {p.name}\n{p.log_tail(lines)}" for p in self._all())
+
+
+def free_port() -> int:
+    """A TCP port free on loopback now (the local master binds it a moment later)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -17,7 +17,7 @@ from cachechaos.traffic.loadstats import WINDOW_S, histogram_delta, percentile
 
 
 class StatsWriter:
-    def __init__(self, env: Environment, path: Path, process: str, interval_s: float = 1.0,
+    def __init__(self, env: Environment, path: Path | None, process: str, interval_s: float = 1.0,
                  extra: Callable[[], dict[str, int] | None] | None = None) -> None:
         self.env = env
         self.extra = extra
@@ -27,7 +27,8 @@ class StatsWriter:
         # (t, requests, cumulative response-time histogram) of the last WINDOW_S seconds
         self._snapshots: deque[tuple[float, int, dict[int, int]]] = deque()
         self._greenlet: gevent.Greenlet | None = None
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if path is not None:  # None: snapshots are shipped, not written (a load worker)
+            path.parent.mkdir(parents=True, exist_ok=True)
 
     def start(self) -> None:
         self._greenlet = gevent.spawn(self._loop)
@@ -75,4 +76,5 @@ class StatsWriter:
 
     def write(self, done: bool = False) -> None:
         doc = self.snapshot(done)
-        write_json(self.path, doc, indent=None)
+        if self.path is not None:
+            write_json(self.path, doc, indent=None)

@@ -76,7 +76,7 @@ def test_short_run_records_what_the_clients_saw(topology_factory: Callable[..., 
     run.stop()
     run.stop()  # idempotent
     assert processes_of(run_dir) == []
-    assert run.returncodes() == {"load-0": 0, "load-1": 0}
+    assert run.returncodes() == {"master": 0, "load-0": 0, "load-1": 0}
 
     assert sorted(p.stem for p in (run_dir / "history").glob("*.hist")) == run.processes
     records = read_history(run_dir)
@@ -167,7 +167,13 @@ def test_sigkill_leaves_history_readable_and_sigterm_flushes(
         run.stop(timeout=10)
     assert processes_of(run_dir) == []
     codes = run.returncodes()
-    assert codes == {"load-0": -signal.SIGKILL, "load-1": 0}, codes
+    assert codes == {"master": 0, "load-0": -signal.SIGKILL, "load-1": 0}, codes
+    # The master named the lost worker and kept its records up to its last chunk.
+    assert [entry.split(" ")[0] for entry in run.died()] == ["load-0"]
+    master = json.loads((run_dir / "load" / "master.json").read_text())
+    lost = {w["name"]: w for w in master["workers"]}["load-0"]
+    assert lost["lost"] == "no heartbeat" and not lost["final"]
+    assert lost["records"] == len(list(read_history_file(run_dir / "history" / "load-0.hist"))) >= len(killed)
     # SIGTERM mid-run: users finished their requests, history closed, stats marked done and exact.
     survivor = json.loads(stats["load-1"].read_text())
     assert survivor["done"] is True
