@@ -380,6 +380,13 @@ run_options = [
     click.option("--allow-destructive", is_flag=True,
                  help="Let destructive faults act on external nodes the topology marks as chaos targets."),
     click.option("--no-live", is_flag=True, help="No live view; progress lines only."),
+    click.option("--load-workers", type=click.IntRange(min=1, max=1000), default=None, metavar="N",
+                 help="Drive the load from N workers started anywhere with `cachechaos load-worker --master "
+                      "HOST:PORT` instead of processes on this machine; the run waits up to 60 s for them "
+                      "(exit 3 when fewer join). docs/distributed-load.md"),
+    click.option("--master-bind", default=None, metavar="HOST:PORT",
+                 help="Where the load master listens for workers [default with --load-workers: 0.0.0.0:5557; "
+                      "without: a free port on 127.0.0.1]."),
 ]
 
 
@@ -390,12 +397,13 @@ def _with_run_options(fn: Any) -> Any:
 
 
 def _options(reports_dir: Path, topology: Path | None, allow_destructive: bool, no_live: bool, variant: str | None = None,
-             control: bool = False) -> Any:
+             control: bool = False, load_workers: int | None = None, master_bind: str | None = None) -> Any:
     from cachechaos.checklist import resolve
     from cachechaos.experiment.runner import RunOptions
 
     return RunOptions(reports_dir=reports_dir, topology=resolve(topology) if topology is not None else None,
-                      allow_destructive=allow_destructive, live=not no_live, variant=variant, control=control)
+                      allow_destructive=allow_destructive, live=not no_live, variant=variant, control=control,
+                      load_workers=load_workers, master_bind=master_bind)
 
 
 @cli.command()
@@ -405,7 +413,8 @@ def _options(reports_dir: Path, topology: Path | None, allow_destructive: bool, 
               help="Run the control cell: faults journaled but not applied, the detection's control traffic merged in.")
 @_with_run_options
 def run(experiment: Path, variant: str | None, control: bool, reports_dir: Path, topology: Path | None,
-        scale: float | None, seed: int | None, allow_destructive: bool, no_live: bool) -> None:
+        scale: float | None, seed: int | None, allow_destructive: bool, no_live: bool, load_workers: int | None,
+        master_bind: str | None) -> None:
     """Run one experiment: bring the target up, drive load, inject the phases' faults, check the criteria.
 
     Exit 0 all criteria met, 1 a criterion failed, 2 bad input, 3 environment, 130 aborted.
@@ -429,7 +438,7 @@ def run(experiment: Path, variant: str | None, control: bool, reports_dir: Path,
     if seed is not None:
         spec = spec.reseeded(seed)
     try:
-        options = _options(reports_dir, topology, allow_destructive, no_live, variant, control)
+        options = _options(reports_dir, topology, allow_destructive, no_live, variant, control, load_workers, master_bind)
         cell = ExperimentRun(spec, experiment, options)
         attach(cell, err, live=options.live)
         outcome = cell.execute()
@@ -466,7 +475,7 @@ def _publish_summary(run_dir: Path) -> None:
 @_with_run_options
 def gate(suite: Path | None, matrix: bool, only: tuple[str, ...], repeat: int, require: tuple[str, ...], strict: bool,
          reports_dir: Path, topology: Path | None, scale: float | None, seed: int | None, allow_destructive: bool,
-         no_live: bool) -> None:
+         no_live: bool, load_workers: int | None, master_bind: str | None) -> None:
     """Run a suite of experiments as a release gate.
 
     SUITE defaults to ./experiments/checklist.yaml when present (e.g. after `cachechaos init .`),
@@ -492,7 +501,8 @@ def gate(suite: Path | None, matrix: bool, only: tuple[str, ...], repeat: int, r
     if not suite.exists():
         _fail(ExitCode.BAD_INPUT, f"{suite}: no such suite file")
     try:
-        outcome = run_suite(suite, _options(reports_dir, topology, allow_destructive, no_live), err,
+        outcome = run_suite(suite, _options(reports_dir, topology, allow_destructive, no_live, load_workers=load_workers,
+                                                  master_bind=master_bind), err,
                             matrix=matrix, only=list(only) or None, scale=scale, repeat=repeat, seed=seed,
                             require=list(require) or None, strict=strict)
     except BadInput as exc:
@@ -646,6 +656,7 @@ def main() -> None:
 from cachechaos.backend.cli import backend  # noqa: E402
 from cachechaos.docker.cli import images  # noqa: E402
 from cachechaos.heal_cli import heal  # noqa: E402
+from cachechaos.load_cli import load_worker  # noqa: E402
 from cachechaos.proxy.cli import proxy  # noqa: E402
 from cachechaos.report.cli import report  # noqa: E402
 from cachechaos.validate_cli import validate  # noqa: E402
@@ -656,6 +667,7 @@ cli.add_command(report)
 cli.add_command(images)
 cli.add_command(validate)
 cli.add_command(heal)
+cli.add_command(load_worker)
 from cachechaos.gameday import cli as gameday_cli  # noqa: E402
 
 for group in (gameday_cli.gameday, gameday_cli.fault, gameday_cli.note, gameday_cli.traffic):

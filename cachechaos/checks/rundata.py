@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
 from cachechaos.checks.series import (
     HISTORY_SERIES,
     METRIC_SERIES,
@@ -24,6 +27,7 @@ from cachechaos.checks.series import (
 from cachechaos.checks.staleness import Staleness, StaleRead
 from cachechaos.checks.windows import FaultWindow, Window, fault_windows, phase_windows
 from cachechaos.errors import RunStatus
+from cachechaos.history.clock import clock_uncertainty
 from cachechaos.history.columns import Columns, read_columns
 from cachechaos.history.format import Op, Record
 from cachechaos.store.files import read_json
@@ -45,6 +49,15 @@ class RunData:
     phases: list[Window]
     faults: list[FaultWindow]
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def clock_uncertainty(self) -> NDArray[np.float64]:
+        """Per process (in `columns.processes` order): how far its stamps may be off the master's clock
+        (load/clocks.json; 0 for processes on the master's clock)."""
+        if "clock_uncertainty" not in self._cache:
+            by_name = clock_uncertainty(self.run_dir)
+            self._cache["clock_uncertainty"] = np.array([by_name.get(p, 0.0) for p in self.columns.processes],
+                                                        dtype=np.float64)
+        return self._cache["clock_uncertainty"]
 
     @classmethod
     def load(cls, run_dir: Path | str) -> RunData:

@@ -45,7 +45,11 @@ def stale_read_rate(run: RunData, window_s: float = 0.0, phase: str | None = Non
     every stretch a shorter one had, so it can only see more (docs/scale.md).
 
     A read is stale at window w iff a successful write of its key with a higher version was
-    acknowledged before (read invoke - w). Writes from any phase count: a write acknowledged
+    acknowledged before (read invoke - w). When the load ran on workers whose clocks were corrected
+    against the master's (load/clocks.json), a read counts only when it is stale beyond the combined
+    uncertainty of the clocks involved: its own process's plus the largest of any process (the
+    history does not keep which process acknowledged the newer write); `inside_clock_uncertainty`
+    counts the reads that fell inside it (docs/distributed-load.md). Writes from any phase count: a write acknowledged
     before the phase began still makes a read inside it stale. When more than `max_unjudged`
     of the successful reads reported no version the check raises (an error verdict), because
     leaving them out of both counts would pass on no evidence.
@@ -66,12 +70,16 @@ def stale_read_rate(run: RunData, window_s: float = 0.0, phase: str | None = Non
     if phase is not None:
         w = run.window(phase)
         stale_all = stale_all.within(c, w.start, w.end)
-    at_window = stale_all.stale_at(c, window_s)
+    u = run.clock_uncertainty()
+    u_write = float(u.max()) if len(u) else 0.0
+    margin = u[c.process[stale_all.reads]] + u_write if u_write > 0 else None
+    at_window = stale_all.stale_at(c, window_s, margin)
     stale = stale_all.reads[at_window]
     n_stale = len(stale)
+    inside = int(np.count_nonzero(stale_all.stale_at(c, window_s))) - n_stale if margin is not None else 0
 
     windows = sorted({*REPORTED_WINDOWS, window_s})
-    counts = {f"{w:g}": int(np.count_nonzero(stale_all.stale_at(c, w))) for w in windows}
+    counts = {f"{w:g}": int(np.count_nonzero(stale_all.stale_at(c, w, margin))) for w in windows}
     fractions = {name: (n / total if total else None) for name, n in counts.items()}
 
     ages = np.sort(stale_all.ages(c))
@@ -101,6 +109,8 @@ def stale_read_rate(run: RunData, window_s: float = 0.0, phase: str | None = Non
         "reads": total,
         "unjudged_reads": unjudged,
         "stale": n_stale,
+        "inside_clock_uncertainty": inside,
+        "clock_uncertainty_s": float(u.max()) + u_write if u_write > 0 else 0.0,
         "whole_fraction": (n_stale / total) if total else None,
         "worst_span": span,
         "fractions": fractions,

@@ -162,9 +162,13 @@ class Staleness:
     def ages(self, c: Columns) -> Floats:
         return c.invoke[self.reads] - self.newer_acked_at
 
-    def stale_at(self, c: Columns, window_s: float) -> Mask:
+    def stale_at(self, c: Columns, window_s: float, margin: Floats | None = None) -> Mask:
+        """`margin` (per stale read): the clock uncertainty a read must be stale beyond (load workers on
+        other machines, checks/stale_reads.py)."""
         # Written exactly as the definition (ack < t - w) so float rounding agrees with it.
-        return self.newer_acked_at < c.invoke[self.reads] - window_s
+        if margin is None:
+            return self.newer_acked_at < c.invoke[self.reads] - window_s
+        return self.newer_acked_at < c.invoke[self.reads] - window_s - margin
 
     def stale_invokes(self, c: Columns) -> Floats:
         return c.invoke[self.reads]

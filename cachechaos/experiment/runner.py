@@ -70,6 +70,8 @@ class RunOptions:
     topology: Path | None = None  # overrides the experiment's target topology file
     control: bool = False  # the matrix's control cell: the variant with its faults dry and its trigger removed
     notes: tuple[str, ...] = ()  # said in the run's summary: what a gate left out of this row on this target
+    load_workers: int | None = None  # None: load processes on this machine; N: wait for N load workers (anywhere)
+    master_bind: str | None = None  # HOST:PORT the load master listens on (traffic.runner.LoadRun)
 
 
 @dataclass
@@ -278,7 +280,7 @@ class ExperimentRun:
         """The load processes of this run (a game day's take their rate live)."""
         assert self.target is not None
         return LoadRun(traffic, list(self.target.endpoints.backends.values()), self.run_dir, self.spec.duration_s,
-                       catalog, adapter)
+                       catalog, adapter, load_workers=self.options.load_workers, master_bind=self.options.master_bind)
 
     def _start_traffic(self, topology: AnyTopologySpec) -> None:
         """Load, sampler and fault scheduler started; RunStarted published."""

@@ -19,8 +19,13 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
+
+from cachechaos.store.files import read_json
+from cachechaos.store.rundir import LOAD_DIR
 
 SKEW_ENV = "CACHECHAOS_TEST_CLOCK_SKEW_S"
+CLOCKS_FILE = "clocks.json"  # load/clocks.json: every worker's measured offsets (traffic/clocks.py)
 
 _WALL0 = time.time() + float(os.environ.get(SKEW_ENV) or 0.0)
 _MONO0 = time.perf_counter()
@@ -45,3 +50,16 @@ def set_offset(offset_s: float) -> None:
 
 def offset() -> float:
     return _offset
+
+
+def clock_uncertainty(run_dir: Path) -> dict[str, float]:
+    """Per load process, the largest uncertainty of its clock correction during the run (seconds).
+
+    Processes not listed (the runner's own requests, a run without load workers' clocks) stamp on the
+    master's clock itself: uncertainty 0.
+    """
+    path = Path(run_dir) / LOAD_DIR / CLOCKS_FILE
+    if not path.exists():
+        return {}
+    workers = read_json(path).get("workers") or {}
+    return {name: float(w.get("max_uncertainty_s") or 0.0) for name, w in workers.items()}

@@ -12,13 +12,11 @@ load/clocks.json records per worker (docs/distributed-load.md).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import NamedTuple
 
-from cachechaos.store.files import read_json
-from cachechaos.store.rundir import LOAD_DIR
+from cachechaos.history.clock import CLOCKS_FILE
 
-CLOCKS_FILE = "clocks.json"
+__all__ = ["CLOCKS_FILE", "JOIN_PROBES", "PROBE_EVERY_S", "RUN_PROBES", "Probe", "best"]
 JOIN_PROBES = 10
 RUN_PROBES = 3
 PROBE_EVERY_S = 5.0
@@ -40,16 +38,3 @@ class Probe(NamedTuple):
 
 def best(probes: list[Probe]) -> Probe:
     return min(probes, key=lambda p: p.t2 - p.t0)
-
-
-def clock_uncertainty(run_dir: Path) -> dict[str, float]:
-    """Per load process, the largest uncertainty of its clock correction during the run (seconds).
-
-    Processes not listed (the runner's own requests, a run without a master) stamp on the master's
-    clock itself: uncertainty 0.
-    """
-    path = Path(run_dir) / LOAD_DIR / CLOCKS_FILE
-    if not path.exists():
-        return {}
-    workers = read_json(path).get("workers") or {}
-    return {name: float(w.get("max_uncertainty_s") or 0.0) for name, w in workers.items()}

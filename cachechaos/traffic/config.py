@@ -31,8 +31,8 @@ class ProcessConfig(BaseModel):
     stats_path: Path
     start_at: float = Field(description="unix time the run's shape timeline starts at (shared by all processes); "
                                         "replaced by the go file's time when go_path is set")
-    go_path: Path | None = Field(None, description="unused since the master sends the start time (kept so older run directories still read)")
-    ready_path: Path | None = Field(None, description="unused, as go_path")
+    go_path: Path | None = Field(default=None, description="unused since the master sends the start time (kept so older run directories still read)")
+    ready_path: Path | None = Field(default=None, description="unused, as go_path")
     duration_s: float = Field(gt=0, description="the shape ends the load here (relative to start_at)")
     run_time_s: float = Field(gt=0, description="safety net: the process quits this long after it started, whatever happens")
     seed: int = Field(description="seed of this process (derived from spec.seed and index)")

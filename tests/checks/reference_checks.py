@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 from cachechaos.checks.latency_slo import ROUTES  # the table of routes, not logic under test
 from cachechaos.checks.rundata import RunData
 from cachechaos.checks.windows import Window
+from cachechaos.history.clock import clock_uncertainty
 from cachechaos.history.format import PRODUCT_WRITES, Layer, Op, Record
 
 _WRITE_OPS = frozenset(int(op) for op in PRODUCT_WRITES)
@@ -152,10 +153,17 @@ def stale_read_rate(run: ReferenceRun, window_s: float = 0.0, phase: str | None 
         w = run.window(phase)
         stale_all = [s for s in stale_all if w.contains(s.read.invoke)]
     total = len(reads)
-    stale = [s for s in stale_all if s.stale_at(window_s)]
+    # Stale only beyond the clock uncertainty of the reader plus the largest of any process (load/clocks.json).
+    u = {p: clock_uncertainty(run.run.run_dir).get(p, 0.0) for p in {r.process for r in run.history}}
+    u_write = max(u.values(), default=0.0)
+
+    def beyond(s: StaleRead, w: float) -> bool:
+        return s.stale_at(w) if u_write <= 0 else s.newer_acked_at < s.read.invoke - w - (u[s.read.process] + u_write)
+
+    stale = [s for s in stale_all if beyond(s, window_s)]
     windows = sorted({*REPORTED_WINDOWS, window_s})
-    fractions = {f"{w:g}": (sum(1 for s in stale_all if s.stale_at(w)) / total if total else None) for w in windows}
-    counts = {f"{w:g}": sum(1 for s in stale_all if s.stale_at(w)) for w in windows}
+    fractions = {f"{w:g}": (sum(1 for s in stale_all if beyond(s, w)) / total if total else None) for w in windows}
+    counts = {f"{w:g}": sum(1 for s in stale_all if beyond(s, w)) for w in windows}
     ages = sorted(s.age for s in stale_all)
     reads_per_layer: dict[int, int] = {}
     for r in reads:
@@ -171,6 +179,8 @@ def stale_read_rate(run: ReferenceRun, window_s: float = 0.0, phase: str | None 
                                         "share_of_stale": (k / len(stale)) if stale else 0.0}
     details: dict[str, Any] = {
         "window_s": window_s, "phase": phase, "reads": total, "unjudged_reads": unjudged, "stale": len(stale),
+        "inside_clock_uncertainty": sum(1 for s in stale_all if s.stale_at(window_s)) - len(stale),
+        "clock_uncertainty_s": 2 * u_write if u_write > 0 else 0.0,
         "whole_fraction": (len(stale) / total) if total else None, "worst_span": None,
         "fractions": fractions, "stale_counts": counts,
         "ages": {"histogram": histogram(ages, AGE_EDGES), "max_s": ages[-1] if ages else None,

@@ -288,3 +288,22 @@ def test_a_longer_observation_never_has_a_better_worst_span(records: list[Record
                          and 200 <= r.status < 300 and r.version >= 0)
         if last_short - T0 >= span - 1:  # the short phase held at least one whole stretch
             assert long >= short
+
+
+def test_a_read_inside_the_workers_clock_uncertainty_is_not_counted_stale(tmp_path: Path) -> None:
+    """Worker load-1's clock was corrected to within 10 ms: a read 15 ms after the ack may have been sent
+    before it (15 < 10 + 10 of the writer's bound), one 30 ms after it cannot."""
+    b = RunDirBuilder(tmp_path).write(0.0, 1.0, key=1, version=2, process="load-0")
+    b.op(1.015, 1.02, Op.READ, 1, 1, Layer.L2, process="load-1").op(1.030, 1.04, Op.READ, 1, 1, Layer.L2,
+                                                                      process="load-1")
+    run_dir = b.write_dir()
+    plain = stale_read_rate(RunData.load(run_dir))
+    assert plain.details["stale"] == 2 and plain.details["inside_clock_uncertainty"] == 0
+    assert plain.details["clock_uncertainty_s"] == 0.0
+    (run_dir / "load").mkdir(exist_ok=True)
+    (run_dir / "load" / "clocks.json").write_text(
+        '{"workers": {"load-0": {"max_uncertainty_s": 0.002}, "load-1": {"max_uncertainty_s": 0.010}}}')
+    m = stale_read_rate(RunData.load(run_dir))
+    assert m.details["stale"] == 1 and m.details["inside_clock_uncertainty"] == 1, m.details
+    assert m.details["clock_uncertainty_s"] == pytest.approx(0.020)
+    assert m.value == pytest.approx(0.5)
