@@ -387,6 +387,9 @@ run_options = [
     click.option("--master-bind", default=None, metavar="HOST:PORT",
                  help="Where the load master listens for workers [default with --load-workers: 0.0.0.0:5557; "
                       "without: a free port on 127.0.0.1]."),
+    click.option("--load-worker-containers", is_flag=True,
+                 help="With --load-workers N on a topology of kind docker: start the N workers as containers "
+                      "load-worker-<i> on the run's network, from the toolkit's image."),
 ]
 
 
@@ -397,13 +400,15 @@ def _with_run_options(fn: Any) -> Any:
 
 
 def _options(reports_dir: Path, topology: Path | None, allow_destructive: bool, no_live: bool, variant: str | None = None,
-             control: bool = False, load_workers: int | None = None, master_bind: str | None = None) -> Any:
+             control: bool = False, load_workers: int | None = None, master_bind: str | None = None,
+             load_worker_containers: bool = False) -> Any:
     from cachechaos.checklist import resolve
     from cachechaos.experiment.runner import RunOptions
 
     return RunOptions(reports_dir=reports_dir, topology=resolve(topology) if topology is not None else None,
                       allow_destructive=allow_destructive, live=not no_live, variant=variant, control=control,
-                      load_workers=load_workers, master_bind=master_bind)
+                      load_workers=load_workers, master_bind=master_bind,
+                      load_worker_containers=load_worker_containers)
 
 
 @cli.command()
@@ -414,7 +419,7 @@ def _options(reports_dir: Path, topology: Path | None, allow_destructive: bool, 
 @_with_run_options
 def run(experiment: Path, variant: str | None, control: bool, reports_dir: Path, topology: Path | None,
         scale: float | None, seed: int | None, allow_destructive: bool, no_live: bool, load_workers: int | None,
-        master_bind: str | None) -> None:
+        master_bind: str | None, load_worker_containers: bool) -> None:
     """Run one experiment: bring the target up, drive load, inject the phases' faults, check the criteria.
 
     Exit 0 all criteria met, 1 a criterion failed, 2 bad input, 3 environment, 130 aborted.
@@ -438,7 +443,8 @@ def run(experiment: Path, variant: str | None, control: bool, reports_dir: Path,
     if seed is not None:
         spec = spec.reseeded(seed)
     try:
-        options = _options(reports_dir, topology, allow_destructive, no_live, variant, control, load_workers, master_bind)
+        options = _options(reports_dir, topology, allow_destructive, no_live, variant, control, load_workers, master_bind,
+                           load_worker_containers)
         cell = ExperimentRun(spec, experiment, options)
         attach(cell, err, live=options.live)
         outcome = cell.execute()
@@ -475,7 +481,7 @@ def _publish_summary(run_dir: Path) -> None:
 @_with_run_options
 def gate(suite: Path | None, matrix: bool, only: tuple[str, ...], repeat: int, require: tuple[str, ...], strict: bool,
          reports_dir: Path, topology: Path | None, scale: float | None, seed: int | None, allow_destructive: bool,
-         no_live: bool, load_workers: int | None, master_bind: str | None) -> None:
+         no_live: bool, load_workers: int | None, master_bind: str | None, load_worker_containers: bool) -> None:
     """Run a suite of experiments as a release gate.
 
     SUITE defaults to ./experiments/checklist.yaml when present (e.g. after `cachechaos init .`),
@@ -502,7 +508,8 @@ def gate(suite: Path | None, matrix: bool, only: tuple[str, ...], repeat: int, r
         _fail(ExitCode.BAD_INPUT, f"{suite}: no such suite file")
     try:
         outcome = run_suite(suite, _options(reports_dir, topology, allow_destructive, no_live, load_workers=load_workers,
-                                                  master_bind=master_bind), err,
+                                                  master_bind=master_bind, load_worker_containers=load_worker_containers),
+                                         err,
                             matrix=matrix, only=list(only) or None, scale=scale, repeat=repeat, seed=seed,
                             require=list(require) or None, strict=strict)
     except BadInput as exc:

@@ -95,6 +95,13 @@ def backend_plan(node: str, image: str, ip: str, config_json: str) -> ContainerP
                          entrypoint=["python"], files={"backend.json": config_json})
 
 
+def load_worker_plan(node: str, image: str, ip: str, master: str, process: str) -> ContainerPlan:
+    """A load worker (`cachechaos load-worker`) joining the run's master, recording as `process`."""
+    return ContainerPlan(node, "load-worker", image,
+                         ["-m", "cachechaos", "load-worker", "--master", master, "--name", process], ip, 0,
+                         entrypoint=["python"])
+
+
 def _archive(files: dict[str, str]) -> bytes:
     """A tar of FILES_DIR with `files`; the directory is writable by any user (PostgreSQL runs as its own)."""
     buffer = io.BytesIO()

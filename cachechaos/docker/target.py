@@ -269,6 +269,8 @@ class DockerTopology:
             ready = view.ready
         elif plan.kind == "postgres":
             ready = lambda: _postgres_answers(host, port)  # noqa: E731
+        elif plan.kind == "load-worker":
+            ready = lambda: True  # noqa: E731 - ready once it joins the master, which waits for it
         elif plan.kind == "toxiproxy":
             ready = lambda: bool(ToxiproxyClient(f"http://{host}:{port}", timeout=1.0).version())  # noqa: E731
         else:
@@ -351,6 +353,18 @@ class DockerTopology:
             node.wait_ready(left())
         self.endpoints.backends = {node.name: f"http://{node.address}" for node in backends}
         self.progress(f"{len(backends)} backend instance(s) ready ({settings.config.get('strategy', 'default')} strategy)")
+
+    def start_load_workers(self, count: int, master_port: int) -> list[str]:
+        """Start `count` containers `load-worker-<i>` on the run's network from the toolkit's image, each
+        joining the load master listening on the host (the network's gateway) at `master_port`."""
+        assert self.images is not None
+        master = f"{self.network.address(1)}:{master_port}"
+        plans = [launcher.load_worker_plan(f"load-worker-{i}", self.images.toolkit,
+                                           self.network.address(next(self._host_numbers)), master, f"load-{i}")
+                 for i in range(count)]
+        started = self._start_all(plans)
+        self.progress(f"{count} load worker container(s) joining the master at {master}")
+        return [node.name for node in started]
 
     def _build_endpoints(self, proxy_ip: str) -> Endpoints:
         return proxied_endpoints(proxy_ip, self._links, self.spec.redis.master_name,

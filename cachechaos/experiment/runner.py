@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from cachechaos import __version__
 from cachechaos.adapters.model import AdapterSpec
 from cachechaos.errors import (
     Aborted,
+    BadInput,
     CachechaosError,
     EnvironmentFailure,
     ExitCode,
@@ -72,6 +74,7 @@ class RunOptions:
     notes: tuple[str, ...] = ()  # said in the run's summary: what a gate left out of this row on this target
     load_workers: int | None = None  # None: load processes on this machine; N: wait for N load workers (anywhere)
     master_bind: str | None = None  # HOST:PORT the load master listens on (traffic.runner.LoadRun)
+    load_worker_containers: bool = False  # the load_workers start as containers on a docker topology's network
 
 
 @dataclass
@@ -280,7 +283,18 @@ class ExperimentRun:
         """The load processes of this run (a game day's take their rate live)."""
         assert self.target is not None
         return LoadRun(traffic, list(self.target.endpoints.backends.values()), self.run_dir, self.spec.duration_s,
-                       catalog, adapter, load_workers=self.options.load_workers, master_bind=self.options.master_bind)
+                       catalog, adapter, load_workers=self.options.load_workers, master_bind=self.options.master_bind,
+                       launch_workers=self._worker_launcher())
+
+    def _worker_launcher(self) -> Callable[[int], object] | None:
+        """With --load-worker-containers: the docker runtime starts the load workers on the run's network."""
+        if not self.options.load_worker_containers:
+            return None
+        start = getattr(self.target, "start_load_workers", None)
+        if start is None or self.options.load_workers is None:
+            raise BadInput("--load-worker-containers needs --load-workers N and a topology of kind docker")
+        count = self.options.load_workers
+        return lambda port: start(count, port)
 
     def _start_traffic(self, topology: AnyTopologySpec) -> None:
         """Load, sampler and fault scheduler started; RunStarted published."""

@@ -82,12 +82,14 @@ def gameday() -> None:
                    "(the game day waits up to 60 s for them; exit 3 when fewer join). docs/distributed-load.md")
 @click.option("--master-bind", default=None, metavar="HOST:PORT",
               help="Where the load master listens for workers [default with --load-workers: 0.0.0.0:5557].")
+@click.option("--load-worker-containers", is_flag=True,
+              help="With --load-workers N on a topology of kind docker: start the N workers as containers on its network.")
 @click.option("--run-id", default=None, hidden=True)  # the detached child's: its parent waits in that directory
 @state_dir_option
 @_errors_said
 def start(topology: Path | None, traffic_file: Path | None, criteria_file: Path | None, port: int, detach: bool,
           reports_dir: Path, allow_destructive: bool, load_workers: int | None, master_bind: str | None,
-          run_id: str | None, state_dir: Path | None) -> None:
+          load_worker_containers: bool, run_id: str | None, state_dir: Path | None) -> None:
     """Bring the target up (or attach), start steady traffic and the dashboard; print its URL and token.
 
     Runs until `cachechaos gameday stop` or Ctrl-C, then writes the run directory and its report
@@ -117,7 +119,8 @@ def start(topology: Path | None, traffic_file: Path | None, criteria_file: Path 
     from cachechaos.gameday.driver import GameDay
 
     options = RunOptions(reports_dir=reports_dir, run_id=run_id, topology=topology, allow_destructive=allow_destructive,
-                         live=False, load_workers=load_workers, master_bind=master_bind)
+                         live=False, load_workers=load_workers, master_bind=master_bind,
+                         load_worker_containers=load_worker_containers)
     day = GameDay(spec, guards, options, sdir, port=port)
     attach(day, err, live=False)
     outcome = day.execute()

@@ -81,7 +81,7 @@ class GameDay(ExperimentRun):
         self.figures.rate_per_s = total_rate(shape, 0.0) if shape is not None else None
         return LoadRun(traffic, list(self.target.endpoints.backends.values()), self.run_dir, self.spec.duration_s,
                        catalog, adapter, live_rate=shape is not None, load_workers=self.options.load_workers,
-                       master_bind=self.options.master_bind)
+                       master_bind=self.options.master_bind, launch_workers=self._worker_launcher())
 
     def _run_phases(self) -> None:
         assert self.journal is not None

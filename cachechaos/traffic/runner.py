@@ -26,6 +26,7 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +78,8 @@ def peak_users(spec: TrafficSpec) -> int:
 class LoadRun:
     def __init__(self, spec: TrafficSpec, backends: list[str], run_dir: Path, duration_s: float,
                  catalog: Catalog, adapter: AdapterSpec | None = None, live_rate: bool = False,
-                 load_workers: int | None = None, master_bind: str | None = None) -> None:
+                 load_workers: int | None = None, master_bind: str | None = None,
+                 launch_workers: Callable[[int], object] | None = None) -> None:
         if not backends:
             raise ValueError("LoadRun needs at least one backend URL")
         if duration_s <= 0:
@@ -95,6 +97,8 @@ class LoadRun:
         # None: this machine's workers, started here; N: N workers started anywhere (cachechaos load-worker).
         self.load_workers = load_workers
         self.master_bind = master_bind or (DEFAULT_MASTER_BIND if load_workers is not None else None)
+        # Starts the load_workers workers somewhere (the docker runtime's containers), given the master's port.
+        self.launch_workers = launch_workers
         self._names = [f"load-{i}" for i in range(processes)]
         self._master: ManagedProcess | None = None
         self._procs: list[ManagedProcess] = []
@@ -158,6 +162,8 @@ class LoadRun:
                                                  str(load_dir / MASTER_CONFIG_FILE)],
                                       self.run_dir / "nodes" / "master" / "master.log", env=env)
         self._master.start()
+        if self.launch_workers is not None:
+            self.launch_workers(int(bind.rpartition(":")[2]))
         if self.load_workers is None:
             connect = bind.replace("0.0.0.0", "127.0.0.1")
             for name in self._names:
