@@ -101,12 +101,12 @@ def test_open_model_runs_one_scheduler_user_per_process(rate: float, processes: 
 def test_locust_adapter_ticks_the_shared_timeline() -> None:
     """The LoadTestShape adapter (run in a child: importing Locust monkey-patches the interpreter)."""
     code = (
-        "import time\n"
+        "from cachechaos.history.clock import now\n"
         "from cachechaos.traffic.locust_shapes import RampLoadShape\n"
         "from cachechaos.traffic.shapes import Ramp\n"
-        "shape = RampLoadShape(Ramp(1, 0, 100, start_users=0, end_users=100, ramp_s=10), time.time() - 5)\n"
+        "shape = RampLoadShape(Ramp(1, 0, 100, start_users=0, end_users=100, ramp_s=10), now() - 5)\n"
         "print(shape.tick())\n"
-        "shape = RampLoadShape(Ramp(1, 0, 100, start_users=0, end_users=100, ramp_s=10), time.time() - 100)\n"
+        "shape = RampLoadShape(Ramp(1, 0, 100, start_users=0, end_users=100, ramp_s=10), now() - 100)\n"
         "print(shape.tick())\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
