@@ -274,8 +274,14 @@ class ExperimentRun:
     def _drive(self, topology: AnyTopologySpec) -> None:
         self._start_traffic(topology)
         self._run_phases()
-        assert self.load is not None
+        assert self.load is not None and self.journal is not None
         self.load.stop()
+        # A worker lost while the load was stopping (during the phases it made the run an error).
+        for lost in self.load.lost():
+            text = f"load worker {lost}: its records up to its last chunk are in the history, the rest are missing"
+            self.say(text, "warning")
+            self.journal.write("note", source="load", text=text)
+            self.adapter_notes.append(text)
         self.events.publish(TrafficStopped())
         self._final_reads(topology)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,7 +20,19 @@ class CatalogModel(BaseModel):
     users: int = Field(ge=1)
 
 
-class ProcessConfig(BaseModel):
+class _JsonFile(BaseModel):
+    """A configuration one process writes for another, as a JSON file."""
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomically(path, self.model_dump_json(indent=2))
+
+    @classmethod
+    def read(cls, path: Path) -> Self:
+        return cls.model_validate_json(Path(path).read_text())
+
+
+class ProcessConfig(_JsonFile):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(description="process name = history file stem")
@@ -40,16 +53,8 @@ class ProcessConfig(BaseModel):
     rates_path: Path | None = Field(None, description="an open model's live rate changes (traffic.rate_steps), when "
                                                       "its driver may change the rate during the run")
 
-    def write(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomically(path, self.model_dump_json(indent=2))
 
-    @classmethod
-    def read(cls, path: Path) -> ProcessConfig:
-        return cls.model_validate_json(Path(path).read_text())
-
-
-class MasterConfig(BaseModel):
+class MasterConfig(_JsonFile):
     """What LoadRun tells the master process (traffic/master.py); the master tells the workers over messages."""
 
     model_config = ConfigDict(extra="forbid")
@@ -65,11 +70,3 @@ class MasterConfig(BaseModel):
     run_time_s: float = Field(gt=0, description="a worker's safety net (ProcessConfig.run_time_s)")
     adapter: AdapterSpec | None = None
     rates_path: Path | None = None
-
-    def write(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomically(path, self.model_dump_json(indent=2))
-
-    @classmethod
-    def read(cls, path: Path) -> MasterConfig:
-        return cls.model_validate_json(Path(path).read_text())
