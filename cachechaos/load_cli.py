@@ -15,16 +15,20 @@ from cachechaos.errors import ExitCode
               help="The run's load master: the host running `cachechaos run/gate/gameday start --load-workers N` "
                    "and its --master-bind port (default 5557).")
 @click.option("--name", default=None, help="Process name in the run's history [default: load-<i>, given by the master].")
-def load_worker(master: str, name: str | None) -> None:
+@click.option("--once", is_flag=True,
+              help="Exit after one run [default: serve run after run, as a gate starts one master per row; Ctrl-C ends].")
+def load_worker(master: str, name: str | None, once: bool) -> None:
     """Join a run's load master and drive its share of the load (docs/distributed-load.md).
 
     The worker needs to reach the master (TCP, the master's port) and the target's
     backends. It measures its clock against the master's, takes its share of the
     arrivals, sends its requests and ships what its users saw back to the master
-    once a second; it exits when the run's load is over. Exit 0 after a run, 3 when
-    the master cannot be reached.
+    once a second. When the run's load is over it waits for the next run's master
+    at the same address (a gate runs one per row), or exits with --once: exit 0
+    after the run, 3 when the master cannot be reached.
     """
-    from cachechaos.traffic.worker import parse_address
+    # Not the worker module: it imports Locust, which must monkey-patch a fresh interpreter.
+    from cachechaos.traffic.config import parse_address
 
     try:
         parse_address(master)
@@ -32,6 +36,7 @@ def load_worker(master: str, name: str | None) -> None:
         click.echo(f"error: --master: {exc}", err=True)
         raise SystemExit(ExitCode.BAD_INPUT) from None
     # A process of its own: Locust monkey-patches the standard library on import, before anything else.
-    argv = [sys.executable, "-m", "cachechaos.traffic.worker", "--master", master] + (["--name", name] if name else [])
+    argv = [sys.executable, "-m", "cachechaos.traffic.worker", "--master", master]
+    argv += (["--name", name] if name else []) + ([] if once else ["--keep-serving"])
     sys.stdout.flush()
     os.execv(sys.executable, argv)

@@ -70,3 +70,13 @@ class MasterConfig(_JsonFile):
     run_time_s: float = Field(gt=0, description="a worker's safety net (ProcessConfig.run_time_s)")
     adapter: AdapterSpec | None = None
     rates_path: Path | None = None
+
+
+def parse_address(text: str, default_port: int = 5557) -> tuple[str, int]:
+    """HOST:PORT (or HOST alone) as (host, port)."""
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        return text, default_port
+    if not port.isdigit():
+        raise ValueError(f"{text!r} is not HOST:PORT")
+    return host.strip("[]"), int(port)

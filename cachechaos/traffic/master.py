@@ -40,9 +40,8 @@ from cachechaos.history.format import MAGIC, RECORD
 from cachechaos.store.files import write_json, write_text_atomically
 from cachechaos.store.rundir import HISTORY_DIR, LOAD_DIR
 from cachechaos.traffic.clocks import CLOCKS_FILE, JOIN_PROBES, PROBE_EVERY_S, RUN_PROBES, Probe, best
-from cachechaos.traffic.config import MasterConfig, ProcessConfig
+from cachechaos.traffic.config import MasterConfig, ProcessConfig, parse_address
 from cachechaos.traffic.runner import GO_FILE, MASTER_FILE, peak_users
-from cachechaos.traffic.worker import parse_address
 
 log = logging.getLogger("cachechaos.traffic.master")
 
@@ -94,6 +93,9 @@ class Master:
 
     def _hello(self, msg: Any, **_: Any) -> None:
         d = msg.data
+        if self.state != "waiting":  # a worker early for the next run (a gate's next row): not this run's
+            self.runner.send_message("cc_stop", None, client_id=msg.node_id)
+            return
         if msg.node_id not in self.members:
             self.members[msg.node_id] = Member(msg.node_id, d.get("name"), str(d.get("host")), int(d.get("pid") or 0))
             log.info("worker %s joined (%s, pid %s): %d of %d", d.get("name") or msg.node_id, d.get("host"),

@@ -42,7 +42,7 @@ from locust.env import Environment
 
 from cachechaos.history.clock import local_now, now, set_offset
 from cachechaos.history.writer import ChunkWriter, HistoryWriter
-from cachechaos.traffic.config import ProcessConfig
+from cachechaos.traffic.config import ProcessConfig, parse_address
 from cachechaos.traffic.locust_shapes import RampLoadShape, SpikeLoadShape, SteadyLoadShape, TimelineShape
 from cachechaos.traffic.recorder import Recorder
 from cachechaos.traffic.shapes import Ramp, Spike, process_shape
@@ -92,8 +92,19 @@ class LoadProcess:
 
 
 CHUNK_EVERY_S = 1.0
+INTERRUPTED = Event()  # SIGTERM or SIGINT: no further run either
+CURRENT: list[LoadWorker] = []  # the worker of the run this process is in, once joined
+
+
+def _interrupted() -> None:
+    """SIGTERM/SIGINT: a run's load stops gracefully (its final chunk goes out); between runs, leave at once."""
+    INTERRUPTED.set()
+    if CURRENT and CURRENT[0].proc is not None and not CURRENT[0].finished.is_set():
+        CURRENT[0]._stop(None)
+    else:
+        os._exit(0)  # nothing recorded, nothing to flush: no need to wait out Locust's connection retries
 # Without a heartbeat from the master for this long, the worker gives up (its records so far were shipped).
-MASTER_GONE_S = 15.0
+MASTER_GONE_S = 5.0
 
 
 class LoadWorker:
@@ -192,16 +203,6 @@ class LoadWorker:
         log.info("%s: %d requests recorded and shipped in %d chunks", cfg.name, self.writer.count, self.seq)
 
 
-def parse_address(text: str, default_port: int = 5557) -> tuple[str, int]:
-    """HOST:PORT (or HOST alone) as (host, port)."""
-    host, sep, port = text.rpartition(":")
-    if not sep:
-        return text, default_port
-    if not port.isdigit():
-        raise ValueError(f"{text!r} is not HOST:PORT")
-    return host.strip("[]"), int(port)
-
-
 def serve(master: str, name: str | None) -> int:
     """Join the master at `master` (HOST:PORT), do what it says, return once the run is over for this worker."""
     host, port = parse_address(master)
@@ -214,8 +215,7 @@ def serve(master: str, name: str | None) -> int:
     worker = LoadWorker(runner, name)
     worker.hello()
     log.info("joined the master at %s:%d as %s (pid %d)", host, port, name or "(named by the master)", os.getpid())
-    gevent.signal_handler(signal.SIGTERM, worker._stop, None)
-    gevent.signal_handler(signal.SIGINT, worker._stop, None)
+    CURRENT[:] = [worker]
     while not worker.finished.wait(0.5):
         last = runner.last_heartbeat_timestamp
         if not len(runner.greenlet) or (last is not None and time.time() - last > MASTER_GONE_S):
@@ -224,6 +224,11 @@ def serve(master: str, name: str | None) -> int:
             if worker.proc is None:
                 break
     worker.bye.wait(5.0)  # the master has the final chunk (or is gone)
+    # Leave once the master has quit (Locust's quit message ends the runner's greenlets), so that
+    # with --keep-serving the next connection reaches the next run's master, not this one.
+    deadline = time.monotonic() + 10.0
+    while len(runner.greenlet) and time.monotonic() < deadline:
+        gevent.sleep(0.1)
     runner.quit()
     return 0
 
@@ -233,11 +238,21 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--master", required=True, help="HOST:PORT of the run's master")
     parser.add_argument("--name", default=None, help="process name (history file stem); default: given by the master")
+    parser.add_argument("--keep-serving", action="store_true",
+                        help="after a run, wait for the next master at the same address (a gate runs one per row)")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stdout)
-    return serve(args.master, args.name)
+    gevent.signal_handler(signal.SIGTERM, _interrupted)
+    gevent.signal_handler(signal.SIGINT, _interrupted)
+    while True:
+        set_offset(0.0)  # every run measures this clock against its own master
+        code = serve(args.master, args.name)
+        if not args.keep_serving or INTERRUPTED.is_set():
+            return code
+        # The run's master takes a moment to exit: a worker connecting at once would join it, not the next.
+        gevent.sleep(1.0)
 
 
 if __name__ == "__main__":

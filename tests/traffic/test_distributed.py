@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -191,3 +192,26 @@ def test_too_few_workers_is_an_environment_error_saying_how_to_start_one(
     assert f"cachechaos load-worker --master THIS_HOST:{port}" in text, text
     assert worker.returncode == 0, out.decode()
     assert run.wait(5)
+
+
+def test_load_worker_serves_run_after_run_until_interrupted(tmp_path: Path) -> None:
+    """As a gate uses it: one master per row at the same address, the same worker joining each."""
+    port = free_port()
+    worker = subprocess.Popen([sys.executable, "-m", "cachechaos", "load-worker", "--master", f"127.0.0.1:{port}"],
+                              env=_worker_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        for row in ("first", "second"):
+            run = LoadRun(SPEC, ["http://127.0.0.1:9"], tmp_path / row, 1.0, CATALOG, load_workers=1,
+                          master_bind=f"127.0.0.1:{port}")
+            run.start()
+            assert run.wait(20)
+            run.stop()
+            status = json.loads((tmp_path / row / "load" / "master.json").read_text())
+            assert [(w["name"], w["final"]) for w in status["workers"]] == [("load-0", True)], status
+            assert status["records"] > 50  # connection errors to the closed port are recorded too (status 0)
+        assert worker.poll() is None, "the worker left after a run"
+        worker.send_signal(signal.SIGTERM)
+        out, _ = worker.communicate(timeout=20)
+    finally:
+        worker.kill()
+    assert worker.returncode == 0, out.decode()
