@@ -103,6 +103,8 @@ def _interrupted() -> None:
         CURRENT[0]._stop(None)
     else:
         os._exit(0)  # nothing recorded, nothing to flush: no need to wait out Locust's connection retries
+
+
 # Without a heartbeat from the master for this long, the worker gives up (its records so far were shipped).
 MASTER_GONE_S = 5.0
 
@@ -155,7 +157,7 @@ class LoadWorker:
 
     def _stop(self, msg: object, **_: object) -> None:
         self.stop.set()
-        if self.cfg is None:  # no share (or not yet configured): nothing to ship
+        if self.proc is None:  # no share, or not started yet: nothing to ship
             self.finished.set()
 
     def _bye(self, msg: object, **_: object) -> None:
