@@ -17,7 +17,8 @@ def test_two_load_worker_containers_drive_the_load_and_ship_their_history(
         docker_topology_factory: Callable[..., DockerTopology], tmp_path: Path) -> None:
     topo = docker_topology_factory(backends={"instances": 1})
     spec = TrafficSpec.model_validate({"processes": 2, "shape": {"kind": "arrival", "rate_per_s": 100},
-                                       "mix": {"discount": 0}})
+                                       "mix": {"browse": 1, "hot": 0, "write_price": 0, "discount": 0,
+                                               "checkout": 0, "cart_read": 0, "cart_write": 0, "absent": 0}})
     port = free_port()
     run_dir = tmp_path / "run"
     run = LoadRun(spec, list(topo.endpoints.backends.values()), run_dir, 3.0,
