@@ -7,6 +7,7 @@ final reads that succeed, 404 or fail, and phases cutting through all of it.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from unittest.mock import patch
 
@@ -122,16 +123,26 @@ def test_vectorized_checks_equal_the_reference(records: list[Record], spans: lis
     _assert_equal_checks(records, run, window, phase)
 
 
+# Clock uncertainties of load workers (load/clocks.json): none, or per process, in steps that meet the quarter seconds.
+clocks = st.one_of(st.none(), st.fixed_dictionaries({p: st.sampled_from([0.0, 0.125, 0.25]) for p in PROCESSES}))
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(histories(), st.sampled_from([0.0, 1.0]))
+@given(histories(), st.sampled_from([0.0, 1.0]), clocks)
 def test_equal_through_history_files(tmp_path_factory: pytest.TempPathFactory, records: list[Record],
-                                     window: float) -> None:
-    """Through real files (HistoryWriter, one per process) and RunData.load, the columnar reader."""
+                                     window: float, uncertainty: dict[str, float] | None) -> None:
+    """Through real files (HistoryWriter, one per process) and RunData.load, the columnar reader; with
+    load workers' clock uncertainties when drawn."""
     builder = RunDirBuilder(tmp_path_factory.mktemp("run"))
     for r in records:
         builder.op(r.invoke - T0, r.complete - T0, Op(r.op), r.key, r.version, Layer(r.layer), r.status,
                    r.client, r.process)
-    run = RunData.load(builder.write_dir())
+    run_dir = builder.write_dir()
+    if uncertainty is not None:
+        (run_dir / "load").mkdir(exist_ok=True)
+        (run_dir / "load" / "clocks.json").write_text(json.dumps(
+            {"workers": {p: {"max_uncertainty_s": u} for p, u in uncertainty.items()}}))
+    run = RunData.load(run_dir)
     # What the files hold: intended = invoke (the builder does not record one), files read in name order.
     on_disk = [r._replace(intended=r.invoke) for p in sorted({r.process for r in records})
                for r in records if r.process == p]
