@@ -215,3 +215,26 @@ def test_load_worker_serves_run_after_run_until_interrupted(tmp_path: Path) -> N
     finally:
         worker.kill()
     assert worker.returncode == 0, out.decode()
+
+
+def test_a_worker_beyond_the_loads_need_gets_no_share_and_says_so(tmp_path: Path) -> None:
+    port = free_port()
+    workers = [subprocess.Popen([sys.executable, "-m", "cachechaos.traffic.worker", "--master", f"127.0.0.1:{port}"],
+                                env=_worker_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(2)]
+    try:
+        one_user = TrafficSpec.model_validate({"users": 1, "processes": 2, "mix": {"discount": 0}})
+        run = LoadRun(one_user, ["http://127.0.0.1:9"], tmp_path / "run", 1.0, CATALOG, load_workers=2,
+                      master_bind=f"127.0.0.1:{port}")
+        run.start()
+        assert run.processes == ["load-0"]
+        assert run.wait(20)
+        run.stop()
+        outs = [w.communicate(timeout=20)[0].decode() for w in workers]
+    finally:
+        for w in workers:
+            w.kill()
+    status = json.loads((tmp_path / "run" / "load" / "master.json").read_text())
+    assert [(w["name"], w["share"], w["final"]) for w in status["workers"]] == [("load-0", True, True),
+                                                                                ("load-1", False, False)]
+    assert sum("load-1: no share of the load: the load needs 1 worker(s) and 2 joined" in out for out in outs) == 1
+    assert [w.returncode for w in workers] == [0, 0]
