@@ -49,12 +49,29 @@ def _ip(*args: str) -> None:
     subprocess.run(["ip", *args], check=True, capture_output=True, timeout=10)
 
 
+def _sweep_orphans() -> None:
+    """Remove namespaces and bridges an earlier, SIGKILLed test run left: their tag is its pid."""
+    import re
+
+    names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, timeout=10).stdout.split()
+    links = subprocess.run(["ip", "-o", "link", "show", "type", "bridge"], capture_output=True, text=True,
+                           timeout=10).stdout
+    for ns in names:
+        m = re.fullmatch(r"ccw\d+-(\d+)", ns)
+        if m and not Path(f"/proc/{m[1]}").exists():
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)
+    for m in re.finditer(r"\d+: (ccbr(\d+))[:@]", links):
+        if not Path(f"/proc/{m[2]}").exists():
+            subprocess.run(["ip", "link", "del", m[1]], capture_output=True, timeout=10)
+
+
 @pytest.fixture
 def netns() -> Iterator[tuple[str, list[tuple[str, str]]]]:
     """A bridge (10.77.<n>.1, this namespace: the master's machine) and two namespaces with their own
     address over a veth pair each; all removed afterwards."""
     if os.geteuid() != 0:
         pytest.skip("network namespaces need root")
+    _sweep_orphans()
     n = os.getpid() % 200 + 20
     tag = f"{os.getpid() % 100000}"
     bridge, hub = f"ccbr{tag}", f"10.77.{n}.1"
