@@ -5,7 +5,8 @@ Redis memory), its configuration variants, its link names and a rate this machin
 backend holds. On a user's service none of that is theirs. Bound, a row keeps its traffic shape,
 phases, faults and criteria, and takes from the topology:
 
-- the links its faults act on, by role (`toxiproxy.links`: database, redis, invalidation), and
+- the links its faults act on, by role (`toxiproxy.links`: database, redis, sentinel, invalidation,
+  per backend where it has them; a partition takes every role), and
   the Redis keys they touch (`cache.key_template`: `product:7` becomes `item:7`);
 - the bounds of criteria that name a service level (`slo:` on a criterion, the topology's `slo:`);
   the freshness criterion's window is the topology's `cache.freshness_budget_s`, and a recovery
@@ -87,6 +88,8 @@ def bind_row(spec: ExperimentSpec, topology: AttachedTopologySpec, applicability
             role = link_role(str(fault["link"])) if "link" in fault else None
             if role is not None and role in links:
                 fault["link"] = links[role]
+            if fault["type"] == "partition":  # it cuts several roles' proxies, each backend's own
+                fault["links"] = links
             if fault.get("keys") and topology.cache.key_template is not None:
                 fault["keys"] = [_user_key(k, topology.cache.key_template) for k in fault["keys"]]
     budget = topology.cache.freshness_budget()
