@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -89,6 +89,12 @@ class GateLoad(Strict):
     """The load the checklist's rows drive at a user's service: never more than this, whatever the row says."""
 
     rate_per_s: float = Field(50.0, gt=0, le=100_000, description="arrivals per second of every gate row")
+    rows: dict[str, Annotated[float, Field(gt=0, le=100_000)]] = Field(
+        default_factory=dict, description="row name -> its own arrival rate, instead of rate_per_s (a row that needs "
+                                          "many reads per hot key: eviction-policy, stampede)")
+
+    def rate_of(self, row: str) -> float:
+        return self.rows.get(row, self.rate_per_s)
 
 
 class ExternalFinalReads(Strict):

@@ -109,6 +109,25 @@ def test_a_bound_row_takes_links_bounds_and_rate_from_the_topology() -> None:
     assert criterion.params["window_s"] == 1  # the mechanism's window is the row's, not the budget
 
 
+def test_a_row_may_have_its_own_rate_and_a_hot_key_criterion_is_judged_over_every_layer() -> None:
+    topology = _external(toxiproxy={"url": "http://127.0.0.1:2", "links": {"invalidation": "events"}},
+                         redis={"nodes": {"cache-1": "127.0.0.1:3"}}, chaos_targets=["cache-1"], offers=["x_cache"],
+                         load={"rate_per_s": 25, "rows": {"eviction-policy": 150}})
+    spec = ROWS["eviction-policy"]
+    bound = bind_row(spec, topology, row_applicability(spec, offer_of(topology)))
+    assert bound.traffic.shape.model_dump()["rate_per_s"] == 150
+    other = ROWS["invalidation-delay"]
+    assert bind_row(other, topology, row_applicability(other, offer_of(topology))).traffic.shape.model_dump()["rate_per_s"] == 25
+    hot = next(c for c in bound.criteria if c.params.get("hot_keys"))
+    assert hot.params["layer"] == "any" and hot.label.endswith("[layer=any]")
+    assert bound.detection is not None and bound.detection.criterion == hot.label
+    # The sample backend's own row keeps its L2 criterion; the other criterion keeps its layer when bound.
+    assert next(c for c in spec.criteria if c.params.get("hot_keys")).params["layer"] == "l2"
+    assert next(c for c in bound.criteria if not c.params.get("hot_keys")).params["layer"] == "l2"
+    with pytest.raises(ValueError, match="greater than 0"):
+        _external(load={"rows": {"stampede": 0}})
+
+
 def test_the_freshness_row_measures_at_the_budget_for_as_long_as_it_needs() -> None:
     spec = ROWS["freshness-budget"]
     for budget, expected in ((1.0, 1.0), (None, 60.0)):
