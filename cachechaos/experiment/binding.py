@@ -92,8 +92,8 @@ def bind_row(spec: ExperimentSpec, topology: AttachedTopologySpec, applicability
             role = link_role(str(fault["link"])) if "link" in fault else None
             if role is not None and role in links:
                 fault["link"] = links[role]
-            if fault["type"] == "partition":  # it cuts several roles' proxies, each backend's own
-                fault["links"] = links
+            if fault["type"] == "partition":  # it cuts several roles' proxies: Redis's and the Sentinels', per backend
+                fault["links"] = {r: p for r, p in links.items() if r.partition(".")[0] in ("redis", "sentinel")}
             if fault.get("keys") and topology.cache.key_template is not None:
                 fault["keys"] = [_user_key(k, topology.cache.key_template) for k in fault["keys"]]
     budget = topology.cache.freshness_budget()
