@@ -121,9 +121,11 @@ def test_a_row_may_have_its_own_rate_and_a_hot_key_criterion_is_judged_over_ever
     hot = next(c for c in bound.criteria if c.params.get("hot_keys"))
     assert hot.params["layer"] == "any" and hot.label.endswith("[layer=any]")
     assert bound.detection is not None and bound.detection.criterion == hot.label
-    # The sample backend's own row keeps its L2 criterion; the other criterion keeps its layer when bound.
-    assert next(c for c in spec.criteria if c.params.get("hot_keys")).params["layer"] == "l2"
-    assert next(c for c in bound.criteria if not c.params.get("hot_keys")).params["layer"] == "l2"
+    # The service's overall hit rate too, with its bound from slo:; the sample backend's own row keeps L2.
+    overall = next(c for c in bound.criteria if not c.params.get("hot_keys"))
+    assert overall.params["layer"] == "any" and overall.min == 0.8
+    assert overall.label.endswith("[layer=any] [slo.hit_rate >= 0.8]")
+    assert {c.params["layer"] for c in spec.criteria} == {"l2"}
     with pytest.raises(ValueError, match="greater than 0"):
         _external(load={"rows": {"stampede": 0}})
 
