@@ -25,9 +25,9 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cachechaos.checks.criteria import Criterion
-from cachechaos.faults import FaultSpec
+from cachechaos.faults import FaultSpec, link_roles
 from cachechaos.metric_names import DB_QUERIES, hits_name
-from cachechaos.names import kind_of, parse_link
+from cachechaos.names import kind_of
 
 if TYPE_CHECKING:
     from cachechaos.runtime.external_spec import AttachedTopologySpec
@@ -60,8 +60,6 @@ NEED_LINES: dict[str, str] = {
     "backend_processes": "needs container control of your backends: `kind: compose` with the backend services in "
                          "chaos_targets",
     "key_template": "needs the Redis key your service caches a product under: cache.key_template: \"<prefix>{key}\"",
-    "per_backend_links": "needs each backend's own Toxiproxy links to Redis and the Sentinels (the sample backend's "
-                         "own_links); attached topologies cannot declare them yet",
 }
 
 # Where a need is met, for saying what a possible check reads.
@@ -86,15 +84,8 @@ SERIES_NEEDS: dict[str, str] = {"l1_hit_rate": "layer", "hit_rate": "layer", "la
 
 
 def link_role(link: str) -> str | None:
-    """The role of one of the sample topology's links: `postgres` -> database, `postgres.backend-1` ->
-    database.backend-1, `pubsub.*` -> invalidation, `redis-1` -> redis; None for a Sentinel's."""
-    parsed = parse_link(link)
-    if parsed.pubsub:
-        return "invalidation"
-    role = {"postgres": "database", "redis": "redis"}.get(kind_of(parsed.node.rstrip("*-") or parsed.node))
-    if role is None:
-        return None
-    return f"{role}.{parsed.client}" if parsed.client else role
+    """The role of one of the sample topology's links (cachechaos.faults.link_roles.role_of)."""
+    return link_roles.role_of(link)
 
 
 def fault_needs(fault: FaultSpec) -> set[str]:
@@ -118,7 +109,7 @@ def fault_type_needs(kind: str, params: dict[str, Any]) -> set[str]:
     if kind == "restart_backends":
         return {"backend_processes"}
     if kind == "partition":
-        return {"sentinel", "primary_target", "per_backend_links"}
+        return {"sentinel", "primary_target", *(f"link:{role}" for role in link_roles.PARTITION_ROLES)}
     if kind == "bulk_discount":
         return {"discount"}
     return {f"fault {kind}"}
@@ -178,7 +169,8 @@ class RowApplicability:
         return asdict(self)
 
 
-_ROLE_PATHS = {"database": "PostgreSQL", "redis": "the Redis primary", "invalidation": "its invalidation channel"}
+_ROLE_PATHS = {"database": "PostgreSQL", "redis": "the Redis nodes", "sentinel": "the Sentinels",
+               "invalidation": "its invalidation channel"}
 
 
 def line(need: str) -> str:
@@ -188,7 +180,12 @@ def line(need: str) -> str:
     if need.startswith("link:"):
         role = need.removeprefix("link:")
         base, _, backend = role.partition(".")
+        if backend == "backend-*":  # every backend's own path
+            return (f"needs each backend's own Toxiproxy proxy to {_ROLE_PATHS.get(base, base)}: "
+                    f"toxiproxy.links.{base}.backend-1: <proxy name> (a line per backend; a glob names one proxy per node)")
         where = _ROLE_PATHS.get(base, base) + (f" from {backend}" if backend else "")
+        if base == "redis" and not backend:
+            where += " that the Sentinels and replicas take"
         return f"needs a Toxiproxy proxy on your service's path to {where}: toxiproxy.links.{role}: <proxy name>"
     return f"needs {need}"
 
@@ -249,6 +246,11 @@ def offer_of(topology: AnyTopologySpec | AttachedTopologySpec, seen: ProbeSeen |
         topology.toxiproxy is not None else {}
     for role, proxy in proxies.items():
         if seen is None or fnmatch.filter(seen.proxies, proxy):
+            has.add(f"link:{role}")
+    count = len(topology.backends) if isinstance(topology, (ExternalTopologySpec, ComposeTopologySpec)) else 0
+    backends = [f"backend-{i}" for i in range(1, count + 1)]  # as the runtimes name them (cachechaos.names)
+    for role in link_roles.PARTITION_ROLES:  # roles per backend: declared (and found) for every backend
+        if "backend-*" in role and link_roles.declared(role, (r.removeprefix("link:") for r in has), backends):
             has.add(f"link:{role}")
     has.update(need for part in topology.offers for need in OFFERED[part])
     if topology.metrics is not None:

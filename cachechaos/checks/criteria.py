@@ -47,6 +47,9 @@ class Criterion(BaseModel):
     slo: SloName | None = Field(
         default=None, description="on a service cachechaos attaches to, `gate` takes this bound from the topology's "
                                   "`slo:` (freshness: the stale-read bound at the window cache.freshness_budget_s)")
+    on_attached: dict[str, Any] | None = Field(
+        default=None, description="on a service cachechaos attaches to, `gate` judges with these parameters instead "
+                                  "(layer: any: a hot key may stay in the service's own in-process layer)")
 
     @model_validator(mode="after")
     def _valid(self) -> Criterion:
@@ -61,6 +64,8 @@ class Criterion(BaseModel):
         if both:
             raise ValueError(f"parameter {', '.join(both)} given both as a field and under params")
         self.params = validate_params(self.check, {**self.params, **extra})
+        if self.on_attached:
+            validate_params(self.check, {**self.params, **self.on_attached})
         for key in extra:  # now held in params only, so a model dump shows each parameter once
             delattr(self, key)
         return self

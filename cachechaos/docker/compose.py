@@ -38,7 +38,7 @@ from cachechaos.errors import EnvironmentFailure
 from cachechaos.proxy.client import ToxiproxyClient, ToxiproxyError
 from cachechaos.runtime.compose_spec import ComposeTopologySpec
 from cachechaos.runtime.endpoints import Catalog, Endpoints
-from cachechaos.runtime.external import ExternalTarget, sentinel_master
+from cachechaos.runtime.external import ExternalTarget
 from cachechaos.runtime.external_spec import ExternalPostgres, ExternalRedis, ExternalTopologySpec, ExternalToxiproxy
 from cachechaos.runtime.ports import split_address
 from cachechaos.runtime.process import wait_until
@@ -231,7 +231,7 @@ class ComposeTarget:
     def primary_name(self) -> str | None:
         """The Redis service Sentinel names as primary. Sentinel names it as the project's clients reach
         it, usually through the Toxiproxy service (`toxiproxy:20001`): that proxy's upstream names the service."""
-        addr = sentinel_master(self._attached.spec.redis.sentinels, self.spec.redis.master_name)
+        addr = self._attached.admin.primary_address()
         return None if addr is None else self._node_at(addr)
 
     def _node_at(self, address: str) -> str | None:

@@ -45,6 +45,7 @@ from cachechaos.runtime.local import proxied_endpoints
 from cachechaos.runtime.ports import split_address
 from cachechaos.runtime.process import wait_until
 from cachechaos.runtime.redis import RedisNode, SentinelNode
+from cachechaos.runtime.redis_admin import RedisNodesAdmin
 from cachechaos.runtime.target import NotControllable
 from cachechaos.runtime.topology import DockerTopologySpec
 
@@ -399,28 +400,26 @@ class DockerTopology:
     def proxy_client(self) -> ToxiproxyClient:
         return ToxiproxyClient(self.proxy_api)
 
+    def redis_nodes_admin(self) -> RedisNodesAdmin:
+        """Admin over the containers' own addresses (not their links); the Sentinels name a node by its
+        proxied address (`endpoints.redis`)."""
+        password = self.spec.redis.password  # one password for the nodes and the Sentinels
+        views = self._views.values()
+        return RedisNodesAdmin({v.name: v.address for v in views if isinstance(v, RedisNode)},
+                               [v.address for v in views if isinstance(v, SentinelNode)], self.endpoints.master_name,
+                               announced=self.endpoints.redis, password=password, sentinel_password=password)
+
     def redis_admin(self, node: str) -> redis.Redis:
-        view = self._views.get(node)
-        if not isinstance(view, RedisNode):
+        if not isinstance(self._views.get(node), RedisNode):
             raise NotControllable(f"{node} is not a Redis node")
-        return view.client()
+        return self.redis_nodes_admin().client(node)
 
     def redis_names(self) -> list[str]:
         return [n.name for n in self.nodes.values() if n.kind == "redis"]
 
     def primary_name(self) -> str | None:
         """The node Sentinel names as primary (mapped back from its proxied address)."""
-        for view in self._views.values():
-            if not isinstance(view, SentinelNode):
-                continue
-            try:
-                addr = view.master_addr()
-            except redis.RedisError:
-                continue
-            for name, listen in self.endpoints.redis.items():
-                if addr == split_address(listen):
-                    return name
-        return None
+        return self.redis_nodes_admin().primary_name()
 
     def postgres_admin_dsn(self) -> str:
         return pg.PostgresNode.dsn_for(*split_address(self.node("postgres").address))

@@ -5,13 +5,17 @@ Redis memory), its configuration variants, its link names and a rate this machin
 backend holds. On a user's service none of that is theirs. Bound, a row keeps its traffic shape,
 phases, faults and criteria, and takes from the topology:
 
-- the links its faults act on, by role (`toxiproxy.links`: database, redis, invalidation), and
+- the links its faults act on, by role (`toxiproxy.links`: database, redis, sentinel, invalidation,
+  per backend where it has them; a partition takes every role), and
   the Redis keys they touch (`cache.key_template`: `product:7` becomes `item:7`);
 - the bounds of criteria that name a service level (`slo:` on a criterion, the topology's `slo:`);
   the freshness criterion's window is the topology's `cache.freshness_budget_s`, and a recovery
   is observed for as long as its bound (else a recovery slower than the row's phase but within
   the bound would read as "never recovered");
-- the arrival rate (`load.rate_per_s`), so a gate never floods a staging service by surprise;
+- the arrival rate (`load.rate_per_s`, or the row's own in `load.rows`), so a gate never floods a
+  staging service by surprise;
+- the parameters a criterion is judged with on an attached service (`on_attached`: a hot key's hit
+  rate over every layer, for a service whose own in-process layer keeps it);
 - a failover time over writes that never failed: 0 s (the service's carts may not live in Redis,
   as the sample backend's do in that row), not "no effect";
 - the floor of a DB-amplification baseline: one query per key the row expires and backend, the
@@ -74,9 +78,10 @@ def bind_row(spec: ExperimentSpec, topology: AttachedTopologySpec, applicability
     shape = traffic.get("shape")
     if shape and any(f in shape for f in _RATE_FIELDS):
         peak = max(float(shape[f]) for f in _RATE_FIELDS if f in shape)
+        rate = topology.load.rate_of(spec.name)
         for f in _RATE_FIELDS:
             if f in shape and peak > 0:
-                shape[f] = float(shape[f]) * topology.load.rate_per_s / peak
+                shape[f] = float(shape[f]) * rate / peak
     if applicability.dropped_actions:
         mix = spec.traffic.mix.model_dump()
         mix.update({a: 0 for a in applicability.dropped_actions})
@@ -87,6 +92,8 @@ def bind_row(spec: ExperimentSpec, topology: AttachedTopologySpec, applicability
             role = link_role(str(fault["link"])) if "link" in fault else None
             if role is not None and role in links:
                 fault["link"] = links[role]
+            if fault["type"] == "partition":  # it cuts several roles' proxies: Redis's and the Sentinels', per backend
+                fault["links"] = {r: p for r, p in links.items() if r.partition(".")[0] in ("redis", "sentinel")}
             if fault.get("keys") and topology.cache.key_template is not None:
                 fault["keys"] = [_user_key(k, topology.cache.key_template) for k in fault["keys"]]
     budget = topology.cache.freshness_budget()
@@ -94,6 +101,11 @@ def bind_row(spec: ExperimentSpec, topology: AttachedTopologySpec, applicability
     for written, criterion in zip(spec.criteria, data.get("criteria", []), strict=True):
         if written.label in applicability.dropped_criteria:
             continue
+        label = written.label
+        attached = criterion.pop("on_attached", None)
+        if attached:
+            criterion.setdefault("params", {}).update(attached)
+            label = _rename(data, criterion, label, ", ".join(f"{k}={v}" for k, v in attached.items()))
         slo = criterion.get("slo")
         if slo is not None:
             criterion.pop("max", None)
@@ -102,10 +114,8 @@ def bind_row(spec: ExperimentSpec, topology: AttachedTopologySpec, applicability
             criterion.update(bound)
             # The written name states the sample backend's bound: say the one that applies.
             (side, value), = bound.items()
-            criterion["name"] = f"{written.label} [slo.{'stale_reads' if slo == 'freshness' else slo} " \
-                                f"{'>=' if side == 'min' else '<='} {value:g}]"
-            if (data.get("detection") or {}).get("criterion") == written.label:
-                data["detection"]["criterion"] = criterion["name"]
+            label = _rename(data, criterion, label, f"slo.{'stale_reads' if slo == 'freshness' else slo} "
+                                                    f"{'>=' if side == 'min' else '<='} {value:g}")
         if written.label in applicability.from_counters:
             criterion.setdefault("params", {})["source"] = "metrics"
         if criterion["check"] == "failover_time":
@@ -122,6 +132,14 @@ def bind_row(spec: ExperimentSpec, topology: AttachedTopologySpec, applicability
         criteria.append(criterion)
     data["criteria"] = criteria
     return ExperimentSpec.model_validate(data)
+
+
+def _rename(data: dict[str, Any], criterion: dict[str, Any], label: str, said: str) -> str:
+    """Name the bound criterion for what it judges now (`label [said]`), in the detection too; the new name."""
+    criterion["name"] = f"{label} [{said}]"
+    if (data.get("detection") or {}).get("criterion") == label:
+        data["detection"]["criterion"] = criterion["name"]
+    return str(criterion["name"])
 
 
 def _backend_count(topology: AttachedTopologySpec) -> int:

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from cachechaos.faults.base import Fault, FaultParams, register
+from cachechaos.faults.link_roles import partition_cut
 from cachechaos.heal import enable_proxy_step
 from cachechaos.names import SENTINEL, kind_of, link_for, parse_link
 from cachechaos.runtime.ports import split_address
@@ -52,6 +53,12 @@ class PartitionParams(FaultParams):
         0.5, ge=0, le=1,
         description="share of backends on the majority side (cut from the node); the others stay with it, cut from the Sentinels",
     )
+    links: dict[str, str] = Field(
+        default_factory=dict,
+        description="on a topology cachechaos attaches to: its Toxiproxy proxies by role (toxiproxy.links: redis, "
+                    "redis.backend-N, sentinel.backend-N; cachechaos.faults.link_roles); empty: the links as cachechaos "
+                    "names them (redis-1.backend-2, ...)",
+    )
 
 
 @register
@@ -61,7 +68,8 @@ class Partition(Fault[PartitionParams]):
     The node loses its link to the Sentinels and the replica (its shared link), the
     majority backends lose their own links to it, and the minority backends lose
     their links to the Sentinels, so they keep writing to the node they know: a
-    split brain. Needs the per-backend links the local runtime creates.
+    split brain. Needs per-backend links: the ones the local runtime creates, or on an attached
+    topology the proxies its roles name (`links`).
     """
 
     type = "partition"
@@ -70,10 +78,17 @@ class Partition(Fault[PartitionParams]):
     destructive = True
 
     def _plan(self, node: str) -> tuple[list[str], list[str], list[str]]:
-        links = self.ctx.target.endpoints.links
-        backends = list(self.ctx.target.endpoints.backends)
+        endpoints = self.ctx.target.endpoints
+        links = endpoints.links
+        backends = list(endpoints.backends)
         cut_count = round(len(backends) * self.params.backends_cut)
         majority, minority = backends[:cut_count], backends[cut_count:]
+        if self.params.links:
+            cut, lacking = partition_cut(node, endpoints.redis.get(node), majority, minority, self.params.links, links)
+            if lacking:
+                raise RuntimeError(f"partition of {node} found no proxy for role(s) {', '.join(lacking)} among "
+                                   f"{', '.join(sorted(links))}")
+            return cut, majority, minority
         to_disable = [link_for(node)] + [link_for(node, b) for b in majority]
         to_disable += [name for name in links if (parsed := parse_link(name)).client in minority
                        and kind_of(parsed.node) == SENTINEL]

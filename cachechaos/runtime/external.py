@@ -14,8 +14,7 @@ from cachechaos.names import backend_urls
 from cachechaos.proxy.client import ToxiproxyClient
 from cachechaos.runtime.endpoints import Catalog, Endpoints, Link
 from cachechaos.runtime.external_spec import ExternalTopologySpec
-from cachechaos.runtime.ports import split_address
-from cachechaos.runtime.redis import as_text
+from cachechaos.runtime.redis_admin import RedisNodesAdmin
 from cachechaos.runtime.target import NotControllable
 
 
@@ -40,6 +39,9 @@ class ExternalTarget:
             links=links,
             backends=backend_urls(spec.backends),
         )
+        r = spec.redis
+        self.admin = RedisNodesAdmin(dict(r.nodes), list(r.sentinels), r.master_name, username=r.username,
+                                     password=r.password, sentinel_password=r.sentinel_password)
 
     @property
     def endpoints(self) -> Endpoints:
@@ -53,19 +55,13 @@ class ExternalTarget:
     def redis_admin(self, node: str) -> redis.Redis:
         if node not in self.spec.redis.nodes:
             raise NotControllable(f"no Redis node {node!r} in the topology (redis.nodes)")
-        host, port = split_address(self.spec.redis.nodes[node])
-        auth = self.spec.redis
-        return redis.Redis(host=host, port=port, username=auth.username, password=auth.password, socket_timeout=1,
-                           socket_connect_timeout=1)
+        return self.admin.client(node)
 
     def redis_names(self) -> list[str]:
-        return list(self.spec.redis.nodes)
+        return self.admin.names()
 
     def primary_name(self) -> str | None:
-        if not self.spec.redis.sentinels:
-            return next(iter(self.spec.redis.nodes), None)
-        addr = sentinel_master(self.spec.redis.sentinels, self.spec.redis.master_name, self.spec.redis.sentinel_password)
-        return next((n for n, a in self.spec.redis.nodes.items() if a == addr), None)
+        return self.admin.primary_name()
 
     def sentinel_password(self) -> str | None:
         return self.spec.redis.sentinel_password
@@ -86,17 +82,3 @@ class ExternalTarget:
 
     def close(self) -> None:
         """Nothing to tear down: the toolkit started nothing."""
-
-
-def sentinel_master(sentinels: list[str], master_name: str, password: str | None = None) -> str | None:
-    """`host:port` of the primary as the first Sentinel that answers names it (None: none does)."""
-    for address in sentinels:
-        host, port = split_address(address)
-        try:
-            with redis.Redis(host=host, port=port, password=password, socket_timeout=1) as s:
-                found = s.execute_command("SENTINEL", "get-master-addr-by-name", master_name)
-        except redis.RedisError:
-            continue
-        if found:
-            return f"{as_text(found[0])}:{int(found[1])}"
-    return None

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
 from cachechaos.adapters.model import AdapterSpec, key_count
+from cachechaos.faults.link_roles import check_role
 from cachechaos.metric_names import MetricNames
 from cachechaos.yamlmodel import Strict
 
@@ -15,9 +15,6 @@ from cachechaos.yamlmodel import Strict
 DEFAULT_QUIESCENCE_S = 5.0
 # The production checklist's freshness budget of a catalogue (docs/gate-your-service.md).
 CATALOGUE_BUDGET_S = 60.0
-# Link roles a gate row can act on, each optionally per backend (`database.backend-1`).
-LINK_ROLES = ("database", "redis", "invalidation")
-
 
 
 class ExternalRedis(Strict):
@@ -92,6 +89,12 @@ class GateLoad(Strict):
     """The load the checklist's rows drive at a user's service: never more than this, whatever the row says."""
 
     rate_per_s: float = Field(50.0, gt=0, le=100_000, description="arrivals per second of every gate row")
+    rows: dict[str, Annotated[float, Field(gt=0, le=100_000)]] = Field(
+        default_factory=dict, description="row name -> its own arrival rate, instead of rate_per_s (a row that needs "
+                                          "many reads per hot key: eviction-policy, stampede)")
+
+    def rate_of(self, row: str) -> float:
+        return self.rows.get(row, self.rate_per_s)
 
 
 class ExternalFinalReads(Strict):
@@ -106,15 +109,14 @@ class ProxyRoles(Strict):
         default_factory=dict,
         description="role -> proxy name (or a glob naming several, e.g. pubsub.*): the proxy on your service's path to "
                     "PostgreSQL (`database`), to the Redis primary (`redis`), to the invalidation channel "
-                    "(`invalidation`); `database.backend-1` for one backend's own path. Gate rows act on these links")
+                    "(`invalidation`), to the Sentinels (`sentinel`); `database.backend-1`, `redis.backend-1`, "
+                    "`sentinel.backend-1` for one backend's own path (cachechaos.faults.link_roles). Gate rows act on "
+                    "these links")
 
     @model_validator(mode="after")
     def _known_roles(self) -> ProxyRoles:
         for role in self.links:
-            base, _, backend = role.partition(".")
-            if base not in LINK_ROLES or (backend and not re.fullmatch(r"backend-\d+", backend)):
-                raise ValueError(f"links: unknown role {role!r}; roles: {', '.join(LINK_ROLES)}, each optionally "
-                                 "per backend (database.backend-1)")
+            check_role(role)
         return self
 
 

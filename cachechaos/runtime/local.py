@@ -42,6 +42,7 @@ from cachechaos.runtime.ports import free_port, split_address
 from cachechaos.runtime.postgres import PostgresNode
 from cachechaos.runtime.process import Running, wait_until
 from cachechaos.runtime.redis import RedisNode, SentinelNode
+from cachechaos.runtime.redis_admin import RedisNodesAdmin
 from cachechaos.runtime.target import NotControllable
 from cachechaos.runtime.topology import TopologySpec
 
@@ -311,17 +312,17 @@ class LocalTopology:
 
     def current_primary(self) -> RedisNode | None:
         """The node Sentinel names as primary (mapped back from its proxied address)."""
-        for sentinel in self.sentinels:
-            if not sentinel.running:
-                continue
-            try:
-                addr = sentinel.master_addr()
-            except redis.RedisError:
-                continue
-            for node in self.redis_nodes:
-                if addr == split_address(self.endpoints.redis[node.name]):
-                    return node
-        return None
+        name = self.redis_nodes_admin().primary_name()
+        node = self.nodes.get(name) if name is not None else None
+        return node if isinstance(node, RedisNode) else None
+
+    def redis_nodes_admin(self) -> RedisNodesAdmin:
+        """Admin over the nodes' own addresses (not their links); the Sentinels running now are asked
+        which node is primary, and name it by its proxied address (`endpoints.redis`)."""
+        password = self.spec.redis.password  # one password for the nodes and the Sentinels
+        return RedisNodesAdmin({n.name: n.address for n in self.redis_nodes},
+                               [s.address for s in self.sentinels if s.running], self.endpoints.master_name,
+                               announced=self.endpoints.redis, password=password, sentinel_password=password)
 
     # -- the Target protocol and every capability (cachechaos.runtime.target) -------------------
 
@@ -330,13 +331,12 @@ class LocalTopology:
         return Catalog(products=pg.products, categories=pg.categories, users=pg.users)
 
     def redis_admin(self, node: str) -> redis.Redis:
-        target = self.node(node)
-        if not isinstance(target, RedisNode):
+        if not isinstance(self.node(node), RedisNode):
             raise NotControllable(f"{node} is not a Redis node")
-        return target.client()
+        return self.redis_nodes_admin().client(node)
 
     def redis_names(self) -> list[str]:
-        return [n.name for n in self.redis_nodes]
+        return self.redis_nodes_admin().names()
 
     def primary_name(self) -> str | None:
         primary = self.current_primary()

@@ -2,8 +2,9 @@
 shell steps run in order, as the runner would, against the example project written by `init`.
 
 GitHub's `if:` is honoured: after a failed step only the `always()` and `failure()` steps run. Run
-twice: a gate that passes, and one that fails (only a row the example cannot run: nothing judged); the
-project must be gone after both, and the reports the publishing steps name must exist.
+twice: a gate that passes, and one that fails (split-brain with the example's Redis acknowledging
+writes no replica has: CACHECHAOS_MIN_REPLICAS_TO_WRITE=0); the project must be gone after both, and
+the reports the publishing steps name must exist.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ def _run_job(repo: Path, env: dict[str, str], steps: list[dict[str, str]], log: 
     return ran
 
 
-# hot-key: a short row whose verdict is a count of Redis round trips, not a latency a shared machine moves.
+# hot-key: a short row whose verdict is a count of Redis round trips, not a latency a shared machine moves;
+# split-brain without min-replicas-to-write: writes the isolated primary acknowledged, lost on heal.
 @pytest.mark.parametrize(("gate_args", "gate_code"), [("--only hot-key", 0), ("--only split-brain", 1)])
 def test_the_compose_recipe_brings_the_project_up_gates_it_and_always_takes_it_down(
         gate_args: str, gate_code: int, engine: docker.DockerClient, offline_images: ImageSet, tmp_path: Path) -> None:
@@ -67,6 +69,7 @@ def test_the_compose_recipe_brings_the_project_up_gates_it_and_always_takes_it_d
            "CACHECHAOS_COMPOSE": " ".join(command), "COMPOSE_PROJECT_NAME": project,
            "CACHECHAOS_GATE_ARGS": f"{job_env['CACHECHAOS_GATE_ARGS']} {gate_args}",
            "CACHECHAOS_BACKEND_1_PORT": str(free_port()), "CACHECHAOS_BACKEND_2_PORT": str(free_port()),
+           "CACHECHAOS_MIN_REPLICAS_TO_WRITE": "1" if gate_code == 0 else "0",
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}  # this venv's cachechaos
     log: list[str] = []
     try:

@@ -88,7 +88,8 @@ def test_container_rows_need_compose_services_in_chaos_targets() -> None:
 
 @pytest.mark.parametrize(("link", "role"), [("postgres", "database"), ("postgres.backend-1", "database.backend-1"),
                                             ("pubsub.*", "invalidation"), ("redis-1", "redis"), ("redis-*", "redis"),
-                                            ("sentinel-1", None)])
+                                            ("sentinel-1", "sentinel"), ("redis-2.backend-1", "redis.backend-1"),
+                                            ("sentinel-3.backend-2", "sentinel.backend-2"), ("backend-1", None)])
 def test_link_roles_of_the_sample_topology(link: str, role: str | None) -> None:
     assert link_role(link) == role
 
@@ -106,6 +107,27 @@ def test_a_bound_row_takes_links_bounds_and_rate_from_the_topology() -> None:
     assert criterion.max == 0.02 and "slo.stale_reads <= 0.02" in criterion.label
     assert bound.detection is not None and bound.detection.criterion == criterion.label
     assert criterion.params["window_s"] == 1  # the mechanism's window is the row's, not the budget
+
+
+def test_a_row_may_have_its_own_rate_and_a_hot_key_criterion_is_judged_over_every_layer() -> None:
+    topology = _external(toxiproxy={"url": "http://127.0.0.1:2", "links": {"invalidation": "events"}},
+                         redis={"nodes": {"cache-1": "127.0.0.1:3"}}, chaos_targets=["cache-1"], offers=["x_cache"],
+                         load={"rate_per_s": 25, "rows": {"eviction-policy": 150}})
+    spec = ROWS["eviction-policy"]
+    bound = bind_row(spec, topology, row_applicability(spec, offer_of(topology)))
+    assert bound.traffic.shape.model_dump()["rate_per_s"] == 150
+    other = ROWS["invalidation-delay"]
+    assert bind_row(other, topology, row_applicability(other, offer_of(topology))).traffic.shape.model_dump()["rate_per_s"] == 25
+    hot = next(c for c in bound.criteria if c.params.get("hot_keys"))
+    assert hot.params["layer"] == "any" and hot.label.endswith("[layer=any]")
+    assert bound.detection is not None and bound.detection.criterion == hot.label
+    # The service's overall hit rate too, with its bound from slo:; the sample backend's own row keeps L2.
+    overall = next(c for c in bound.criteria if not c.params.get("hot_keys"))
+    assert overall.params["layer"] == "any" and overall.min == 0.8
+    assert overall.label.endswith("[layer=any] [slo.hit_rate >= 0.8]")
+    assert {c.params["layer"] for c in spec.criteria} == {"l2"}
+    with pytest.raises(ValueError, match="greater than 0"):
+        _external(load={"rows": {"stampede": 0}})
 
 
 def test_the_freshness_row_measures_at_the_budget_for_as_long_as_it_needs() -> None:
@@ -145,7 +167,7 @@ def test_stampede_binds_to_the_database_link_and_the_services_own_redis_keys() -
     assert 'cache.key_template: "<prefix>{key}"' in " ".join(row_applicability(spec, offer_of(without, seen)).missing)
 
 
-def test_the_compose_example_declares_its_roles_and_runs_all_but_the_per_backend_rows() -> None:
+def test_the_compose_example_declares_its_roles_and_runs_every_row() -> None:
     from cachechaos.checklist import TARGETS_DIR
     from cachechaos.runtime.topology import load_topology
 
@@ -154,9 +176,15 @@ def test_the_compose_example_declares_its_roles_and_runs_all_but_the_per_backend
     offer = offer_of(topology)
     not_applicable = {name: row_applicability(spec, offer).missing for name, spec in ROWS.items()
                       if not row_applicability(spec, offer).applicable}
-    # split-brain partitions each backend's own links to Redis, cache-aside-race slows backend-1's own
-    # path to PostgreSQL: the example has one shared proxy per node.
-    assert set(not_applicable) == {"split-brain", "cache-aside-race"}, not_applicable
+    # Each backend has its own proxies to Redis, the Sentinels and PostgreSQL: split-brain and
+    # cache-aside-race run too.
+    assert not not_applicable, not_applicable
+    race = ROWS["cache-aside-race"]
+    latency = bind_row(race, topology, row_applicability(race, offer)).phases[1].faults[0].model_dump()
+    assert latency["link"] == "postgres.backend-1"
+    split = ROWS["split-brain"]
+    partition = bind_row(split, topology, row_applicability(split, offer)).phases[1].faults[0].model_dump()
+    assert partition["links"]["redis.backend-2"] == "redis-?.backend-2" and partition["links"]["redis"] == "redis-?"
     spec = ROWS["invalidation-delay"]
     bound = bind_row(spec, topology, row_applicability(spec, offer))
     assert bound.phases[1].faults[0].model_dump()["link"] == "pubsub.*"
@@ -169,3 +197,41 @@ def test_the_compose_example_declares_its_roles_and_runs_all_but_the_per_backend
     failover = next(c for c in bind_row(spec, topology, row_applicability(spec, offer)).criteria if c.check == "failover_time")
     assert failover.params["unaffected_passes"] is True
     assert "unaffected_passes" not in next(c for c in spec.criteria if c.check == "failover_time").params
+
+
+def test_a_partition_needs_every_backends_own_links_to_redis_and_the_sentinels() -> None:
+    spec = ROWS["split-brain"]
+    redis = {"nodes": {"redis-1": "127.0.0.1:3"}, "sentinels": ["127.0.0.1:4"]}
+    base = {"backends": ["http://127.0.0.1:1", "http://127.0.0.1:2"], "redis": redis, "chaos_targets": ["redis-1"],
+            "offers": ["carts"]}
+    links = {"redis": "r?", "redis.backend-1": "r?.b1", "sentinel.backend-1": "s?.b1"}
+    half = _external(**base, toxiproxy={"url": "http://127.0.0.1:2", "links": links})
+    found = row_applicability(spec, offer_of(half))
+    assert not found.applicable
+    # backend-2 has no own links: the lines to add name one backend's, a line per backend.
+    assert found.missing == [
+        "needs each backend's own Toxiproxy proxy to the Redis nodes: toxiproxy.links.redis.backend-1: <proxy name> "
+        "(a line per backend; a glob names one proxy per node)",
+        "needs each backend's own Toxiproxy proxy to the Sentinels: toxiproxy.links.sentinel.backend-1: <proxy name> "
+        "(a line per backend; a glob names one proxy per node)"]
+    full = _external(**base, toxiproxy={"url": "http://127.0.0.1:2", "links": {
+        **links, "redis.backend-2": "r?.b2", "sentinel.backend-2": "s?.b2"}})
+    assert row_applicability(spec, offer_of(full)).applicable
+    # Without the Sentinels' path to the node the partition cannot isolate it.
+    shared_missing = _external(**base, toxiproxy={"url": "http://127.0.0.1:2", "links": {
+        k: v for k, v in {**links, "redis.backend-2": "r?.b2", "sentinel.backend-2": "s?.b2"}.items() if k != "redis"}})
+    assert row_applicability(spec, offer_of(shared_missing)).missing == [
+        "needs a Toxiproxy proxy on your service's path to the Redis nodes that the Sentinels and replicas take: "
+        "toxiproxy.links.redis: <proxy name>"]
+    # Probed, a role counts only when its proxies answer.
+    seen = ProbeSeen(reads=True, carts=True, redis_ok=["redis-1"], sentinel_primary="redis-1", proxies=["r1", "r1.b1", "s1.b1", "s1.b2"])
+    assert not row_applicability(spec, offer_of(full, seen)).applicable
+    seen.proxies.append("r1.b2")
+    assert row_applicability(spec, offer_of(full, seen)).applicable
+
+
+def test_unknown_link_roles_are_refused_with_the_roles_there_are() -> None:
+    with pytest.raises(ValueError, match=r"sentinel\.backend-1"):
+        _external(toxiproxy={"url": "http://127.0.0.1:2", "links": {"cache": "x"}})
+    with pytest.raises(ValueError, match=r"unknown role 'invalidation\.backend-1'"):
+        _external(toxiproxy={"url": "http://127.0.0.1:2", "links": {"invalidation.backend-1": "x"}})

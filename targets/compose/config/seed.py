@@ -23,6 +23,7 @@ while True:
             raise
         time.sleep(0.5)
 if not exists:
-    settings = PostgresSettings.model_validate({"products": int(os.environ.get("PRODUCTS", "1000"))})
+    settings = PostgresSettings.model_validate({"products": int(os.environ.get("PRODUCTS", "1000")),
+                                                "description_bytes": int(os.environ.get("DESCRIPTION_BYTES", "0"))})
     postgres.create_database(host, port, settings)
     print(f"seeded {postgres.DB_NAME} at {host}:{port}")

@@ -8,12 +8,13 @@ if [ ! -s "$conf" ]; then
   if [ -n "$REPLICA_OF" ]; then echo "replicaof $REPLICA_OF" >> "$conf"; fi
   if [ "$ROLE" = redis ]; then
     # The settings a gate checks, from the environment (wrong-settings.yml switches them): evict
-    # the least recently used keys under memory pressure. min-replicas-to-write 1 would guard
-    # against split brain (a row this example cannot run: it has no per-backend links), but with
-    # one replica it also stops every write from a failover until the old primary rejoins.
+    # the least recently used keys under memory pressure, and acknowledge a write only while a
+    # replica has acknowledged the stream within 1 s, so that a primary partitioned from its
+    # replicas stops acknowledging writes it would drop on heal (split brain). Two replicas: a
+    # primary promoted after a kill still has one.
     echo "maxmemory-policy ${MAXMEMORY_POLICY:-allkeys-lru}" >> "$conf"
-    echo "min-replicas-to-write ${MIN_REPLICAS_TO_WRITE:-0}" >> "$conf"
-    echo "min-replicas-max-lag ${MIN_REPLICAS_MAX_LAG:-10}" >> "$conf"
+    echo "min-replicas-to-write ${MIN_REPLICAS_TO_WRITE:-1}" >> "$conf"
+    echo "min-replicas-max-lag ${MIN_REPLICAS_MAX_LAG:-1}" >> "$conf"
   fi
 fi
 if [ "$ROLE" = sentinel ]; then exec redis-server "$conf" --sentinel; fi
