@@ -25,9 +25,10 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cachechaos.checks.criteria import Criterion
-from cachechaos.faults import FaultSpec, link_roles
+from cachechaos.faults import FaultSpec
 from cachechaos.metric_names import DB_QUERIES, hits_name
 from cachechaos.names import kind_of
+from cachechaos.runtime import link_roles
 
 if TYPE_CHECKING:
     from cachechaos.runtime.external_spec import AttachedTopologySpec
@@ -84,7 +85,7 @@ SERIES_NEEDS: dict[str, str] = {"l1_hit_rate": "layer", "hit_rate": "layer", "la
 
 
 def link_role(link: str) -> str | None:
-    """The role of one of the sample topology's links (cachechaos.faults.link_roles.role_of)."""
+    """The role of one of the sample topology's links (cachechaos.runtime.link_roles.role_of)."""
     return link_roles.role_of(link)
 
 

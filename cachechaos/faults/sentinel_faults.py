@@ -7,9 +7,9 @@ from typing import Any, Literal
 from pydantic import Field
 
 from cachechaos.faults.base import Fault, FaultParams, register
-from cachechaos.faults.link_roles import partition_cut
 from cachechaos.heal import enable_proxy_step
 from cachechaos.names import SENTINEL, kind_of, link_for, parse_link
+from cachechaos.runtime.link_roles import partition_cut
 from cachechaos.runtime.ports import split_address
 from cachechaos.runtime.target import ProxyControl, RedisAdmin, SentinelAuth
 
@@ -56,7 +56,7 @@ class PartitionParams(FaultParams):
     links: dict[str, str] = Field(
         default_factory=dict,
         description="on a topology cachechaos attaches to: its Toxiproxy proxies by role (toxiproxy.links: redis, "
-                    "redis.backend-N, sentinel.backend-N; cachechaos.faults.link_roles); empty: the links as cachechaos "
+                    "redis.backend-N, sentinel.backend-N; cachechaos.runtime.link_roles); empty: the links as cachechaos "
                     "names them (redis-1.backend-2, ...)",
     )
 

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from cachechaos.adapters.model import AdapterSpec, key_count
-from cachechaos.faults.link_roles import check_role
 from cachechaos.metric_names import MetricNames
+from cachechaos.runtime.link_roles import check_role
 from cachechaos.yamlmodel import Strict
 
 # Without a declared TTL: long enough for the short TTLs a test deployment tends to use.
@@ -110,7 +110,7 @@ class ProxyRoles(Strict):
         description="role -> proxy name (or a glob naming several, e.g. pubsub.*): the proxy on your service's path to "
                     "PostgreSQL (`database`), to the Redis primary (`redis`), to the invalidation channel "
                     "(`invalidation`), to the Sentinels (`sentinel`); `database.backend-1`, `redis.backend-1`, "
-                    "`sentinel.backend-1` for one backend's own path (cachechaos.faults.link_roles). Gate rows act on "
+                    "`sentinel.backend-1` for one backend's own path (cachechaos.runtime.link_roles). Gate rows act on "
                     "these links")
 
     @model_validator(mode="after")

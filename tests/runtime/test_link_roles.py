@@ -1,11 +1,11 @@
 """Link roles: the sample topology's link names as roles, and a topology's roles as its proxies,
-node by node (cachechaos.faults.link_roles). Pure logic over proxy listings as Toxiproxy gives them."""
+node by node (cachechaos.runtime.link_roles). Pure logic over proxy listings as Toxiproxy gives them."""
 
 from __future__ import annotations
 
 import pytest
 
-from cachechaos.faults import link_roles
+from cachechaos.runtime import link_roles
 from cachechaos.runtime.endpoints import Link
 
 # The compose example's proxies (targets/compose/config/toxiproxy.json), named its way.
