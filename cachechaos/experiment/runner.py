@@ -200,6 +200,11 @@ class ExperimentRun:
         required capabilities are ones its target has (else UnsupportedFault naming the fault's line, exit 2)."""
         topology = self.topology_spec()
         cls = target_class(topology)
+        if self.options.load_worker_containers and (self.options.load_workers is None
+                                                    or not hasattr(cls, "start_load_workers")):
+            # Said before anything starts, not after the target is up and warm.
+            raise BadInput("--load-worker-containers needs --load-workers N and a topology of kind docker "
+                           f"(this one is {topology.kind})")
         for i, phase in enumerate(self.spec.phases):
             for j, fault in enumerate(phase.faults):
                 try:
@@ -296,10 +301,9 @@ class ExperimentRun:
         """With --load-worker-containers: the docker runtime starts the load workers on the run's network."""
         if not self.options.load_worker_containers:
             return None
-        start = getattr(self.target, "start_load_workers", None)
-        if start is None or self.options.load_workers is None:
-            raise BadInput("--load-worker-containers needs --load-workers N and a topology of kind docker")
+        start = self.target.start_load_workers  # type: ignore[union-attr]  # validate() checked the kind
         count = self.options.load_workers
+        assert count is not None
         return lambda port: start(count, port)
 
     def _start_traffic(self, topology: AnyTopologySpec) -> None:

@@ -255,3 +255,18 @@ def test_a_worker_beyond_the_loads_need_gets_no_share_and_says_so(tmp_path: Path
                                                                                 ("load-1", False, False)]
     assert sum("load-1: no share of the load: the load needs 1 worker(s) and 2 joined" in out for out in outs) == 1
     assert [w.returncode for w in workers] == [0, 0]
+
+
+def test_worker_containers_on_a_local_topology_are_refused_before_anything_starts(tmp_path: Path) -> None:
+    """Exit 2 with the sentence, and no run directory: nothing was brought up to find it out."""
+    from click.testing import CliRunner
+
+    from cachechaos.cli import cli
+
+    reports = tmp_path / "reports"
+    result = CliRunner().invoke(cli, ["run", str(REPO / "experiments" / "invalidation-delay.yaml"),
+                                      "--load-worker-containers", "--load-workers", "1", "--no-live",
+                                      "--reports-dir", str(reports)])
+    assert result.exit_code == 2, result.output
+    assert "needs --load-workers N and a topology of kind docker (this one is local)" in result.output
+    assert not reports.exists() or not any(reports.iterdir())
