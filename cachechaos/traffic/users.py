@@ -28,10 +28,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import gevent
+from geventhttpclient.header import Headers
+from geventhttpclient.response import HTTPSocketPoolResponse
+from geventhttpclient.url import URL
 from locust import FastHttpUser, constant, task
-from locust.contrib.fasthttp import FAILURE_EXCEPTIONS, LocustUserAgent
+from locust.contrib.fasthttp import FAILURE_EXCEPTIONS, LocustBadStatusCode, LocustUserAgent
 from locust.event import EventHook
 from locust.user.users import LOCUST_STATE_STOPPING
 
@@ -142,7 +146,7 @@ class Exchange:
     """One request's answer (or failure) and the times around its socket work."""
 
     url: str
-    response: Any
+    response: HTTPSocketPoolResponse | None
     body: bytes | None
     error: Exception | None
     invoke: float
@@ -154,8 +158,8 @@ class Exchange:
         return int(self.response.status_code) if self.response is not None else 0
 
     @property
-    def headers(self) -> Any:
-        return self.response.headers if self.response is not None else None
+    def headers(self) -> Headers | None:
+        return self.response.info() if self.response is not None else None
 
 
 class Shop:
@@ -164,11 +168,13 @@ class Shop:
     def __init__(self, plan: Plan, agent: LocustUserAgent, request_event: EventHook, rng: random.Random) -> None:
         self.plan = plan
         self.agent = agent
-        agent.valid_response_codes = _VALID_CODES  # type: ignore[misc]
         self.fire = request_event.fire
         self.rng = rng
         self.record = plan.recorder.record
         self.backends = plan.backends
+        # Each backend's keep-alive client from the agent's own pool (its timeouts, concurrency and TLS
+        # settings), and the backend URL's path to put before every request path.
+        self.http = [(agent.clientpool.get_client(URL(b)), urlsplit(b).path.rstrip("/")) for b in plan.backends]
         self.total_weight = plan.cumulative[-1]
         self.dispatch: list[Action] = [getattr(self, name) for name in plan.actions]
 
@@ -232,22 +238,32 @@ class Shop:
 
     def _exchange(self, method: str, path: str, payload: str | None, headers: dict[str, str] | None,
                   intended: float | None) -> Exchange:
-        """One request to a backend, timed; failures are answers too (status 0 without a response)."""
+        """One request to a backend, timed; failures are answers too (status 0 without a response).
+
+        Sent with the backend's HTTPClient, not the agent's `urlopen`: the user agent's layer (URL
+        parsing, header merging, retries and redirects, a response wrapper) cost about a sixth of a
+        load process's CPU per request (docs/load-generator.md), and FastHttpUser turns off its
+        retries anyway. What it did that counts is done here: a status outside the valid codes is an
+        error (Locust's LocustBadStatusCode), with its response; redirects are recorded, not followed.
+        """
         # A new instance per request: a user may read from one instance right after another served it.
-        backends = self.backends
-        url = (backends[int(self.rng.random() * len(backends))] if len(backends) > 1 else backends[0]) + path
+        http = self.http
+        i = int(self.rng.random() * len(http)) if len(http) > 1 else 0
+        client, prefix = http[i]
         error: Exception | None = None
-        # The timed window holds only the socket work: Locust's session bookkeeping and the
-        # statistics event come after `complete`, the URL and body before `invoke`.
+        resp: HTTPSocketPoolResponse | None = None
+        body: bytes | None = None
+        # The timed window holds only the socket work: the statistics event comes after `complete`.
         invoke = now()
         try:
-            resp: Any = self.agent.urlopen(url, method=method, payload=payload, headers=headers)
-            body = resp.content
-        except FAILURE_EXCEPTIONS as exc:  # a 5xx (with its response), a timeout, a refused connection
+            resp = client.request(method, prefix + path, body=payload, headers=headers)
+            body = resp.read()
+        except FAILURE_EXCEPTIONS as exc:  # a timeout, a refused or broken connection, a malformed answer
             error = exc
-            resp = getattr(exc, "response", None)
-            body = resp.content if resp is not None and resp.headers is not None else None
         complete = now()
+        url = self.backends[i] + path
+        if resp is not None and resp.status_code not in _VALID_CODES:
+            error = LocustBadStatusCode(url, code=resp.status_code)
         return Exchange(url, resp, body, error, invoke, complete, invoke if intended is None else intended)
 
     def fire_request(self, ex: Exchange, method: str, name: str) -> None:
