@@ -6,7 +6,7 @@ milliseconds: a `gevent.sleep` returns up to 1 ms late. Spinning on
 arrivals are less than a millisecond apart. A timerfd is a kernel high-resolution
 timer delivered as a readable file descriptor: the loop sleeps in epoll and
 wakes within the kernel's timer slack (50 us by default) of the deadline, for one
-settime and one read per wake.
+settime per wake.
 
 Python has `os.timerfd_*` only from 3.13; below that the two libc calls go
 through ctypes. Without a timerfd (not Linux) `sleep_until` falls back to
@@ -60,7 +60,8 @@ class PreciseSleeper:
             self._fd = self._libc.timerfd_create(_CLOCK_MONOTONIC, _TFD_NONBLOCK | _TFD_CLOEXEC)
         self._spec = _Itimerspec()
         self._spec_ref = ctypes.byref(self._spec)
-        self._watcher = get_hub().loop.io(self._fd, _READ) if self._fd >= 0 else None
+        self._hub = get_hub()
+        self._watcher = self._hub.loop.io(self._fd, _READ) if self._fd >= 0 else None
 
     @property
     def precise(self) -> bool:
@@ -81,11 +82,10 @@ class PreciseSleeper:
         if self._libc.timerfd_settime(self._fd, 0, self._spec_ref, None) != 0:
             gevent.sleep(delay)
             return
-        get_hub().wait(self._watcher)
-        try:  # noqa: SIM105 - once per arrival: cheaper than contextlib.suppress
-            os.read(self._fd, 8)  # the expiry count: reading it re-arms readiness for the next wait
-        except BlockingIOError:
-            pass
+        # The expiry is not read: the next settime resets the count and makes the fd unreadable again,
+        # and the watcher is stopped between waits, so the stale readiness wakes nobody (a syscall
+        # less per arrival).
+        self._hub.wait(self._watcher)
 
     def close(self) -> None:
         if self._watcher is not None:

@@ -231,9 +231,11 @@ class Shop:
     def _send(self, method: str, path: str, name: str, op: int, key: int, client: int, intended: float | None,
               payload: str | None = None, version: int | None = None) -> None:
         ex = self._exchange(method, path, payload, _JSON if payload is not None else None, intended)
-        x_cache = ex.headers.get("x-cache") if ex.headers is not None else None
-        self.record(op, key, ex.invoke, ex.complete, ex.status, x_cache if isinstance(x_cache, str) else None,
-                    ex.body if 200 <= ex.status < 300 else None, client, version, ex.due)
+        resp = ex.response
+        status = resp.status_code if resp is not None else 0
+        x_cache = resp.get("x-cache") if resp is not None else None
+        self.record(op, key, ex.invoke, ex.complete, status, x_cache if isinstance(x_cache, str) else None,
+                    ex.body if 200 <= status < 300 else None, client, version, ex.due)
         self.fire_request(ex, method, name)
 
     def _exchange(self, method: str, path: str, payload: str | None, headers: dict[str, str] | None,

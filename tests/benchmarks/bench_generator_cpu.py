@@ -7,8 +7,9 @@ Both generators send browse GETs to the same canned endpoint in one run: a tiny 
 server on 127.0.0.1 (uvloop, one fixed product answer with `x-cache: l1`), pinned to core 0 while
 the generator under test is pinned to core 1, so neither takes CPU from the other. Printed:
 
-- CPU seconds (user + system, from /proc) per 1,000 requests over the same steady window, of one
-  cachechaos load process (`LoadRun`, arrival shape) and of one plain Locust process
+- CPU seconds (user + system, from /proc) per 1,000 requests over the same steady window, of
+  cachechaos's load processes (`LoadRun`, arrival shape: one worker and the master that collects its
+  history, both on the generator's core) and of one plain Locust process
   (`FastHttpUser` + `constant_throughput`, 20 users), at each rate, and their ratio
   (acceptance: cachechaos <= 1.5x);
 - how often each one's event loop fell asleep and was woken (voluntary context switches of its main
@@ -175,12 +176,14 @@ class Window:
     wakes: int
 
 
-def measure_window(pid: int, start: float, window_s: float) -> Window:
-    """CPU seconds and wakes of `pid` between start + WARMUP_S and that plus window_s."""
+def measure_window(pid: int, start: float, window_s: float, others: tuple[int, ...] = ()) -> Window:
+    """CPU seconds and wakes of `pid` between start + WARMUP_S and that plus window_s; the CPU of
+    `others` (processes of the same generator, such as cachechaos's load master) is added in."""
+    pids = (pid, *others)
     time.sleep(max(0.0, start + WARMUP_S - time.time()))
-    t0, c0, w0 = time.time(), cpu_s(pid), wakes(pid)
+    t0, c0, w0 = time.time(), sum(cpu_s(p) for p in pids), wakes(pid)
     time.sleep(window_s)
-    t1, c1, w1 = time.time(), cpu_s(pid), wakes(pid)
+    t1, c1, w1 = time.time(), sum(cpu_s(p) for p in pids), wakes(pid)
     return Window(t0, t1, c1 - c0, w1 - w0)
 
 
@@ -195,10 +198,12 @@ def run_cachechaos(url: str, rate: float, window_s: float, tmp: Path) -> Trial:
     load.start()
     start = time.time()
     try:
-        pid = load._procs[0].pid
-        assert pid is not None
+        pid, master = load._procs[0].pid, load._master.pid if load._master is not None else None
+        assert pid is not None and master is not None
         pin(pid, LOAD_CORE)
-        window = measure_window(pid, start, window_s)
+        pin(master, LOAD_CORE)
+        # The master (Locust's, collecting the history) is one of the load's processes: its CPU counts.
+        window = measure_window(pid, start, window_s, (master,))
         load.wait(window_s + 20)
     finally:
         load.stop()
