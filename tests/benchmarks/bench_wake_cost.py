@@ -14,11 +14,17 @@ the canned endpoint of bench_generator_cpu.py, and the same rate sent two ways:
 
 Printed per rate and way: CPU seconds per 1,000 requests and the loop's wakes (voluntary context
 switches of the main thread) per 1,000 requests, from /proc over the same window.
+
+First it prints what one sleep and wake costs with nothing else in the process: a plain
+`time.sleep` (no gevent, no request) of 0.1, 1 and 3 ms, repeated, CPU per sleep. On a virtual
+machine whose idle core halts, that is tens of microseconds, and more the longer the core slept:
+the price every smooth sender pays once per arrival, whatever it does in between.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -60,6 +66,16 @@ def send(port: int, rate: float, burst: int, seconds: float) -> None:
             gevent.joinall([gevent.spawn(one) for _ in range(burst)])
 
 
+def sleep_cost(seconds: float, count: int = 1000) -> float:
+    """CPU microseconds one `time.sleep(seconds)` costs this process (pinned to the load core)."""
+    pin(0, LOAD_CORE)
+    time.sleep(seconds)
+    c0 = time.process_time()
+    for _ in range(count):
+        time.sleep(seconds)
+    return (time.process_time() - c0) / count * 1e6
+
+
 def measure(port: int, rate: float, burst: int, window_s: float) -> tuple[float, float]:
     """(CPU seconds, wakes) per 1,000 requests of a child sending at `rate`, over window_s after a warm-up."""
     child = subprocess.Popen([sys.executable, __file__, "--child", str(port), str(rate), str(burst),
@@ -89,6 +105,9 @@ def main() -> int:
         port, rate, burst, seconds = args.child
         send(int(port), float(rate), int(burst), float(seconds))
         return 0
+    print("one sleep and wake, nothing else: " + ", ".join(
+        f"{ms:g} ms sleep {sleep_cost(ms / 1000.0):.0f} us CPU" for ms in (0.1, 1.0, 3.0)), flush=True)
+    os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
     port = free_port()
     server = subprocess.Popen([sys.executable, str(Path(__file__).with_name("bench_generator_cpu.py")),
                                "--serve", str(port)], stdout=subprocess.PIPE, text=True)
