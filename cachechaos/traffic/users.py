@@ -45,6 +45,7 @@ from cachechaos.traffic.arrivals import arrival_offsets, open_shape, schedule_rn
 from cachechaos.traffic.config import ProcessConfig
 from cachechaos.traffic.rate_steps import StepsFile, live_offsets
 from cachechaos.traffic.recorder import Recorder
+from cachechaos.traffic.request_target import request_target
 from cachechaos.traffic.senders import SenderPool
 from cachechaos.traffic.spec import OpenShape
 from cachechaos.traffic.timer import PreciseSleeper
@@ -252,13 +253,14 @@ class Shop:
         http = self.http
         i = int(self.rng.random() * len(http)) if len(http) > 1 else 0
         client, prefix = http[i]
+        uri = request_target(prefix, path)
         error: Exception | None = None
         resp: HTTPSocketPoolResponse | None = None
         body: bytes | None = None
         # The timed window holds only the socket work: the statistics event comes after `complete`.
         invoke = now()
         try:
-            resp = client.request(method, prefix + path, body=payload, headers=headers)
+            resp = client.request(method, uri, body=payload, headers=headers)
             body = resp.read()
         except FAILURE_EXCEPTIONS as exc:  # a timeout, a refused or broken connection, a malformed answer
             error = exc

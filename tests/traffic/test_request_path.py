@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from cachechaos.history.format import Op, read_history
+from cachechaos.traffic.request_target import request_target
 from cachechaos.traffic.runner import LoadRun
 from cachechaos.traffic.spec import Catalog, TrafficSpec
 
@@ -79,3 +80,12 @@ def test_backend_path_prefixes_requests_and_5xx_is_a_recorded_failure(server: st
     stats = run.stats()
     assert stats.requests == len(reads)
     assert stats.errors == statuses[503] > 0
+
+
+def test_request_targets_are_quoted_only_where_a_request_line_needs_it() -> None:
+    plain = "/products/17?fresh=1&x=%2F"
+    assert request_target("", plain) == plain
+    assert request_target("/shop/v1", "/products/17") == "/shop/v1/products/17"
+    # An adapter's key with a space and a non-ASCII letter: percent-encoded as Locust's agent did.
+    assert request_target("/api", "/items/caf\u00e9 au lait") == "/api/items/caf%C3%A9%20au%20lait"
+    assert request_target("", '/k/a"b<c>') == "/k/a%22b%3Cc%3E"
