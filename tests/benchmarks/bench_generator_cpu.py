@@ -1,7 +1,7 @@
 """Benchmark: CPU per request of cachechaos's open-model load process against plain Locust (not collected by pytest).
 
     .venv/bin/python tests/benchmarks/bench_generator_cpu.py [--rates 300 1000] [--no-capacity]
-        [--capacity-late-share 0.01]
+        [--capacity-late-share 0.01] [--locust-poisson]
 
 Both generators send browse GETs to the same canned endpoint in one run: a tiny keep-alive HTTP
 server on 127.0.0.1 (uvloop, one fixed product answer with `x-cache: l1`), pinned to core 0 while
@@ -60,7 +60,7 @@ RESPONSE = (b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-cache: l1\r
 # Plain Locust as its documentation shows it; the task keeps each send's start (for the window
 # count and lateness) and writes them out when Locust quits.
 LOCUSTFILE = textwrap.dedent("""
-    import json, os, time
+    import json, os, random, time
     from locust import FastHttpUser, constant_throughput, events, task
 
     PER_USER = float(os.environ["BENCH_PER_USER_RATE"])
@@ -68,7 +68,11 @@ LOCUSTFILE = textwrap.dedent("""
     starts, late = [], []
 
     class Plain(FastHttpUser):
-        wait_time = constant_throughput(PER_USER)
+        if os.environ.get("BENCH_WAIT") == "poisson":
+            def wait_time(self):
+                return random.expovariate(PER_USER)
+        else:
+            wait_time = constant_throughput(PER_USER)
 
         @task
         def browse(self):
@@ -223,11 +227,14 @@ def run_cachechaos(url: str, rate: float, window_s: float, tmp: Path) -> Trial:
                  window.wakes, due)
 
 
-def run_locust(url: str, rate: float, window_s: float, tmp: Path) -> Trial:
-    users = max(LOCUST_USERS, int(rate // 50))
+def run_locust(url: str, rate: float, window_s: float, tmp: Path, poisson: bool = False) -> Trial:
+    """Plain Locust; `poisson`: users that wait an exponential time (3 requests/s each on average),
+    so the process sends about as smoothly as an open model instead of in step."""
+    users = max(LOCUST_USERS, int(rate // 3)) if poisson else max(LOCUST_USERS, int(rate // 50))
     locustfile, out = tmp / "plain_locustfile.py", tmp / f"locust-{rate:.0f}.json"
     locustfile.write_text(LOCUSTFILE)
-    env = dict(os.environ, BENCH_PER_USER_RATE=repr(rate / users), BENCH_OUT=str(out))
+    env = dict(os.environ, BENCH_PER_USER_RATE=repr(rate / users), BENCH_OUT=str(out),
+               BENCH_WAIT="poisson" if poisson else "pacing")
     # Locust boots (~1 s) and spawns every user within a second: the window starts after both.
     proc = subprocess.Popen(
         [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "--only-summary", "-u", str(users),
@@ -247,7 +254,13 @@ def run_locust(url: str, rate: float, window_s: float, tmp: Path) -> Trial:
     # Per user, each send after its first: late by how far it started after the previous one plus the period.
     paced = [lateness for t, lateness in data["late"] if t0 <= t < t1]
     share = sum(1 for v in paced if v > LATE_S) / max(len(paced), 1)
+    if poisson:  # no pacing period to be late against
+        return Trial("locust-poisson", rate, sends, window.cpu_s, t1 - t0, 0.0, 0, None, window.wakes)
     return Trial("locust", rate, sends, window.cpu_s, t1 - t0, share, 0, None, window.wakes)
+
+
+def run_locust_poisson(url: str, rate: float, window_s: float, tmp: Path) -> Trial:
+    return run_locust(url, rate, window_s, tmp, poisson=True)
 
 
 def capacity(run: Callable[[str, float, float, Path], Trial], url: str, tmp: Path, start_rate: float,
@@ -297,6 +310,8 @@ def main() -> int:
     parser.add_argument("--window", type=float, default=10.0, help="seconds of the CPU window per rate")
     parser.add_argument("--repeat", type=int, default=2, help="trials per generator and rate (ABBA order)")
     parser.add_argument("--no-capacity", action="store_true", help="skip the capacity search")
+    parser.add_argument("--locust-poisson", action="store_true",
+                        help="also plain Locust with exponential waits (sends as smoothly as an open model; not judged)")
     parser.add_argument("--capacity-from", type=float, default=1000.0)
     parser.add_argument("--capacity-window", type=float, default=4.0)
     parser.add_argument("--capacity-steps", type=int, default=3)
@@ -319,9 +334,12 @@ def main() -> int:
             tmp = Path(tmp_name)
             for rate in args.rates:
                 # ABBA order: a machine whose other load changes during the run weighs on both alike.
-                runs = {"cachechaos": run_cachechaos, "locust": run_locust}
+                runs = {"cachechaos": run_cachechaos, "locust": run_locust,
+                        "locust-poisson": run_locust_poisson}
                 order = ["cachechaos", "locust", "locust", "cachechaos"][:max(2, 2 * args.repeat)]
-                trials: dict[str, list[Trial]] = {"cachechaos": [], "locust": []}
+                if args.locust_poisson:
+                    order = ["cachechaos", "locust", "locust-poisson", "locust-poisson", "locust", "cachechaos"]
+                trials: dict[str, list[Trial]] = {name: [] for name in runs}
                 for name in order:
                     trials[name].append(runs[name](url, rate, args.window, tmp))
                     print(f"  {describe(trials[name][-1])}", flush=True)
@@ -333,6 +351,11 @@ def main() -> int:
                 ok &= good
                 print(f"  ratio at {rate:.0f}/s: {ratio:.2f}x plain Locust's CPU per request "
                       f"{'ok' if good else 'OUT OF BOUNDS'}", flush=True)
+                if trials["locust-poisson"]:
+                    smooth = pooled(trials["locust-poisson"])
+                    print(describe(smooth))
+                    print(f"  against Locust sending as smoothly (not judged): "
+                          f"{ours.cpu_per_1000 / smooth.cpu_per_1000:.2f}x", flush=True)
             if not args.no_capacity:
                 found: dict[str, float] = {}
                 for name, run in (("cachechaos", run_cachechaos), ("locust", run_locust)):
