@@ -78,6 +78,9 @@ def test_the_compose_recipe_brings_the_project_up_gates_it_and_always_takes_it_d
         left = engine.containers.list(ignore_removed=True, all=True, filters={"label": f"{PROJECT_LABEL}={project}"})
         for container in left:  # only if the recipe's own take-down failed: the test must not leak them
             container.remove(force=True, v=True)
+        # A step cut short (a timeout) never reaches the take-down: its network stayed behind once.
+        for network in engine.networks.list(filters={"label": f"{PROJECT_LABEL}={project}"}):
+            network.remove()
     assert ran["Bring the project up"] == 0
     assert ran["Run the gate"] == gate_code, "\n".join(log)
     assert ("Service logs" in ran) == (gate_code != 0)
