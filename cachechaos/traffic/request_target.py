@@ -12,7 +12,7 @@ from urllib.parse import quote
 # What a request target may carry as it is: RFC 3986's unreserved and reserved characters, and "%"
 # (an escape already made stays as it is).
 _SAFE = "!#$%&'()*+,/:;=?@[]~"
-_NEEDS_QUOTING = re.compile(r"[^A-Za-z0-9\-._~!#$%&'()*+,/:;=?@\[\]]")
+_NEEDS_QUOTING = re.compile(f"[^A-Za-z0-9_.\\-{re.escape(_SAFE)}]")  # quote() keeps letters, digits and _.- too
 
 
 def request_target(prefix: str, path: str) -> str:

@@ -147,16 +147,13 @@ class Exchange:
     """One request's answer (or failure) and the times around its socket work."""
 
     url: str
-    response: HTTPSocketPoolResponse | None
+    response: HTTPSocketPoolResponse | None  # None when the exchange failed (status 0)
+    status: int
     body: bytes | None
     error: Exception | None
     invoke: float
     complete: float
     due: float  # the intended send time, or `invoke` in closed mode
-
-    @property
-    def status(self) -> int:
-        return int(self.response.status_code) if self.response is not None else 0
 
     @property
     def headers(self) -> Headers | None:
@@ -168,7 +165,6 @@ class Shop:
 
     def __init__(self, plan: Plan, agent: LocustUserAgent, request_event: EventHook, rng: random.Random) -> None:
         self.plan = plan
-        self.agent = agent
         self.fire = request_event.fire
         self.rng = rng
         self.record = plan.recorder.record
@@ -232,8 +228,7 @@ class Shop:
     def _send(self, method: str, path: str, name: str, op: int, key: int, client: int, intended: float | None,
               payload: str | None = None, version: int | None = None) -> None:
         ex = self._exchange(method, path, payload, _JSON if payload is not None else None, intended)
-        resp = ex.response
-        status = resp.status_code if resp is not None else 0
+        status, resp = ex.status, ex.response
         x_cache = resp.get("x-cache") if resp is not None else None
         self.record(op, key, ex.invoke, ex.complete, status, x_cache if isinstance(x_cache, str) else None,
                     ex.body if 200 <= status < 300 else None, client, version, ex.due)
@@ -244,8 +239,8 @@ class Shop:
         """One request to a backend, timed; failures are answers too (status 0 without a response).
 
         Sent with the backend's HTTPClient, not the agent's `urlopen`: the user agent's layer (URL
-        parsing, header merging, retries and redirects, a response wrapper) cost about a sixth of a
-        load process's CPU per request (docs/load-generator.md), and FastHttpUser turns off its
+        parsing, header merging, retries and redirects, a response wrapper) cost about a quarter of a
+        load process's CPU per request at 300 req/s (docs/load-generator.md), and FastHttpUser turns off its
         retries anyway. What it did that counts is done here: a status outside the valid codes is an
         error (Locust's LocustBadStatusCode), with its response; redirects are recorded, not followed.
         """
@@ -263,12 +258,14 @@ class Shop:
             resp = client.request(method, uri, body=payload, headers=headers)
             body = resp.read()
         except FAILURE_EXCEPTIONS as exc:  # a timeout, a refused or broken connection, a malformed answer
-            error = exc
+            # Also when the head came and the body did not: no answer (status 0), as before.
+            error, resp, body = exc, None, None
         complete = now()
         url = self.backends[i] + path
-        if resp is not None and resp.status_code not in _VALID_CODES:
-            error = LocustBadStatusCode(url, code=resp.status_code)
-        return Exchange(url, resp, body, error, invoke, complete, invoke if intended is None else intended)
+        status = int(resp.status_code) if resp is not None else 0
+        if resp is not None and status not in _VALID_CODES:
+            error = LocustBadStatusCode(url, code=status)
+        return Exchange(url, resp, status, body, error, invoke, complete, invoke if intended is None else intended)
 
     def fire_request(self, ex: Exchange, method: str, name: str) -> None:
         """Locust's request event, timed from the intended send time."""

@@ -21,6 +21,7 @@ from cachechaos.traffic.runner import LoadRun
 from cachechaos.traffic.spec import Catalog, TrafficSpec
 
 PREFIX = "/shop/v1"
+BROKEN = 49  # its answer breaks off mid-body
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -36,9 +37,11 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("content-type", "application/json")
         self.send_header("x-cache", "l2")
-        self.send_header("content-length", str(len(body)))
+        self.send_header("content-length", str(len(body) + (10 if pid == BROKEN else 0)))
         self.end_headers()
         self.wfile.write(body)
+        if pid == BROKEN:  # the head promised more body than comes: the connection closes mid-answer
+            self.close_connection = True
 
     def log_message(self, *args: object) -> None:
         pass
@@ -74,12 +77,14 @@ def test_backend_path_prefixes_requests_and_5xx_is_a_recorded_failure(server: st
     assert len(reads) > 100
     assert Handler.seen and all(p.startswith(f"{PREFIX}/products/") for p in Handler.seen), Handler.seen[:3]
     statuses = Counter(r.status for r in reads)
-    assert set(statuses) == {200, 503}, statuses
+    assert set(statuses) == {0, 200, 503}, statuses
+    # An answer that broke off mid-body is no answer (status 0), not a 200 without a version.
+    assert all((r.status == 0) == (r.key == BROKEN) for r in reads)
     assert all((r.status == 503) == (r.key % 2 == 0) for r in reads)
     assert all(r.version == 3 for r in reads if r.status == 200)
     stats = run.stats()
     assert stats.requests == len(reads)
-    assert stats.errors == statuses[503] > 0
+    assert stats.errors == statuses[503] + statuses[0] > statuses[0] > 0
 
 
 def test_request_targets_are_quoted_only_where_a_request_line_needs_it() -> None:
